@@ -1,0 +1,105 @@
+"""New pieces from a skeleton: valid front matter an editor fills in, never overwriting.
+
+Skeletons are written as text, not dumped YAML, so that they carry the comments that
+explain each field to the editor who opens the file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from editorial.settings import CHANNELS, Settings
+from editorial.times import zone
+
+
+class DraftError(Exception):
+    """A new piece that cannot be written (existing file, unknown channel)."""
+
+
+def _slug(title: str, settings: Settings) -> str:
+    from pelican.utils import slugify
+
+    slug: str = slugify(
+        title,
+        regex_subs=settings.get("SLUG_REGEX_SUBSTITUTIONS", []),
+        preserve_case=False,
+        use_unicode=False,
+    )
+    return slug or "entwurf"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _when(at: datetime | None, settings: Settings) -> str:
+    tz = zone(settings["TIMEZONE"])
+    when = at.astimezone(tz) if at else datetime.now(tz).replace(second=0, microsecond=0)
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def _write(path: Path, text: str) -> Path:
+    if path.exists():
+        raise DraftError(f"{path} exists already; choose another title or edit that file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+def new_post(
+    title: str, settings: Settings, lang: str | None = None, at: datetime | None = None
+) -> Path:
+    """Write ``content/posts/<slug>.md`` (``<slug>.<lang>.md`` for other languages)."""
+    language = lang or settings.get("DEFAULT_LANG", "de")
+    slug = _slug(title, settings)
+    folder = Path(settings["PATH"]) / settings.get("ARTICLE_PATHS", ["posts"])[0]
+    suffix = "" if language == settings.get("DEFAULT_LANG", "de") else f".{language}"
+    text = (
+        "---\n"
+        f"title: {_quote(title)}\n"
+        f"date: {_when(at, settings)}\n"
+        f"lang: {language}\n"
+        f"slug: {slug}\n"
+        "category: Service\n"
+        "tags: []\n"
+        "summary: \"\"\n"
+        "status: draft   # 'published' once the text is ready for approval\n"
+        "---\n\n"
+        "Ihr Text in Markdown.\n"
+    )
+    return _write(folder / f"{slug}{suffix}.md", text)
+
+
+def new_snippet(
+    settings: Settings,
+    post: str | None = None,
+    channels: list[str] | None = None,
+    at: datetime | None = None,
+    title: str | None = None,
+) -> Path:
+    """Write ``content/social/<date>-<slug>.md`` with one text per chosen channel."""
+    chosen = channels or list(CHANNELS)
+    unknown = [c for c in chosen if c not in CHANNELS]
+    if unknown:
+        raise DraftError(
+            f"unknown channel {unknown[0]!r}; known channels: {', '.join(CHANNELS)}"
+        )
+    when = _when(at, settings)
+    label = title or (post or "snippet")
+    slug = _slug(label, settings)
+    folder = Path(settings["PATH"]) / settings.get("SOCIAL_PATHS", ["social"])[0]
+    lines = [
+        "---",
+        f"title: {_quote(label)}",
+        f"channels: [{', '.join(chosen)}]",
+        f"publish_at: {when}   # {settings['TIMEZONE']} unless you add an offset",
+    ]
+    if post:
+        lines.append(f"post: {post}   # the post's slug; its link is added to the text")
+    if len(chosen) > 1:
+        lines.append("text:   # per-network text; without it, the text below goes everywhere")
+        lines += [f"  {channel}: |\n    Text für {channel}." for channel in chosen]
+    lines += ["---", "", "Text für alle Netzwerke.", ""]
+    return _write(folder / f"{when[:10]}-{slug}.md", "\n".join(lines))

@@ -1,0 +1,539 @@
+"""Posts and social snippets, read from ``content/`` into typed pieces with their findings.
+
+A *piece* is what an editor writes and a client approves: a blog post
+(``content/posts/**.md``) or a social snippet (``content/social/**.md``). Its id is its
+path under ``content/``. Reading never stops at a bad file: every file becomes a piece,
+and what is wrong with it becomes findings that name file, line and field.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from editorial.findings import Finding, has_errors
+from editorial.settings import CHANNELS, Settings, settings_root
+from editorial.sourcefile import SourceError, SourceFile, read_source
+from editorial.times import TimeError, is_ambiguous, parse_time
+
+Kind = Literal["post", "snippet"]
+
+POST_FIELDS = {
+    "title", "date", "modified", "slug", "lang", "category", "tags", "authors", "author",
+    "summary", "image", "image_alt", "sponsored", "status", "approvals", "template",
+    "translation", "save_as", "url",
+}
+SNIPPET_FIELDS = {
+    "title", "channels", "publish_at", "post", "media", "text", "thread", "sponsored",
+    "authors", "lang", "category", "tags", "approvals", "status",
+}
+POST_STATUSES = ("published", "draft", "hidden")
+SNIPPET_STATUSES = ("scheduled", "draft")
+
+
+@dataclass
+class Media:
+    """An image a piece carries: ``file`` as written (under ``content/``) and its alt text."""
+
+    file: str
+    alt: str
+    path: Path
+
+
+@dataclass
+class Piece:
+    """What posts and snippets share: identity, schedule, authorship, and what is wrong."""
+
+    id: str
+    kind: Kind
+    source: SourceFile | None
+    title: str | None = None
+    lang: str = "de"
+    publish_at: datetime | None = None
+    status: str = "published"
+    authors: list[str] = field(default_factory=list)
+    sponsored: bool = False
+    category: str | None = None
+    tags: list[str] = field(default_factory=list)
+    media: list[Media] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        """The file's path relative to the site root (``content/social/x.md``)."""
+        return self.source.relpath if self.source else self.id
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.source.metadata if self.source else {}
+
+    @property
+    def body(self) -> str:
+        return self.source.body if self.source else ""
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing in the file is an error: only such pieces may go out."""
+        return self.source is not None and not has_errors(self.findings)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    @property
+    def channels(self) -> list[str]:
+        return []
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "path": self.path,
+            "title": self.title,
+            "lang": self.lang,
+            "channels": self.channels,
+            "publish_at": self.publish_at.isoformat(timespec="seconds")
+            if self.publish_at
+            else None,
+            "status": self.status,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class Post(Piece):
+    """A blog article; Pelican renders it, snippets may link to it by ``slug``."""
+
+    slug: str = ""
+    summary: str | None = None
+    image: Media | None = None
+
+
+@dataclass
+class Snippet(Piece):
+    """A social post for one or more networks, optionally linking to a blog post.
+
+    The body is the text for every channel; ``text.<channel>`` replaces it for one
+    network; ``thread`` adds further parts that go out on X as replies in order.
+    """
+
+    channel_list: list[str] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+    thread: list[str] = field(default_factory=list)
+    post: str | None = None
+
+    @property
+    def channels(self) -> list[str]:
+        return self.channel_list
+
+    def text(self, channel: str) -> str:
+        """The text as it goes out on ``channel``, before the link is added."""
+        return self.texts.get(channel, self.body.strip())
+
+    def parts(self, channel: str) -> list[str]:
+        """The parts posted on ``channel``: a thread on X, a single post elsewhere."""
+        return [self.text(channel), *(self.thread if channel == "twitter" else [])]
+
+    def text_field(self, channel: str) -> str:
+        """The field holding ``channel``'s text, for findings that point into it."""
+        return f"text.{channel}" if channel in self.texts else "body"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["post"] = self.post
+        data["texts"] = {channel: self.parts(channel) for channel in self.channels}
+        return data
+
+
+@dataclass
+class Site:
+    """All pieces of a site, as read, in id order; findings that span pieces included."""
+
+    root: Path
+    content: Path
+    settings: Settings
+    pieces: list[Piece]
+
+    @property
+    def posts(self) -> list[Post]:
+        return [p for p in self.pieces if isinstance(p, Post)]
+
+    @property
+    def snippets(self) -> list[Snippet]:
+        return [p for p in self.pieces if isinstance(p, Snippet)]
+
+    def get(self, piece_id: str) -> Piece | None:
+        for piece in self.pieces:
+            if piece.id == piece_id:
+                return piece
+        return None
+
+    def post_by_slug(self, slug: str, lang: str | None = None) -> Post | None:
+        """The post a snippet links to; its own language first, then any translation."""
+        matches = [p for p in self.posts if p.slug == slug and p.source is not None]
+        for post in matches:
+            if lang is None or post.lang == lang:
+                return post
+        return matches[0] if matches else None
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for piece in self.pieces for f in piece.findings]
+
+
+class _Reader:
+    """Turns one file's front matter into a piece, collecting findings as it goes."""
+
+    def __init__(self, source: SourceFile, settings: Settings, content: Path):
+        self.source = source
+        self.settings = settings
+        self.content = content
+        self.findings: list[Finding] = []
+
+    def error(self, rule: str, field: str | None, message: str) -> None:
+        self.findings.append(self.source.finding(rule, message, field))
+
+    def warn(self, rule: str, field: str | None, message: str) -> None:
+        self.findings.append(self.source.finding(rule, message, field, severity="warning"))
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.source.metadata
+
+    def unknown_fields(self, known: set[str]) -> None:
+        for name in self.meta:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                self.warn(
+                    "schema.unknown-field", name, f"unknown field '{name}' is ignored{hint}"
+                )
+
+    def string(self, name: str, required: bool = False) -> str | None:
+        value = self.meta.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.error("schema.missing-field", name, f"the required field '{name}' is missing")
+            return None
+        if isinstance(value, bool | list | dict):
+            self.error("schema.type", name, f"'{name}' must be a text, not {type(value).__name__}")
+            return None
+        return str(value).strip()
+
+    def string_list(self, name: str) -> list[str]:
+        value = self.meta.get(name)
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+            return [str(v).strip() for v in value if str(v).strip()]
+        self.error("schema.type", name, f"'{name}' must be a list of texts")
+        return []
+
+    def flag(self, name: str) -> bool:
+        value = self.meta.get(name, False)
+        if not isinstance(value, bool):
+            self.error("schema.type", name, f"'{name}' must be true or false")
+            return False
+        return value
+
+    def time(self, name: str, required: bool) -> datetime | None:
+        value = self.meta.get(name)
+        if value is None or value == "":
+            if required:
+                self.error(
+                    "schema.missing-field",
+                    name,
+                    f"the required field '{name}' is missing; write e.g. '{name}: 2026-11-24 09:00'",
+                )
+            return None
+        try:
+            when = parse_time(value, self.settings["TIMEZONE"])
+        except TimeError as exc:
+            rule = "schema.time-zone" if "time zone" in str(exc) else "schema.date"
+            self.error(rule, name, str(exc))
+            return None
+        if isinstance(value, str) and when.tzinfo is not None and is_ambiguous(
+            when.replace(tzinfo=None), when.tzinfo  # type: ignore[arg-type]
+        ) and "+" not in value[10:] and "Z" not in value:
+            self.warn(
+                "schema.ambiguous-time",
+                name,
+                f"{value} happens twice when the clocks go back; it is read as the first "
+                f"time ({when.isoformat(timespec='minutes')}); add an offset to choose",
+            )
+        return when
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.string(name)
+        if value is None:
+            return default
+        if value not in allowed:
+            self.error(
+                "schema.value", name, f"'{name}' must be one of {', '.join(allowed)}, not {value!r}"
+            )
+            return default
+        return value
+
+    def media_file(self, name: str, file: object, alt: object) -> Media | None:
+        if not isinstance(file, str) or not file.strip():
+            self.error("schema.media", name, "a media entry needs 'file: images/….jpg'")
+            return None
+        cleaned = file.strip().removeprefix("{static}").removeprefix("{attach}").lstrip("/")
+        path = (self.content / cleaned).resolve()
+        if not path.is_relative_to(self.content.resolve()):
+            self.error(
+                "schema.media-outside",
+                name,
+                f"media path {file!r} points outside content/; put the file under content/images/",
+            )
+            return None
+        if not path.is_file():
+            self.error(
+                "schema.media-missing",
+                name,
+                f"media file {file!r} does not exist (looked for content/{cleaned})",
+            )
+            return None
+        if not isinstance(alt, str) or not alt.strip():
+            self.warn(
+                "schema.media-alt",
+                name,
+                "the image has no alt text; describe it for people who cannot see it",
+            )
+            alt = ""
+        return Media(file=cleaned, alt=str(alt).strip(), path=path)
+
+    def common(self, piece: Piece) -> None:
+        piece.lang = self.string("lang") or self.settings.get("DEFAULT_LANG", "de")
+        piece.authors = self.string_list("authors") + self.string_list("author")
+        piece.sponsored = self.flag("sponsored")
+        piece.category = self.string("category")
+        piece.tags = self.string_list("tags")
+
+    def read_post(self, piece_id: str) -> Post:
+        from pelican.utils import slugify
+
+        post = Post(id=piece_id, kind="post", source=self.source)
+        self.unknown_fields(POST_FIELDS)
+        self.common(post)
+        post.title = self.string("title", required=True)
+        post.publish_at = self.time("date", required=True)
+        post.status = self.choice("status", POST_STATUSES, "published")
+        post.summary = self.string("summary")
+        slug = self.string("slug")
+        if slug is None and post.title:
+            slug = slugify(
+                post.title,
+                regex_subs=self.settings.get("SLUG_REGEX_SUBSTITUTIONS", []),
+                preserve_case=False,
+                use_unicode=False,
+            )
+        post.slug = slug or Path(piece_id).stem
+        if "image" in self.meta:
+            image = self.media_file("image", self.meta.get("image"), self.meta.get("image_alt"))
+            if image:
+                post.image = image
+                post.media = [image]
+        if not post.body.strip():
+            self.warn("schema.empty-body", "title", "the post has no text below its front matter")
+        post.findings = self.findings
+        return post
+
+    def read_snippet(self, piece_id: str) -> Snippet:
+        snippet = Snippet(id=piece_id, kind="snippet", source=self.source)
+        self.unknown_fields(SNIPPET_FIELDS)
+        self.common(snippet)
+        snippet.title = self.string("title") or Path(piece_id).stem
+        snippet.publish_at = self.time("publish_at", required=True)
+        snippet.status = self.choice("status", SNIPPET_STATUSES, "scheduled")
+        snippet.post = self.string("post")
+        snippet.channel_list = self._channels()
+        snippet.texts = self._texts()
+        snippet.thread = self._thread(snippet)
+        media = self.meta.get("media")
+        if media is not None:
+            if not isinstance(media, list):
+                self.error("schema.media", "media", "'media' must be a list of 'file:' and 'alt:' entries")
+            else:
+                for index, entry in enumerate(media):
+                    name = f"media[{index}]"
+                    if isinstance(entry, str):
+                        entry = {"file": entry}
+                    if not isinstance(entry, dict):
+                        self.error("schema.media", name, "a media entry needs 'file:' and 'alt:'")
+                        continue
+                    item = self.media_file(f"{name}.file", entry.get("file"), entry.get("alt"))
+                    if item:
+                        snippet.media.append(item)
+        for channel in snippet.channels:
+            if not snippet.text(channel).strip():
+                self.error(
+                    "schema.missing-text",
+                    f"text.{channel}" if channel in snippet.texts else "channels",
+                    f"there is no text for {channel}: write it below the front matter "
+                    f"or as 'text: {{{channel}: …}}'",
+                )
+        snippet.findings = self.findings
+        return snippet
+
+    def _channels(self) -> list[str]:
+        value = self.meta.get("channels")
+        if value is None:
+            self.error(
+                "schema.missing-field",
+                "channels",
+                "the required field 'channels' is missing; write e.g. 'channels: [twitter, facebook]'",
+            )
+            return []
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names:
+            self.error("schema.type", "channels", "'channels' must be a list such as [twitter, facebook]")
+            return []
+        channels: list[str] = []
+        for index, name in enumerate(names):
+            text = str(name).strip().lower()
+            if text == "x":
+                text = "twitter"
+            if text not in CHANNELS:
+                field = f"channels[{index}]" if not isinstance(value, str) else "channels"
+                self.error(
+                    "schema.unknown-channel",
+                    field,
+                    f"unknown channel {name!r}; known channels: {', '.join(CHANNELS)}",
+                )
+            elif text not in channels:
+                channels.append(text)
+        return channels
+
+    def _texts(self) -> dict[str, str]:
+        value = self.meta.get("text")
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(
+                "schema.type", "text", "'text' must map channels to their text, e.g. 'twitter: …'"
+            )
+            return {}
+        texts: dict[str, str] = {}
+        for name, text in value.items():
+            channel = "twitter" if str(name).lower() == "x" else str(name).lower()
+            if channel not in CHANNELS:
+                self.error(
+                    "schema.unknown-channel",
+                    f"text.{name}",
+                    f"unknown channel {name!r} in 'text'; known channels: {', '.join(CHANNELS)}",
+                )
+            elif not isinstance(text, str):
+                self.error("schema.type", f"text.{name}", f"the text for {name} must be a text")
+            else:
+                texts[channel] = text.strip()
+        return texts
+
+    def _thread(self, snippet: Snippet) -> list[str]:
+        value = self.meta.get("thread")
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.error("schema.type", "thread", "'thread' must be a list of non-empty texts")
+            return []
+        if "twitter" not in snippet.channels:
+            self.warn(
+                "schema.thread-channel",
+                "thread",
+                "threads go out on X only, and this snippet is not for twitter",
+            )
+        return [v.strip() for v in value]
+
+
+def _kind_of(relative: Path, settings: Settings) -> Kind | None:
+    first = relative.parts[0] if relative.parts else ""
+    if first in settings.get("SOCIAL_PATHS", ["social"]):
+        return "snippet"
+    if first in settings.get("ARTICLE_PATHS", ["posts"]) or first == "posts":
+        return "post"
+    return None
+
+
+def piece_files(content: Path, settings: Settings) -> list[tuple[Path, Kind]]:
+    """Every Markdown file that is a piece, in a stable order."""
+    found: list[tuple[Path, Kind]] = []
+    for path in sorted(content.rglob("*.md")):
+        if any(part.startswith(".") for part in path.relative_to(content).parts):
+            continue
+        kind = _kind_of(path.relative_to(content), settings)
+        if kind:
+            found.append((path, kind))
+    return found
+
+
+def read_piece(path: Path, kind: Kind, site_root: Path, content: Path, settings: Settings) -> Piece:
+    """Read one file into a piece; a file that cannot be read at all still becomes one."""
+    piece_id = path.relative_to(content).as_posix()
+    relpath = path.relative_to(site_root).as_posix() if path.is_relative_to(site_root) else str(path)
+    try:
+        source = read_source(path, relpath)
+    except SourceError as exc:
+        cls = Post if kind == "post" else Snippet
+        return cls(id=piece_id, kind=kind, source=None, findings=[exc.finding])
+    reader = _Reader(source, settings, content)
+    return reader.read_post(piece_id) if kind == "post" else reader.read_snippet(piece_id)
+
+
+def _cross_checks(site: Site) -> None:
+    """Rules that need the whole site: duplicate slugs, snippets linking to no post."""
+    seen: dict[tuple[str, str], Post] = {}
+    for post in site.posts:
+        if post.source is None or not post.slug:
+            continue
+        key = (post.slug, post.lang)
+        if key in seen:
+            post.findings.append(
+                post.source.finding(
+                    "schema.duplicate-slug",
+                    f"the slug {post.slug!r} ({post.lang}) is already used by "
+                    f"{seen[key].path}; give one of them another 'slug:'",
+                    "slug" if "slug" in post.metadata else "title",
+                )
+            )
+        else:
+            seen[key] = post
+    for snippet in site.snippets:
+        if snippet.source is None or not snippet.post:
+            continue
+        if site.post_by_slug(snippet.post) is None:
+            known = sorted({p.slug for p in site.posts if p.slug})
+            close = difflib.get_close_matches(snippet.post, known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            snippet.findings.append(
+                snippet.source.finding(
+                    "schema.unknown-post",
+                    f"no post has the slug {snippet.post!r}{hint}",
+                    "post",
+                )
+            )
+
+
+def load_site(settings: Settings, paths: list[Path] | None = None) -> Site:
+    """Read every piece under the settings' ``PATH``; with ``paths``, only those files.
+
+    Cross-piece rules always see the whole site, so that checking one snippet still
+    knows whether the post it links to exists.
+    """
+    root = settings_root(settings)
+    content = Path(settings["PATH"])
+    pieces = [read_piece(path, kind, root, content, settings) for path, kind in piece_files(content, settings)]
+    site = Site(root=root, content=content, settings=settings, pieces=pieces)
+    _cross_checks(site)
+    if paths is not None:
+        wanted = {p.resolve() for p in paths}
+        site.pieces = [
+            p for p in site.pieces
+            if (content / p.id).resolve() in wanted
+            or any((content / p.id).resolve().is_relative_to(w) for w in wanted if w.is_dir())
+        ]
+    return site

@@ -1,0 +1,83 @@
+"""A Pelican reader for Markdown with YAML front matter.
+
+Pelican's own Markdown reader wants ``Key: value`` lines; dialogpress pieces carry YAML
+front matter (lists, nested media, approvals) read by :mod:`editorial.sourcefile`, so the
+site and the checks see the same fields, dates included (site time zone, DST-checked).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from markdown import Markdown
+from pelican import signals
+from pelican.readers import MarkdownReader
+
+from editorial.sourcefile import SourceError, read_source
+from editorial.times import TimeError, parse_time
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {"extensions": ["md", "markdown"]}
+_LIST_FIELDS = {"tags", "authors"}
+_TIME_FIELDS = {"date", "modified"}
+
+
+class FrontMatterReader(MarkdownReader):
+    """Markdown reader whose metadata comes from YAML front matter."""
+
+    enabled = True
+    file_extensions = ["md", "markdown"]
+
+    def read(self, source_path: str) -> tuple[str, dict[str, Any]]:
+        self._source_path = source_path
+        root = Path(self.settings["PATH"])
+        path = Path(source_path)
+        relpath = path.relative_to(root).as_posix() if path.is_relative_to(root) else source_path
+        try:
+            source = read_source(path, relpath)
+        except SourceError as exc:
+            raise ValueError(str(exc.finding)) from None
+        self._md = Markdown(**self.settings["MARKDOWN"])
+        content = self._md.convert(source.body)
+        metadata: dict[str, Any] = {}
+        for key, value in source.metadata.items():
+            name = key.lower()
+            metadata[name] = self._field(name, value, relpath)
+        return content, metadata
+
+    def _field(self, name: str, value: Any, relpath: str) -> Any:
+        if name in _TIME_FIELDS:
+            try:
+                return parse_time(value, self.settings["TIMEZONE"])
+            except TimeError as exc:
+                raise ValueError(f"{relpath}: {name}: {exc}") from None
+        if name in _LIST_FIELDS and isinstance(value, list):
+            return self.process_metadata(name, ", ".join(str(v) for v in value))
+        if name in self.settings["FORMATTED_FIELDS"] and isinstance(value, str):
+            self._md.reset()
+            return self.process_metadata(name, self._md.convert(value))
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return self.process_metadata(name, str(value))
+        return value
+
+
+def add_reader(readers: Any) -> None:
+    settings = {**DEFAULTS, **readers.settings.get("DP_FRONTMATTER", {})}
+    for extension in settings["extensions"]:
+        readers.reader_classes[extension] = FrontMatterReader
+
+
+def check_settings(pelican: Any) -> None:
+    value = pelican.settings.get("DP_FRONTMATTER", {})
+    if not isinstance(value, dict) or set(value) - set(DEFAULTS):
+        raise ValueError(
+            f"DP_FRONTMATTER must be a dict with the keys {sorted(DEFAULTS)}, not {value!r}"
+        )
+
+
+def register() -> None:
+    signals.initialized.connect(check_settings)
+    signals.readers_init.connect(add_reader)

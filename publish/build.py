@@ -1,0 +1,77 @@
+"""Building the site with Pelican, as a library call the scheduler and the CLI share.
+
+Pelican logs a file it cannot read and goes on; we count those errors so that a build
+that silently dropped a post is reported as failed rather than deployed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from editorial.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildResult:
+    """Where the site was written and what went wrong on the way."""
+
+    output: Path
+    settings_file: Path
+    production: bool
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class _ErrorCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def production_settings_file(settings_file: str | Path) -> Path:
+    """``publishconf.py`` beside the given development settings, as Pelican sites have it."""
+    return Path(settings_file).resolve().with_name("publishconf.py")
+
+
+def build_site(
+    settings_file: str | Path,
+    production: bool = False,
+    output: Path | None = None,
+    override: Settings | None = None,
+) -> BuildResult:
+    """Run Pelican on the site; ``production`` reads ``publishconf.py`` instead."""
+    from pelican import Pelican
+
+    path = production_settings_file(settings_file) if production else Path(settings_file)
+    extra = dict(override or {})
+    if output is not None:
+        extra["OUTPUT_PATH"] = str(output)
+    settings = load_settings(path, override=extra)
+    settings.setdefault("DP_BUILD_MODE", "production" if production else "preview")
+    settings["DP_BUILD_MODE"] = "production" if production else "preview"
+    collector = _ErrorCollector()
+    pelican_logger = logging.getLogger("pelican")
+    pelican_logger.addHandler(collector)
+    try:
+        Pelican(settings).run()
+    except Exception as exc:  # a theme or plugin error is the site's, reported not raised
+        logger.debug("build failed", exc_info=True)
+        collector.messages.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        pelican_logger.removeHandler(collector)
+    return BuildResult(
+        output=Path(settings["OUTPUT_PATH"]),
+        settings_file=path.resolve(),
+        production=production,
+        errors=collector.messages,
+    )

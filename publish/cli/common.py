@@ -1,0 +1,69 @@
+"""What every command shares: the -s/--settings option, output formats, exit codes.
+
+Exit codes scripts can rely on: 0 all well, 1 findings or a failed step, 2 a usage or
+settings error (click's own usage errors exit 2 as well).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from editorial.settings import Settings, SettingsError, load_settings
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def settings_option(func: F) -> F:
+    """The ``-s/--settings`` option every command takes (Pelican's flag, Pelican's file)."""
+    return click.option(
+        "-s",
+        "--settings",
+        "settings_path",
+        default="pelicanconf.py",
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help="The site's settings file.",
+    )(func)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    """``--format`` with the given choices, the first being the default."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(choices),
+            default=choices[0],
+            show_default=True,
+            help="Output format.",
+        )(func)
+
+    return decorate
+
+
+def load(settings_path: str, override: Settings | None = None) -> Settings:
+    """Settings or exit 2 with the reason: a broken setting is never a traceback."""
+    try:
+        return load_settings(settings_path, override)
+    except SettingsError as exc:
+        fail(str(exc), EXIT_USAGE)
+        raise AssertionError("unreachable") from exc
+
+
+def fail(message: str, code: int = EXIT_FINDINGS) -> None:
+    """Print ``message`` to stderr and exit with ``code``."""
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(code)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))

@@ -1,0 +1,195 @@
+"""Commands for the site and its pieces: new, check, build, serve."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from editorial.drafts import DraftError, new_post, new_snippet
+from editorial.findings import has_errors
+from editorial.pieces import Piece, load_site
+from editorial.settings import CHANNELS, SettingsError
+from editorial.times import TimeError, parse_time
+from publish.build import build_site
+from publish.cli import main
+from publish.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    emit_json,
+    fail,
+    format_option,
+    load,
+    settings_option,
+)
+
+
+def _at(value: str | None, timezone: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value, timezone)
+    except TimeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from None
+
+
+@main.group()
+def new() -> None:
+    """Write a new post or snippet from a skeleton (never overwrites a file).
+
+    Example:
+
+        dialogpress new post "Neue Servicezeiten im Advent" --at "2026-12-01 09:00"
+    """
+
+
+@new.command("post")
+@click.argument("title")
+@click.option("--lang", help="Language of the post (default: the site's DEFAULT_LANG).")
+@click.option("--at", "at", help="Publication date, e.g. '2026-12-01 09:00' (site time zone).")
+@settings_option
+def new_post_command(title: str, lang: str | None, at: str | None, settings_path: str) -> None:
+    """Write content/posts/<slug>.md with front matter to fill in.
+
+    Example:
+
+        dialogpress new post "Service in the holidays" --lang en
+    """
+    settings = load(settings_path)
+    try:
+        path = new_post(title, settings, lang=lang, at=_at(at, settings["TIMEZONE"]))
+    except DraftError as exc:
+        fail(str(exc))
+    click.echo(f"Wrote {path}")
+
+
+@new.command("snippet")
+@click.option("--post", "post", help="Slug of the post the snippet links to.")
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    type=click.Choice(CHANNELS),
+    help="Network to post on (repeat for several; default: all).",
+)
+@click.option("--at", "at", help="When to post, e.g. '2026-12-01 09:00' (site time zone).")
+@click.option("--title", help="A label for the snippet (default: the post's slug).")
+@settings_option
+def new_snippet_command(
+    post: str | None,
+    channels: tuple[str, ...],
+    at: str | None,
+    title: str | None,
+    settings_path: str,
+) -> None:
+    """Write content/social/<date>-<slug>.md with a text per network.
+
+    Example:
+
+        dialogpress new snippet --post servicezeiten-im-advent --channel twitter --at "2026-12-01 10:00"
+    """
+    settings = load(settings_path)
+    try:
+        path = new_snippet(
+            settings,
+            post=post,
+            channels=list(channels) or None,
+            at=_at(at, settings["TIMEZONE"]),
+            title=title,
+        )
+    except DraftError as exc:
+        fail(str(exc))
+    click.echo(f"Wrote {path}")
+
+
+def _print_pieces(pieces: list[Piece]) -> None:
+    for piece in pieces:
+        when = piece.publish_at.isoformat(timespec="minutes") if piece.publish_at else "—"
+        channels = ",".join(piece.channels) or "site"
+        click.echo(f"{piece.id}  [{piece.kind}; {channels}; {when}]  {piece.title or ''}")
+        for finding in piece.findings:
+            click.echo(f"  {finding}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@format_option("text", "json")
+@settings_option
+def check(paths: tuple[Path, ...], output_format: str, settings_path: str) -> None:
+    """Validate posts and snippets: front matter, dates, channels, media, links.
+
+    Exits 0 when clean, 1 when a piece has an error, 2 on a usage or settings error.
+    Warnings are shown but do not fail the check.
+
+    Example:
+
+        dialogpress check content/social --format json
+    """
+    settings = load(settings_path)
+    try:
+        site = load_site(settings, list(paths) if paths else None)
+    except SettingsError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if output_format == "json":
+        emit_json([piece.to_dict() for piece in site.pieces])
+    else:
+        _print_pieces(site.pieces)
+        errors = sum(f.severity == "error" for f in site.findings)
+        warnings = len(site.findings) - errors
+        click.echo(f"{len(site.pieces)} pieces, {errors} errors, {warnings} warnings")
+    if has_errors(site.findings):
+        raise SystemExit(EXIT_FINDINGS)
+
+
+@main.command()
+@click.option("--production", is_flag=True, help="Build with publishconf.py: only what may go public.")
+@click.option(
+    "-o", "--output", type=click.Path(file_okay=False, path_type=Path), help="Output folder."
+)
+@settings_option
+def build(production: bool, output: Path | None, settings_path: str) -> None:
+    """Build the site with Pelican into the output folder.
+
+    Example:
+
+        dialogpress build --production
+    """
+    load(settings_path)
+    try:
+        result = build_site(settings_path, production=production, output=output)
+    except SettingsError as exc:
+        fail(str(exc), EXIT_USAGE)
+    for message in result.errors:
+        click.echo(f"Error: {message}", err=True)
+    if not result.ok:
+        fail(f"the build of {result.settings_file.name} failed ({len(result.errors)} errors)")
+    pages = sum(1 for _ in result.output.rglob("*.html"))
+    click.echo(f"Built {pages} pages into {result.output}")
+    click.echo(f"Serve it with: dialogpress serve   (or: python -m http.server -d {result.output})")
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@settings_option
+def serve(port: int, bind: str, settings_path: str) -> None:
+    """Serve the built site on http://127.0.0.1:8000/ until Ctrl-C.
+
+    Example:
+
+        dialogpress build && dialogpress serve --port 8080
+    """
+    settings = load(settings_path)
+    output = Path(settings["OUTPUT_PATH"])
+    if not output.is_dir():
+        fail(f"{output} does not exist; run 'dialogpress build' first")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(output))
+    with http.server.ThreadingHTTPServer((bind, port), handler) as server:
+        click.echo(f"Serving {output} on http://{bind}:{port}/ (Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("Stopped.")
