@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from editorial.checks import check_site
 from editorial.drafts import DraftError, new_post, new_snippet
 from editorial.findings import has_errors
 from editorial.pieces import Piece, load_site
@@ -131,6 +132,7 @@ def check(paths: tuple[Path, ...], output_format: str, settings_path: str) -> No
     settings = load(settings_path)
     try:
         site = load_site(settings, list(paths) if paths else None)
+        check_site(site)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
     if output_format == "json":
