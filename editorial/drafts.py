@@ -64,7 +64,7 @@ def new_post(
         f"slug: {slug}\n"
         "category: Service\n"
         "tags: []\n"
-        "summary: \"\"\n"
+        'summary: ""\n'
         "status: draft   # 'published' once the text is ready for approval\n"
         "---\n\n"
         "Ihr Text in Markdown.\n"
@@ -83,9 +83,7 @@ def new_snippet(
     chosen = channels or list(CHANNELS)
     unknown = [c for c in chosen if c not in CHANNELS]
     if unknown:
-        raise DraftError(
-            f"unknown channel {unknown[0]!r}; known channels: {', '.join(CHANNELS)}"
-        )
+        raise DraftError(f"unknown channel {unknown[0]!r}; known channels: {', '.join(CHANNELS)}")
     when = _when(at, settings)
     label = title or (post or "snippet")
     slug = _slug(label, settings)

@@ -22,13 +22,41 @@ from editorial.times import TimeError, is_ambiguous, parse_time
 Kind = Literal["post", "snippet"]
 
 POST_FIELDS = {
-    "title", "date", "modified", "slug", "lang", "category", "tags", "authors", "author",
-    "summary", "image", "image_alt", "sponsored", "status", "approvals", "template",
-    "translation", "save_as", "url",
+    "title",
+    "date",
+    "modified",
+    "slug",
+    "lang",
+    "category",
+    "tags",
+    "authors",
+    "author",
+    "summary",
+    "image",
+    "image_alt",
+    "sponsored",
+    "status",
+    "approvals",
+    "template",
+    "translation",
+    "save_as",
+    "url",
 }
 SNIPPET_FIELDS = {
-    "title", "channels", "publish_at", "post", "media", "text", "thread", "sponsored",
-    "authors", "lang", "category", "tags", "approvals", "status",
+    "title",
+    "channels",
+    "publish_at",
+    "post",
+    "media",
+    "text",
+    "thread",
+    "sponsored",
+    "authors",
+    "lang",
+    "category",
+    "tags",
+    "approvals",
+    "status",
 }
 POST_STATUSES = ("published", "draft", "hidden")
 SNIPPET_STATUSES = ("scheduled", "draft")
@@ -208,9 +236,7 @@ class _Reader:
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
-                self.warn(
-                    "schema.unknown-field", name, f"unknown field '{name}' is ignored{hint}"
-                )
+                self.warn("schema.unknown-field", name, f"unknown field '{name}' is ignored{hint}")
 
     def string(self, name: str, required: bool = False) -> str | None:
         value = self.meta.get(name)
@@ -248,7 +274,8 @@ class _Reader:
                 self.error(
                     "schema.missing-field",
                     name,
-                    f"the required field '{name}' is missing; write e.g. '{name}: 2026-11-24 09:00'",
+                    f"the required field '{name}' is missing; "
+                    f"write e.g. '{name}: 2026-11-24 09:00'",
                 )
             return None
         try:
@@ -257,9 +284,16 @@ class _Reader:
             rule = "schema.time-zone" if "time zone" in str(exc) else "schema.date"
             self.error(rule, name, str(exc))
             return None
-        if isinstance(value, str) and when.tzinfo is not None and is_ambiguous(
-            when.replace(tzinfo=None), when.tzinfo  # type: ignore[arg-type]
-        ) and "+" not in value[10:] and "Z" not in value:
+        if (
+            isinstance(value, str)
+            and when.tzinfo is not None
+            and is_ambiguous(
+                when.replace(tzinfo=None),
+                when.tzinfo,  # type: ignore[arg-type]
+            )
+            and "+" not in value[10:]
+            and "Z" not in value
+        ):
             self.warn(
                 "schema.ambiguous-time",
                 name,
@@ -358,7 +392,9 @@ class _Reader:
         media = self.meta.get("media")
         if media is not None:
             if not isinstance(media, list):
-                self.error("schema.media", "media", "'media' must be a list of 'file:' and 'alt:' entries")
+                self.error(
+                    "schema.media", "media", "'media' must be a list of 'file:' and 'alt:' entries"
+                )
             else:
                 for index, entry in enumerate(media):
                     name = f"media[{index}]"
@@ -387,12 +423,15 @@ class _Reader:
             self.error(
                 "schema.missing-field",
                 "channels",
-                "the required field 'channels' is missing; write e.g. 'channels: [twitter, facebook]'",
+                "the required field 'channels' is missing; "
+                "write e.g. 'channels: [twitter, facebook]'",
             )
             return []
         names = [value] if isinstance(value, str) else value
         if not isinstance(names, list) or not names:
-            self.error("schema.type", "channels", "'channels' must be a list such as [twitter, facebook]")
+            self.error(
+                "schema.type", "channels", "'channels' must be a list such as [twitter, facebook]"
+            )
             return []
         channels: list[str] = []
         for index, name in enumerate(names):
@@ -474,7 +513,9 @@ def piece_files(content: Path, settings: Settings) -> list[tuple[Path, Kind]]:
 def read_piece(path: Path, kind: Kind, site_root: Path, content: Path, settings: Settings) -> Piece:
     """Read one file into a piece; a file that cannot be read at all still becomes one."""
     piece_id = path.relative_to(content).as_posix()
-    relpath = path.relative_to(site_root).as_posix() if path.is_relative_to(site_root) else str(path)
+    relpath = (
+        path.relative_to(site_root).as_posix() if path.is_relative_to(site_root) else str(path)
+    )
     try:
         source = read_source(path, relpath)
     except SourceError as exc:
@@ -526,13 +567,17 @@ def load_site(settings: Settings, paths: list[Path] | None = None) -> Site:
     """
     root = settings_root(settings)
     content = Path(settings["PATH"])
-    pieces = [read_piece(path, kind, root, content, settings) for path, kind in piece_files(content, settings)]
+    pieces = [
+        read_piece(path, kind, root, content, settings)
+        for path, kind in piece_files(content, settings)
+    ]
     site = Site(root=root, content=content, settings=settings, pieces=pieces)
     _cross_checks(site)
     if paths is not None:
         wanted = {p.resolve() for p in paths}
         site.pieces = [
-            p for p in site.pieces
+            p
+            for p in site.pieces
             if (content / p.id).resolve() in wanted
             or any((content / p.id).resolve().is_relative_to(w) for w in wanted if w.is_dir())
         ]

@@ -65,7 +65,8 @@ class SourceFile:
         self, rule: str, message: str, field: str | None = None, severity: str = "error"
     ) -> Finding:
         """A finding about this file, placed at ``field`` when the field is present."""
-        pos = self.position(field) if field else None
+        value = self.value_positions.get(field) if field else None
+        pos = value[:2] if value else (self.position(field) if field else None)
         line, column = pos if pos else (None, None)
         if field and pos is None:
             line, column = 1, 1
@@ -139,8 +140,9 @@ def parse_source(text: str, path: Path, relpath: str, raw: bytes = b"") -> Sourc
 
     def fail(rule: str, message: str, line: int | None = 1, column: int | None = 1) -> SourceError:
         return SourceError(
-            Finding(rule=rule, severity="error", path=relpath, line=line, column=column,
-                    message=message)
+            Finding(
+                rule=rule, severity="error", path=relpath, line=line, column=column, message=message
+            )
         )
 
     if not text.strip():

@@ -40,9 +40,7 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
     first = naive.replace(tzinfo=tz, fold=0)
     second = naive.replace(tzinfo=tz, fold=1)
     back = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
-    if back != naive and second.astimezone(UTC).astimezone(tz).replace(
-        tzinfo=None
-    ) != naive:
+    if back != naive and second.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
         raise TimeError(
             f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key} (the clocks skip that hour "
             "when daylight saving time starts); choose a time outside the gap"
@@ -52,9 +50,9 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
 
 def is_ambiguous(naive: datetime, tz: ZoneInfo) -> bool:
     """True for wall-clock times that happen twice (the hour clocks go back)."""
-    return naive.replace(tzinfo=tz, fold=0).utcoffset() != naive.replace(
-        tzinfo=tz, fold=1
-    ).utcoffset()
+    return (
+        naive.replace(tzinfo=tz, fold=0).utcoffset() != naive.replace(tzinfo=tz, fold=1).utcoffset()
+    )
 
 
 def parse_time(value: object, default_zone: str) -> datetime:
@@ -71,9 +69,7 @@ def parse_time(value: object, default_zone: str) -> datetime:
     if isinstance(value, date):
         return localize(datetime(value.year, value.month, value.day), zone(default_zone))
     if not isinstance(value, str):
-        raise TimeError(
-            f"expected a date and time such as '2026-11-24 09:00', got {value!r}"
-        )
+        raise TimeError(f"expected a date and time such as '2026-11-24 09:00', got {value!r}")
     match = _PATTERN.match(value)
     if not match:
         raise TimeError(
@@ -84,7 +80,9 @@ def parse_time(value: object, default_zone: str) -> datetime:
     try:
         naive = datetime.fromisoformat(text)
     except ValueError:
-        raise TimeError(f"{value!r} is not a real date or time (check day, month and hour)") from None
+        raise TimeError(
+            f"{value!r} is not a real date or time (check day, month and hour)"
+        ) from None
     if match["offset"] and match["zone"]:
         raise TimeError(f"{value!r} gives both an offset and a zone; keep one of them")
     if match["offset"]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from markdown import Markdown
 from pelican import signals
@@ -29,7 +29,7 @@ class FrontMatterReader(MarkdownReader):
     """Markdown reader whose metadata comes from YAML front matter."""
 
     enabled = True
-    file_extensions = ["md", "markdown"]
+    file_extensions: ClassVar[list[str]] = ["md", "markdown"]
 
     def read(self, source_path: str) -> tuple[str, dict[str, Any]]:
         self._source_path = source_path

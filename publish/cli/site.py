@@ -90,7 +90,7 @@ def new_snippet_command(
 
     Example:
 
-        dialogpress new snippet --post servicezeiten-im-advent --channel twitter --at "2026-12-01 10:00"
+        dialogpress new snippet --post service-im-advent --channel twitter --at "2026-12-01 10:00"
     """
     settings = load(settings_path)
     try:
@@ -147,7 +147,11 @@ def check(paths: tuple[Path, ...], output_format: str, settings_path: str) -> No
 
 
 @main.command()
-@click.option("--production", is_flag=True, help="Build with publishconf.py: only what may go public.")
+@click.option(
+    "--production",
+    is_flag=True,
+    help="Build with publishconf.py: only what may go public.",
+)
 @click.option(
     "-o", "--output", type=click.Path(file_okay=False, path_type=Path), help="Output folder."
 )
