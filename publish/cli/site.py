@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from editorial.checks import check_site
 from editorial.drafts import DraftError, new_post, new_snippet
 from editorial.findings import has_errors
 from editorial.pieces import Piece, load_site
-from editorial.settings import CHANNELS, SettingsError
+from editorial.settings import CHANNELS, SettingsError, settings_root
 from editorial.times import TimeError, parse_time
 from publish.build import build_site
 from publish.cli import main
@@ -180,8 +181,11 @@ def build(production: bool, output: Path | None, settings_path: str) -> None:
 @main.command()
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--autoreload", is_flag=True, help="Rebuild when content, theme, plugins or settings change."
+)
 @settings_option
-def serve(port: int, bind: str, settings_path: str) -> None:
+def serve(port: int, bind: str, autoreload: bool, settings_path: str) -> None:
     """Serve the built site on http://127.0.0.1:8000/ until Ctrl-C.
 
     Example:
@@ -190,6 +194,11 @@ def serve(port: int, bind: str, settings_path: str) -> None:
     """
     settings = load(settings_path)
     output = Path(settings["OUTPUT_PATH"])
+    if autoreload:
+        threading.Thread(
+            target=_rebuild_on_change, args=(settings_path, settings), daemon=True
+        ).start()
+        build_site(settings_path)
     if not output.is_dir():
         fail(f"{output} does not exist; run 'dialogpress build' first")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(output))
@@ -199,3 +208,17 @@ def serve(port: int, bind: str, settings_path: str) -> None:
             server.serve_forever()
         except KeyboardInterrupt:
             click.echo("Stopped.")
+
+
+def _rebuild_on_change(settings_path: str, settings: dict[str, object]) -> None:
+    import watchfiles
+
+    root = settings_root(settings)
+    watched = [
+        str(p)
+        for p in (Path(str(settings["PATH"])), Path(str(settings["THEME"])), root / "plugins")
+        if p.exists()
+    ]
+    for _changes in watchfiles.watch(*watched, Path(settings_path).resolve()):
+        result = build_site(settings_path)
+        click.echo("Rebuilt." if result.ok else f"Rebuild failed: {'; '.join(result.errors)}")
