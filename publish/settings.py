@@ -1,0 +1,224 @@
+"""Publish-side settings: defaults and validation on top of the editorial ones.
+
+Like the editorial settings they are UPPERCASE names in ``pelicanconf.py``; what publish
+adds gets its default and its check here, so a typo fails at start, not at posting time.
+
+``CHANNELS`` is one dict, keyed by channel name; each entry is merged key by key over
+the defaults below, so a site only writes what differs::
+
+    CHANNELS = {
+        "facebook": {"page_id": "104857600000001"},
+        # talk to `dialogpress sandbox` instead of the real networks:
+        # "twitter": {"api_base": "http://127.0.0.1:8771"},
+        # "facebook": {"api_base": "http://127.0.0.1:8772/v26.0"},
+    }
+
+Keys per channel: ``api_base`` (the API root; https, or http on a loopback host for the
+sandbox), ``web_base`` (where post URLs point), ``timeout`` (seconds per HTTP request,
+connect and read), and for facebook ``page_id`` (may instead come from
+``DP_FACEBOOK_PAGE_ID``). Secrets never go here: see :mod:`publish.channels.credentials`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from editorial.settings import CHANNELS as CHANNEL_NAMES
+from editorial.settings import Settings, SettingsError
+from editorial.settings import load_settings as load_editorial_settings
+
+CHANNEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "twitter": {
+        "api_base": "https://api.twitter.com",
+        "web_base": "https://x.com",
+        "timeout": 30,
+    },
+    "facebook": {
+        "api_base": "https://graph.facebook.com/v26.0",
+        "web_base": "https://www.facebook.com",
+        "timeout": 30,
+        "page_id": None,
+    },
+}
+
+DEFAULTS: dict[str, Any] = {
+    "CHANNELS": CHANNEL_DEFAULTS,
+    # the store; None: a SQLite file in the site's .dialogpress/ (DP_DATABASE_URL wins)
+    "DATABASE_URL": None,
+    # a piece due longer ago than this is held as `late` for a person instead of posted
+    "MAX_LATENESS": "6h",
+}
+
+# The environment variable that overrides DATABASE_URL and may carry the password.
+ENV_DATABASE_URL = "DP_DATABASE_URL"
+DEFAULT_DATABASE = ".dialogpress/dialogpress.db"
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """One channel's entry of ``CHANNELS``, defaults applied and checked."""
+
+    name: str
+    api_base: str
+    web_base: str
+    timeout: float
+    page_id: str | None = None
+
+
+def apply_defaults(settings: Settings) -> Settings:
+    """Fill in publish defaults; ``CHANNELS`` entries are merged key by key."""
+    configured = settings.get("CHANNELS")
+    merged = copy.deepcopy(CHANNEL_DEFAULTS)
+    if isinstance(configured, dict):
+        for name, entry in configured.items():
+            if name in merged and isinstance(entry, dict):
+                merged[name].update(entry)
+            else:
+                merged[name] = entry  # validate() reports it
+        settings["CHANNELS"] = merged
+    elif configured is None:
+        settings["CHANNELS"] = merged
+    settings.setdefault("DATABASE_URL", DEFAULTS["DATABASE_URL"])
+    settings.setdefault("MAX_LATENESS", DEFAULTS["MAX_LATENESS"])
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    """Raise :class:`SettingsError` naming the setting and the file for the first problem."""
+    source = settings.get("DP_SETTINGS_FILE", "the settings")
+    channels = settings.get("CHANNELS")
+    if not isinstance(channels, dict):
+        raise SettingsError(f"{source}: CHANNELS must be a dict keyed by channel name")
+    for name, entry in channels.items():
+        _check_channel(source, name, entry)
+    _check_database_url(source, settings.get("DATABASE_URL"))
+    max_lateness(settings)
+
+
+def _check_channel(source: str, name: object, entry: object) -> None:
+    where = f"{source}: CHANNELS[{name!r}]"
+    if name not in CHANNEL_NAMES:
+        raise SettingsError(f"{where}: unknown channel; known: {', '.join(CHANNEL_NAMES)}")
+    if not isinstance(entry, dict):
+        raise SettingsError(f"{where} must be a dict")
+    known = set(CHANNEL_DEFAULTS[str(name)])
+    for key in entry:
+        if key not in known:
+            raise SettingsError(f"{where}: unknown key {key!r}; known: {', '.join(sorted(known))}")
+    for key in ("api_base", "web_base"):
+        _check_url(f"{where}[{key!r}]", entry[key])
+    timeout = entry["timeout"]
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise SettingsError(f"{where}['timeout'] must be a positive number of seconds")
+    page_id = entry.get("page_id")
+    if page_id is not None and not (isinstance(page_id, str) and page_id.isdigit()):
+        raise SettingsError(f"{where}['page_id'] must be the Page's numeric id as a string")
+
+
+def _check_url(where: str, value: object) -> None:
+    if not isinstance(value, str):
+        raise SettingsError(f"{where} must be a URL")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{where}: {value!r} is not an http(s) URL")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        raise SettingsError(
+            f"{where}: {value!r} must use https (plain http only for a sandbox on 127.0.0.1)"
+        )
+    if parts.query or parts.fragment:
+        raise SettingsError(f"{where}: {value!r} must not have a query or fragment")
+
+
+def channel_settings(settings: Settings, name: str) -> ChannelSettings:
+    """The checked settings of channel ``name`` (defaults applied if not yet)."""
+    applied = apply_defaults({**settings, "CHANNELS": copy.deepcopy(settings.get("CHANNELS"))})
+    validate(applied)
+    if name not in CHANNEL_NAMES:
+        raise SettingsError(f"unknown channel {name!r}; known: {', '.join(CHANNEL_NAMES)}")
+    entry = applied["CHANNELS"][name]
+    return ChannelSettings(
+        name=name,
+        api_base=entry["api_base"].rstrip("/"),
+        web_base=entry["web_base"].rstrip("/"),
+        timeout=float(entry["timeout"]),
+        page_id=entry.get("page_id"),
+    )
+
+
+def load_settings(path: str | os.PathLike[str], override: Settings | None = None) -> Settings:
+    """The editorial settings plus the publish ones, checked."""
+    settings = load_editorial_settings(path, override)
+    apply_defaults(settings)
+    validate(settings)
+    return settings
+
+
+def _check_database_url(source: str, value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise SettingsError(f"{source}: DATABASE_URL must be a database URL or None")
+    try:
+        password = urlsplit(value).password
+    except ValueError:
+        raise SettingsError(f"{source}: DATABASE_URL is not a database URL") from None
+    if password:
+        raise SettingsError(
+            f"{source}: DATABASE_URL contains a password; settings files are in git, so "
+            f"give the password in the {ENV_DATABASE_URL} environment variable (the whole "
+            "URL) or in PGPASSWORD / ~/.pgpass instead"
+        )
+
+
+def database_url(settings: Settings) -> str:
+    """The store's URL: ``DP_DATABASE_URL``, else ``DATABASE_URL``, else the site's SQLite file.
+
+    The environment wins so that a deployment can point at its PostgreSQL server (with
+    the password) without touching the settings file in git. A relative SQLite path is
+    resolved against the site's root by the store.
+    """
+    from_env = os.environ.get(ENV_DATABASE_URL, "").strip()
+    if from_env:
+        return from_env
+    configured = settings.get("DATABASE_URL")
+    if configured is not None:
+        _check_database_url(settings.get("DP_SETTINGS_FILE", "the settings"), configured)
+        return str(configured)
+    return f"sqlite:///{DEFAULT_DATABASE}"
+
+
+def parse_duration(value: object) -> timedelta:
+    """``"6h"``, ``"90m"``, ``"1d12h"``, ``"45s"`` or a :class:`timedelta`, as a timedelta.
+
+    Raises ValueError with a message that shows how to write one.
+    """
+    if isinstance(value, timedelta):
+        return value
+    match = _DURATION.match(value.strip().lower()) if isinstance(value, str) else None
+    if match is None or not any(match.groups()):
+        raise ValueError(
+            f"{value!r} is not a duration; write it like '6h', '90m', '1d12h' or '45s'"
+        )
+    days, hours, minutes, seconds = (int(group or 0) for group in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def max_lateness(settings: Settings) -> timedelta:
+    """How late a piece may go out unasked (``MAX_LATENESS``); later ones wait for a person."""
+    source = settings.get("DP_SETTINGS_FILE", "the settings")
+    try:
+        lateness = parse_duration(settings.get("MAX_LATENESS", DEFAULTS["MAX_LATENESS"]))
+    except ValueError as exc:
+        raise SettingsError(f"{source}: MAX_LATENESS: {exc}") from None
+    if lateness <= timedelta(0):
+        raise SettingsError(f"{source}: MAX_LATENESS must be longer than zero")
+    return lateness

@@ -1,0 +1,240 @@
+"""Opening the store: one engine per database URL, migrated to the newest schema.
+
+The schema belongs to the migrations shipped in ``publish/store/migrations``, so a
+site's database is carried forward by whatever dialogpress version runs against it:
+:func:`open_store` upgrades it to head before anything else touches it.
+
+SQLite gets WAL (readers do not block the writer), a busy timeout (a second process
+waits instead of failing) and foreign keys. Its Python driver normally starts
+transactions lazily and leaves DDL outside them; we take over and begin every
+transaction with ``BEGIN IMMEDIATE`` instead. That makes a migration atomic, and it
+takes the write lock up front, so two workers never both read a row and then fail to
+upgrade to writing (which SQLite reports as "database is locked" without waiting).
+
+The URL may carry a password: it is only ever logged through :func:`mask_url`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from editorial.settings import Settings, settings_root
+from publish.settings import database_url
+from publish.store.errors import StoreError
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+# How long a SQLite connection waits for another process's write lock before failing.
+BUSY_TIMEOUT_SECONDS = 30
+# pg_advisory_xact_lock key serialising concurrent migrations on one PostgreSQL database
+# (the bytes of "dpmigr" as a number; any constant would do as long as it stays fixed).
+MIGRATION_LOCK_KEY = 0x64706D696772
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL fit for a log line or an error message: passwords replaced by ``***``."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError:
+        return "<database URL that cannot be read>"
+    query = {
+        key: ("***" if "password" in key.lower() else value) for key, value in parsed.query.items()
+    }
+    return parsed.set(query=query).render_as_string(hide_password=True)
+
+
+def normalize_url(url: str | URL, root: Path | None = None) -> URL:
+    """Parse ``url`` and pick our drivers: psycopg 3 for PostgreSQL, pysqlite for SQLite.
+
+    ``postgresql://`` and ``postgres://`` (what hosting panels print) would otherwise
+    select psycopg2, which dialogpress does not install. A relative SQLite path is
+    relative to the site's root, not to wherever the command was started.
+    """
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError:
+        raise StoreError(
+            "DATABASE_URL is not a database URL; write it as "
+            "sqlite:///path/to/file.db or postgresql://user@host:5432/dbname"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        if "+" not in parsed.drivername or parsed.get_driver_name() == "psycopg2":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return parsed
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            raise StoreError(
+                f"DATABASE_URL {mask_url(parsed)} is an in-memory database, which would "
+                "forget what was posted; give a file path such as sqlite:///ledger.db"
+            )
+        if root is not None and not Path(database).is_absolute():
+            parsed = parsed.set(database=str(root / database))
+        return parsed
+    raise StoreError(
+        f"DATABASE_URL {mask_url(parsed)}: dialogpress supports SQLite and PostgreSQL, "
+        f"not {backend!r}"
+    )
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """Alembic's configuration built in code: the migrations ship with the package.
+
+    With ``url``, the ``alembic`` commands work on their own (``command.revision`` with
+    autogenerate, ``command.upgrade(..., sql=True)`` for a DBA); :class:`Store` hands
+    over its connection instead.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    if url is not None:
+        rendered = normalize_url(url).render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest schema revision this version of dialogpress knows."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver must not issue its own BEGIN; see the module docstring.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    connect_args = {} if "application_name" in url.query else {"application_name": "dialogpress"}
+    # pre-ping: a scheduler outlives database restarts and must not fail on a dead socket
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+class Store:
+    """The database behind the ledger, channel state and audit log.
+
+    Functions in :mod:`publish.store.ledger` and friends take a :class:`Session`; they
+    never commit, so a caller groups a state change and its audit event (or several
+    changes) into one transaction with :meth:`transaction`.
+    """
+
+    def __init__(self, url: str | URL, root: Path | None = None) -> None:
+        self.url = normalize_url(url, root)
+        self.engine = _engine(self.url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def masked_url(self) -> str:
+        return mask_url(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def __repr__(self) -> str:
+        return f"<Store {self.masked_url}>"
+
+    def session(self) -> Session:
+        """A session the caller manages (``with store.session() as s, s.begin(): ...``)."""
+        return self.sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def upgrade(self, revision: str = "head") -> Store:
+        """Bring the schema to ``revision``; safe to run at every start and concurrently."""
+        logger.info("upgrading store %s to %s", self.masked_url, revision)
+        self._migrate(lambda config: command.upgrade(config, revision))
+        return self
+
+    def downgrade(self, revision: str) -> Store:
+        """Take the schema back to ``revision`` (``"base"``: drop everything we created)."""
+        logger.warning("downgrading store %s to %s", self.masked_url, revision)
+        self._migrate(lambda config: command.downgrade(config, revision))
+        return self
+
+    def current_revision(self) -> str | None:
+        """The schema revision the database is at (None: never migrated)."""
+        try:
+            with self.engine.connect() as connection:
+                return MigrationContext.configure(connection).get_current_revision()
+        except DBAPIError as exc:
+            raise self._error(exc) from None
+
+    def dispose(self) -> None:
+        """Close pooled connections (tests, and workers before they fork)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.dispose()
+
+    def _migrate(self, run: Any) -> None:
+        if self.url.get_backend_name() == "sqlite" and self.url.database:
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        config = alembic_config()
+        try:
+            with self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
+                config.attributes["connection"] = connection
+                run(config)
+        except CommandError as exc:
+            raise StoreError(
+                f"cannot migrate the store {self.masked_url}: {exc} (was the database "
+                "upgraded by a newer dialogpress? then upgrade dialogpress too)"
+            ) from None
+        except DBAPIError as exc:
+            raise self._error(exc) from None
+        logger.info("store %s at revision %s", self.masked_url, self.current_revision())
+
+    def _error(self, exc: DBAPIError) -> StoreError:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        return StoreError(f"cannot use the store {self.masked_url}: {reason}")
+
+
+def open_store(settings: Settings) -> Store:
+    """The site's store, migrated to head: what every command and job starts with.
+
+    The URL is ``DP_DATABASE_URL`` from the environment, else the ``DATABASE_URL``
+    setting, else a SQLite file in the site's git-ignored ``.dialogpress/`` folder.
+    """
+    store = Store(database_url(settings), root=settings_root(settings))
+    return store.upgrade()

@@ -1,0 +1,151 @@
+"""The store's tables as typed SQLAlchemy models; the migrations create them.
+
+The metadata carries a naming convention so that every constraint and index has a
+stable name on SQLite and PostgreSQL alike: later migrations (and SQLite's batch mode,
+which rebuilds tables) can then address them by name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from publish.store.timestamps import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets room to grow.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Details = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Status(StrEnum):
+    """Where a ledger entry stands; the transitions live in :mod:`publish.store.ledger`."""
+
+    INTENT = "intent"
+    POSTED = "posted"
+    FAILED = "failed"
+    LATE = "late"
+    SKIPPED = "skipped"
+    RETRACTED = "retracted"
+
+
+_STATUSES = ", ".join(f"'{status.value}'" for status in Status)
+
+
+class LedgerEntry(Base):
+    """One part of one piece on one channel: what was meant to go out and what did.
+
+    ``sending_since`` is set while a network call may have created the post and is
+    cleared only by a known outcome; while it is set the entry is *in doubt* and must be
+    reconciled with the network before it may be sent again.
+    """
+
+    __tablename__ = "ledger"
+    __table_args__ = (
+        UniqueConstraint("piece_id", "channel", "part_index"),
+        CheckConstraint(f"status IN ({_STATUSES})", name="status"),
+        CheckConstraint("part_index >= 0", name="part_index"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    piece_id: Mapped[str] = mapped_column(String(500))
+    channel: Mapped[str] = mapped_column(String(32))
+    part_index: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remote_id: Mapped[str | None] = mapped_column(String(200))
+    remote_url: Mapped[str | None] = mapped_column(Text)
+    reply_to_remote_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def in_doubt(self) -> bool:
+        """A call may have reached the network and no outcome was recorded."""
+        return self.status == Status.INTENT and self.sending_since is not None
+
+    def __repr__(self) -> str:
+        return (
+            f"<LedgerEntry {self.id} {self.piece_id} {self.channel}#{self.part_index} "
+            f"{self.status}>"
+        )
+
+
+class ChannelState(Base):
+    """Whether a channel may be used now: paused by a rate limit or by broken credentials."""
+
+    __tablename__ = "channel_state"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    auth_problem: Mapped[str | None] = mapped_column(Text)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def paused(self, now: datetime) -> bool:
+        """Paused until a human fixes the credentials, or until the rate limit resets."""
+        if self.auth_problem is not None:
+            return True
+        return self.paused_until is not None and self.paused_until > now
+
+    def __repr__(self) -> str:
+        return f"<ChannelState {self.channel} until={self.paused_until} auth={self.auth_problem}>"
+
+
+class AuditEvent(Base):
+    """Who changed what, when: one row per state change, written in the change's transaction."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index(None, "subject_type", "subject_id"),
+        Index(None, "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(500))
+    details: Mapped[dict[str, Any]] = mapped_column(Details, default=dict)
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.id} {self.action} {self.subject_type}:{self.subject_id}>"

@@ -1,0 +1,216 @@
+"""Opening the store: migrations, dialect set-up, URLs and what may be logged about them."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, make_url, select, text
+
+from publish.store import Store, StoreError, ledger, mask_url, open_store
+from publish.store.db import head_revision, normalize_url
+from publish.store.models import Base, LedgerEntry
+
+NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+TABLES = {"ledger", "channel_state", "audit_events"}
+
+
+def test_migrations_create_the_schema_from_an_empty_database(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        assert store.current_revision() is None
+        store.upgrade()
+        assert store.current_revision() == head_revision() == "0001"
+        assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
+    finally:
+        store.dispose()
+
+
+def test_upgrading_again_changes_nothing_and_keeps_the_data(database_url: str) -> None:
+    with Store(database_url).upgrade() as store, store.transaction() as session:
+        ledger.record_intent(session, "social/advent.md", "twitter", 0, "h1", "Hallo", NOW)
+    with Store(database_url).upgrade().upgrade() as again, again.transaction() as session:
+        assert again.current_revision() == head_revision()
+        rows = session.scalars(select(LedgerEntry)).all()
+        assert [(row.piece_id, row.text) for row in rows] == [("social/advent.md", "Hallo")]
+
+
+def test_downgrade_to_base_removes_the_schema_and_upgrade_restores_it(database_url: str) -> None:
+    with Store(database_url).upgrade() as store:
+        store.downgrade("base")
+        assert store.current_revision() is None
+        assert set(inspect(store.engine).get_table_names()) <= {"alembic_version"}
+        store.upgrade()
+        assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
+
+
+def test_models_and_migrations_agree(store: Store) -> None:
+    """What `alembic check` does: autogenerate finds nothing the migrations left out."""
+    with store.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+
+
+def test_concurrent_first_starts_both_end_at_head(database_url: str) -> None:
+    """Two workers starting on a fresh database: the migration lock lets one create it."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def start() -> None:
+        try:
+            store = Store(database_url)
+            barrier.wait()
+            store.upgrade()
+            store.dispose()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with Store(database_url) as store:
+        assert store.current_revision() == head_revision()
+
+
+def test_a_database_from_a_newer_dialogpress_is_refused_with_a_reason(store: Store) -> None:
+    with store.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(StoreError, match="newer dialogpress"):
+        store.upgrade()
+
+
+def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}").upgrade()
+    with store, store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+
+
+def test_a_failed_sqlite_migration_leaves_no_half_schema(tmp_path: Path) -> None:
+    """DDL runs inside our BEGIN IMMEDIATE: a migration that breaks half-way rolls back."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    with Store(url) as store:
+        with store.engine.begin() as connection:
+            # a leftover table with the name the migration creates last
+            connection.execute(text("CREATE TABLE audit_events (id INTEGER PRIMARY KEY)"))
+        with pytest.raises(StoreError):
+            store.upgrade()
+        assert set(inspect(store.engine).get_table_names()) == {"audit_events"}
+        assert store.current_revision() is None
+
+
+def _site(tmp_path: Path) -> dict[str, object]:
+    settings_file = tmp_path / "pelicanconf.py"
+    settings_file.write_text('SITENAME = "x"\n', encoding="utf-8")
+    return {"DP_SETTINGS_FILE": str(settings_file)}
+
+
+def test_open_store_defaults_to_a_sqlite_file_in_the_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DP_DATABASE_URL", raising=False)
+    with open_store(_site(tmp_path)) as store:
+        assert store.url.database == str(tmp_path / ".dialogpress" / "dialogpress.db")
+        assert (tmp_path / ".dialogpress" / "dialogpress.db").is_file()
+        assert store.current_revision() == head_revision()
+
+
+def test_relative_sqlite_paths_start_at_the_site_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DP_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path.parent)
+    settings = _site(tmp_path) | {"DATABASE_URL": "sqlite:///var/ledger.db"}
+    with open_store(settings) as store:
+        assert store.url.database == str(tmp_path / "var" / "ledger.db")
+
+
+def test_the_environment_url_wins_over_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgresql_url: str
+) -> None:
+    monkeypatch.setenv("DP_DATABASE_URL", postgresql_url)
+    settings = _site(tmp_path) | {"DATABASE_URL": "sqlite:///ignored.db"}
+    with open_store(settings) as store:
+        assert store.dialect == "postgresql"
+        assert store.current_revision() == head_revision()
+    assert not (tmp_path / "ignored.db").exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://dp@db.example/site",
+        "postgres://dp@db.example/site",
+        "postgresql+psycopg2://dp@db.example/site",
+    ],
+)
+def test_postgresql_urls_use_psycopg_3(url: str) -> None:
+    assert normalize_url(url).drivername == "postgresql+psycopg"
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_database_is_refused(url: str) -> None:
+    with pytest.raises(StoreError, match="in-memory"):
+        Store(url)
+
+
+def test_other_databases_are_refused_by_name() -> None:
+    with pytest.raises(StoreError, match="not 'mysql'"):
+        Store("mysql://dp:s3cret@db.example/site")
+
+
+def test_a_url_that_cannot_be_read_is_not_echoed() -> None:
+    with pytest.raises(StoreError) as caught:
+        Store("not a url with s3cret in it")
+    assert "s3cret" not in str(caught.value)
+    assert "DATABASE_URL" in str(caught.value)
+
+
+def test_mask_url_hides_passwords_in_the_authority_and_the_query() -> None:
+    masked = mask_url("postgresql+psycopg://dp:s3cret@db.example:5432/site?password=t0p&x=1")
+    assert "s3cret" not in masked and "t0p" not in masked
+    assert masked.startswith("postgresql+psycopg://dp:***@db.example:5432/site")
+    assert "x=1" in masked
+
+
+def test_the_password_never_reaches_the_log(
+    postgresql_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The test server trusts every local login, so a URL with a password still connects."""
+    url = make_url(postgresql_url).set(password="s3cret-Pässwort")
+    caplog.set_level(logging.DEBUG)
+    with Store(url).upgrade() as store, store.transaction() as session:
+        ledger.record_intent(session, "social/advent.md", "facebook", 0, "h", "Hallo", NOW)
+        assert "s3cret" not in repr(store)
+    assert "***" in caplog.text
+    assert "s3cret" not in caplog.text
+
+
+def test_an_unreachable_server_is_a_store_error_without_the_password() -> None:
+    with closed_port() as port:
+        store = Store(f"postgresql://dp:s3cret@127.0.0.1:{port}/site")
+        with pytest.raises(StoreError) as caught:
+            store.upgrade()
+    assert "s3cret" not in str(caught.value)
+    assert f"dp:***@127.0.0.1:{port}/site" in str(caught.value)
+
+
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A local port nothing listens on, kept bound (not listening) so nobody else takes it."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield int(bound.getsockname()[1])
