@@ -27,6 +27,40 @@ PLUGINS = ["dp_frontmatter"]
 DEFAULT_PAGINATION = 5
 SUMMARY_MAX_LENGTH = 40
 
+# The theme builds its own menu (start, topics, archive, then the pages); categories have
+# their overview page instead of five menu entries that would crowd a phone's screen.
+DISPLAY_PAGES_ON_MENU = True
+DISPLAY_CATEGORIES_ON_MENU = False
+MENUITEMS: list[tuple[str, str]] = []
+LINKS = [
+    ("stadtwerke-elbtal.example", "https://www.stadtwerke-elbtal.example/"),
+    ("Störungsauskunft", "https://www.stadtwerke-elbtal.example/stoerungen"),
+]
+# Profiles on the networks, shown in the footer; empty until the client's handles are known.
+SOCIAL: list[tuple[str, str]] = []
+
+# Authors are the agency's editors, written as e-mail addresses so that approvals can
+# tell author from approver; the site shows these names and never the address.
+AUTHOR_NAMES = {
+    "lena.berger@agentur-kranich.example": "Lena Berger",
+    "jonas.meier@agentur-kranich.example": "Jonas Meier",
+}
+# author/lena-berger.html rather than a slug made of the whole address
+AUTHOR_REGEX_SUBSTITUTIONS = [
+    (r"@.*$", ""),
+    (r"[._+]", "-"),
+    (r"[^\w\s-]", ""),
+    (r"(?u)\A\s*", ""),
+    (r"(?u)\s*\Z", ""),
+    (r"[-\s]+", "-"),
+]
+
+# Archives per year and month (the theme names the months itself, in the page's language).
+YEAR_ARCHIVE_SAVE_AS = "{date:%Y}/index.html"
+YEAR_ARCHIVE_URL = "{date:%Y}/index.html"
+MONTH_ARCHIVE_SAVE_AS = "{date:%Y}/{date:%m}/index.html"
+MONTH_ARCHIVE_URL = "{date:%Y}/{date:%m}/index.html"
+
 # Development builds need no feeds; publishconf.py turns them on.
 FEED_ALL_ATOM = None
 CATEGORY_FEED_ATOM = None

@@ -1,13 +1,432 @@
 """All checks of a site in one call: schema (done while reading) and the guideline.
 
 The CLI's ``check``, the review report and the scheduler all call :func:`check_site`, so
-that a piece is judged the same way wherever it is looked at.
+that a piece is judged the same way wherever it is looked at. :func:`check_text` judges
+one text for one channel and knows nothing about files, so that moderation can run a
+reply through the same rules before it goes out; :func:`check_piece` maps its findings
+back to the line and column in the piece's file where the editor has to change something.
 """
 
 from __future__ import annotations
 
-from editorial.pieces import Site
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from editorial.findings import Finding, Severity
+from editorial.guideline import Guideline, guideline_for
+from editorial.length import LINK_SEPARATOR, URL_LENGTH, hashtags, links, measure, with_link
+from editorial.phrases import FoldedText
+from editorial.pieces import Piece, Post, Site, Snippet
+from editorial.sourcefile import SourceFile
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAMES = {"twitter": "X", "facebook": "Facebook"}
+
+Subject = Literal["text", "link", "media"]
 
 
-def check_site(site: Site) -> None:
-    """Add the guideline's findings to every piece of ``site`` (schema findings are there)."""
+@dataclass(frozen=True)
+class TextFinding:
+    """A problem in one text, placed by offset and by line/column within that text.
+
+    ``subject`` says what has to change: the text itself, the link appended to it, or
+    the media attached, so that a piece can point at its ``post:`` or ``media:`` field.
+    """
+
+    rule: str
+    severity: Severity
+    message: str
+    offset: int = 0
+    line: int = 1
+    column: int = 1
+    subject: Subject = "text"
+
+
+def _name(channel: str) -> str:
+    return CHANNEL_NAMES.get(channel, channel)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _place(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of ``offset`` in ``text``."""
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+class _Collector:
+    def __init__(self, text: str):
+        self.text = text
+        self.found: list[TextFinding] = []
+
+    def add(
+        self,
+        rule: str,
+        message: str,
+        offset: int = 0,
+        severity: Severity = "error",
+        subject: Subject = "text",
+    ) -> None:
+        line, column = _place(self.text, offset)
+        self.found.append(TextFinding(rule, severity, message, offset, line, column, subject))
+
+
+def forbidden_phrases(text: str, guideline: Guideline) -> list[TextFinding]:
+    """Every forbidden phrase or pattern in ``text``, at the offset where it starts."""
+    out = _Collector(text)
+    folded = FoldedText(text)
+    for rule in guideline.forbidden:
+        for match in folded.find(rule.regex):
+            why = f": {rule.reason.rstrip('.')}" if rule.reason else ""
+            fix = f"; write '{rule.instead}' instead" if rule.instead else "; rephrase without it"
+            out.add(
+                "guideline.forbidden-phrase",
+                f"'{match.text}' must not be used (guideline: '{rule.label}'){why}{fix}",
+                match.start,
+                rule.severity,
+            )
+    return sorted(out.found, key=lambda f: f.offset)
+
+
+def missing_disclosures(
+    texts: Sequence[str],
+    guideline: Guideline,
+    *,
+    sponsored: bool,
+    tags: Iterable[str] = (),
+    category: str | None = None,
+    where: str = "the text",
+) -> list[str]:
+    """Messages for each disclosure that applies and appears in none of ``texts``."""
+    tag_list = list(tags)
+    messages: list[str] = []
+    for rule in guideline.disclosures:
+        if not rule.applies(sponsored, tag_list, category):
+            continue
+        if any(rule.found_in(text) for text in texts):
+            continue
+        options = " or ".join(f"'{word}'" for word in rule.any_of)
+        why = f" ({rule.reason.rstrip('.')})" if rule.reason else ""
+        messages.append(
+            f"this piece is {rule.condition}, so {where} must carry {options}{why}; "
+            "add it, best at the start"
+        )
+    return messages
+
+
+def check_text(
+    text: str,
+    channel: str,
+    guideline: Guideline,
+    *,
+    sponsored: bool = False,
+    media_count: int = 0,
+    link: str | None = None,
+    tags: Iterable[str] = (),
+    category: str | None = None,
+    thread_part: bool = False,
+) -> list[TextFinding]:
+    """Judge ``text`` as it would go out on ``channel`` under ``guideline``.
+
+    ``link`` is appended as the snippet's link is (it counts 23 on X); ``thread_part``
+    marks a later part of an X thread, which carries neither the link, the media nor
+    the disclosure (they go with the first part).
+    """
+    out = _Collector(text)
+    rules = guideline.channel(channel)
+    name = _name(channel)
+    if text.strip():
+        _length(out, channel, rules.max_length, link)
+    urls = links(text)
+    if rules.links == "forbidden":
+        for url in urls:
+            out.add(
+                "guideline.links",
+                f"links are not allowed on {name} under the guideline; remove '{url.text}'",
+                url.start,
+            )
+        if link:
+            out.add(
+                "guideline.links",
+                f"links are not allowed on {name} under the guideline, but the post's link "
+                f"would be appended; remove the link to the post or the channel {channel}",
+                len(text),
+                subject="link",
+            )
+    elif rules.links == "required" and not urls and not link and not thread_part:
+        out.add(
+            "guideline.links",
+            f"{name} posts must carry a link under the guideline; add one (or link a post)",
+        )
+    tags_found = hashtags(text)
+    if rules.max_hashtags is not None and len(tags_found) > rules.max_hashtags:
+        extra = tags_found[rules.max_hashtags :]
+        out.add(
+            "guideline.hashtags",
+            f"the {name} text has {_plural(len(tags_found), 'hashtag')} (limit "
+            f"{rules.max_hashtags}); remove {len(extra)}, e.g. '{extra[0].text}'",
+            extra[0].start,
+        )
+    if not thread_part and rules.max_media is not None and media_count > rules.max_media:
+        out.add(
+            "guideline.media",
+            f"{_plural(media_count, 'image')} attached but {name} takes at most "
+            f"{rules.max_media} under the guideline; remove {media_count - rules.max_media}",
+            subject="media",
+        )
+    if not thread_part:
+        for message in missing_disclosures(
+            [text], guideline, sponsored=sponsored, tags=tags, category=category
+        ):
+            out.add("guideline.disclosure", message)
+    return sorted([*out.found, *forbidden_phrases(text, guideline)], key=lambda f: f.offset)
+
+
+def _length(out: _Collector, channel: str, limit: int, link: str | None) -> None:
+    text = out.text
+    full = with_link(text, link)
+    result = measure(full, channel, limit)
+    name = _name(channel)
+    if result.invalid_at is not None and result.invalid_at < len(text):
+        code = f"U+{ord(text[result.invalid_at]):04X}"
+        out.add(
+            "guideline.invalid-character",
+            f"the {name} text contains {code}, which {name} rejects; delete it (it is invisible "
+            "in most editors: retype the words around it)",
+            result.invalid_at,
+        )
+    if not result.excess:
+        return
+    unit = "weighted characters" if channel == "twitter" else "characters"
+    link_note = ""
+    if link:
+        counted = URL_LENGTH if channel == "twitter" else len(link)
+        link_note = (
+            f"; the link counts {counted} and the line break before it {len(LINK_SEPARATOR)}"
+        )
+    overflow = result.overflow_at if result.overflow_at is not None else len(text)
+    out.add(
+        "guideline.length",
+        f"the {name} text is {result.count} {unit} (limit {result.limit}{link_note}); "
+        f"shorten it by {result.excess}",
+        min(overflow, len(text)),
+    )
+
+
+def placeholder_link(length: int = URL_LENGTH) -> str:
+    """A URL of ``length`` characters standing for a post's address before it is known."""
+    return "https://" + "x" * max(1, length - 12) + ".com"
+
+
+# --- pieces --------------------------------------------------------------------------------
+
+
+class _FieldText:
+    """Maps offsets in a field's text (as the piece uses it) to line/column in the file."""
+
+    def __init__(self, source: SourceFile, field: str, text: str):
+        self.source = source
+        self.field = field
+        self.text = text
+        raw = source.raw.decode("utf-8-sig", errors="replace")
+        self._file = raw.replace("\r\n", "\n").replace("\r", "\n")
+        self._offsets = self._align()
+
+    def _align(self) -> list[tuple[int, int]]:
+        if self.field == "body":
+            return self._body_positions()
+        return self._scalar_positions()
+
+    def _body_positions(self) -> list[tuple[int, int]]:
+        body = self.source.body
+        lead = len(body) - len(body.lstrip())
+        positions = []
+        for offset in range(len(self.text) + 1):
+            line, column = _place(body, lead + offset)
+            positions.append((self.source.body_line + line - 1, column))
+        return positions
+
+    def _scalar_positions(self) -> list[tuple[int, int]]:
+        where = self.source.value_positions.get(self.field)
+        file = self._file
+        if where is None or not file:  # a source parsed from text without its bytes
+            line, column = where[:2] if where else self.source.position(self.field) or (1, 1)
+            return [(line, column)] * (len(self.text) + 1)
+        line, column, style = where
+        start = _index_of(file, line, column)
+        if style in ("|", ">"):
+            start = file.find("\n", start) + 1
+        elif style in ('"', "'"):
+            start += 1
+        indices: list[int] = []
+        cursor = start
+        for char in self.text:
+            if char.isspace():
+                indices.append(cursor)
+                continue
+            while cursor < len(file) and file[cursor].isspace():
+                cursor += 1
+            hit = file.find(char, cursor, cursor + 10)  # skips escapes such as \u00e4 or ''
+            if hit >= 0:
+                indices.append(hit)
+                cursor = hit + 1
+            else:
+                indices.append(cursor)
+        indices.append(cursor)
+        return [_place(file, index) for index in indices]
+
+    def finding(self, found: TextFinding, extra: str = "") -> Finding:
+        line, column = self._offsets[max(0, min(found.offset, len(self._offsets) - 1))]
+        return Finding(
+            rule=found.rule,
+            severity=found.severity,
+            path=self.source.relpath,
+            message=found.message + extra,
+            line=line,
+            column=column,
+            field=self.field,
+        )
+
+
+def _index_of(text: str, line: int, column: int) -> int:
+    index = 0
+    for _ in range(line - 1):
+        found = text.find("\n", index)
+        if found < 0:
+            return len(text)
+        index = found + 1
+    return index + column - 1
+
+
+def _category(piece: Piece, source: SourceFile, guideline: Guideline) -> list[Finding]:
+    topics = guideline.topics
+    if not topics:
+        return []
+    allowed = ", ".join(topics)
+    if piece.category is None:
+        if isinstance(piece, Post):
+            return [
+                source.finding(
+                    "guideline.category",
+                    f"the post has no category, so Pelican files it under its default; "
+                    f"add 'category:' with one of: {allowed}",
+                    "title",
+                    severity="warning",
+                )
+            ]
+        return []
+    if piece.category in topics:
+        return []
+    close = [t for t in topics if t.casefold() == piece.category.casefold()]
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return [
+        source.finding(
+            "guideline.category",
+            f"the category '{piece.category}' is not one of the client's topics; "
+            f"choose one of: {allowed}{hint}",
+            "category",
+        )
+    ]
+
+
+def _subject_finding(field: _FieldText, found: TextFinding) -> Finding:
+    """A text finding about the link or the media points at ``post:`` or ``media:``."""
+    source = field.source
+    for subject, name in (("link", "post"), ("media", "media")):
+        if found.subject == subject and name in source.metadata:
+            return source.finding(found.rule, found.message, name, found.severity)
+    return field.finding(found)
+
+
+def _check_post(post: Post, source: SourceFile, guideline: Guideline) -> list[Finding]:
+    findings: list[Finding] = []
+    texts: list[_FieldText] = []
+    for name in ("title", "summary"):
+        value = post.metadata.get(name)
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            texts.append(_FieldText(source, name, str(value).strip()))
+    texts.append(_FieldText(source, "body", post.body.strip()))
+    for field in texts:
+        findings += [field.finding(f) for f in forbidden_phrases(field.text, guideline)]
+    for message in missing_disclosures(
+        [f.text for f in texts],
+        guideline,
+        sponsored=post.sponsored,
+        tags=post.tags,
+        category=post.category,
+        where="the title, summary or text",
+    ):
+        anchor = "sponsored" if post.sponsored and "sponsored" in post.metadata else "title"
+        findings.append(source.finding("guideline.disclosure", message, anchor))
+    return findings
+
+
+def _check_snippet(
+    snippet: Snippet, source: SourceFile, guideline: Guideline, link_length: int
+) -> list[Finding]:
+    findings: list[Finding] = []
+    link = placeholder_link(link_length) if snippet.post else None
+    for channel in snippet.channels:
+        text = snippet.text(channel)
+        field = _FieldText(source, snippet.text_field(channel), text)
+        for found in check_text(
+            text,
+            channel,
+            guideline,
+            sponsored=snippet.sponsored,
+            media_count=len(snippet.media),
+            link=link,
+            tags=snippet.tags,
+            category=snippet.category,
+        ):
+            findings.append(_subject_finding(field, found))
+        if channel != "twitter":
+            continue
+        for index, part in enumerate(snippet.thread):
+            part_field = _FieldText(source, f"thread[{index}]", part)
+            for found in check_text(part, channel, guideline, thread_part=True):
+                findings.append(part_field.finding(found))
+    return findings
+
+
+def check_piece(piece: Piece, guideline: Guideline, link_length: int = URL_LENGTH) -> list[Finding]:
+    """The guideline's findings for one readable piece, placed in its file.
+
+    ``link_length`` is how long the post's address is taken to be where a network
+    counts it in full (Facebook); X counts every link as 23.
+    """
+    source = piece.source
+    if source is None:
+        return []
+    findings = _category(piece, source, guideline)
+    if isinstance(piece, Post):
+        findings += _check_post(piece, source, guideline)
+    elif isinstance(piece, Snippet):
+        findings += _check_snippet(piece, source, guideline, link_length)
+    unique: list[Finding] = []
+    seen: set[tuple[object, ...]] = set()
+    for finding in findings:
+        key = (finding.rule, finding.line, finding.column, finding.field, finding.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return sorted(unique, key=lambda f: (f.line or 0, f.column or 0, f.rule))
+
+
+def check_site(site: Site, guideline: Guideline | None = None) -> None:
+    """Add the guideline's findings to every piece of ``site`` (schema findings are there).
+
+    Raises :class:`~editorial.guideline.GuidelineError` (a ``SettingsError``) when the
+    guideline file itself is broken: no piece can be judged against a broken rulebook.
+    """
+    rules = guideline if guideline is not None else guideline_for(site.settings)
+    for piece in site.pieces:
+        if piece.source is None:
+            continue
+        piece.findings.extend(check_piece(piece, rules))

@@ -1,7 +1,8 @@
 """Building the site with Pelican, as a library call the scheduler and the CLI share.
 
-Pelican logs a file it cannot read and goes on; we count those errors so that a build
-that silently dropped a post is reported as failed rather than deployed.
+Pelican logs a file it cannot read and goes on; we count the errors logged anywhere
+during the build (Pelican's and our plugins' loggers) so that a build that silently
+dropped a post is reported as failed, with the reason, rather than deployed.
 """
 
 from __future__ import annotations
@@ -38,6 +39,22 @@ class _ErrorCollector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def _disconnect_plugins() -> None:
+    """Forget the receivers earlier builds in this process connected.
+
+    Pelican's signals are process-wide and a plugin's ``register()`` connects to them for
+    good, so without this a plugin of one site (or of a preview build) would still act in
+    the next build of another; ``Pelican()`` connects this build's plugins again.
+    """
+    from blinker import NamedSignal
+    from pelican import signals
+
+    for value in vars(signals).values():
+        if isinstance(value, NamedSignal):
+            # blinker's own way to drop every receiver and sender of a signal
+            value._clear_state()
+
+
 def production_settings_file(settings_file: str | Path) -> Path:
     """``publishconf.py`` beside the given development settings, as Pelican sites have it."""
     return Path(settings_file).resolve().with_name("publishconf.py")
@@ -60,15 +77,16 @@ def build_site(
     settings.setdefault("DP_BUILD_MODE", "production" if production else "preview")
     settings["DP_BUILD_MODE"] = "production" if production else "preview"
     collector = _ErrorCollector()
-    pelican_logger = logging.getLogger("pelican")
-    pelican_logger.addHandler(collector)
+    root_logger = logging.getLogger()
+    root_logger.addHandler(collector)
+    _disconnect_plugins()
     try:
         Pelican(settings).run()
     except Exception as exc:  # a theme or plugin error is the site's, reported not raised
         logger.debug("build failed", exc_info=True)
         collector.messages.append(f"{type(exc).__name__}: {exc}")
     finally:
-        pelican_logger.removeHandler(collector)
+        root_logger.removeHandler(collector)
     return BuildResult(
         output=Path(settings["OUTPUT_PATH"]),
         settings_file=path.resolve(),

@@ -21,7 +21,8 @@ from editorial.times import TimeError, parse_time
 logger = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, Any] = {"extensions": ["md", "markdown"]}
-_LIST_FIELDS = {"tags", "authors"}
+_LIST_FIELDS = {"tags"}
+_AUTHOR_FIELDS = {"author", "authors"}
 _TIME_FIELDS = {"date", "modified"}
 
 
@@ -39,21 +40,26 @@ class FrontMatterReader(MarkdownReader):
         try:
             source = read_source(path, relpath)
         except SourceError as exc:
-            raise ValueError(str(exc.finding)) from None
+            raise _failure(str(exc.finding)) from None
         self._md = Markdown(**self.settings["MARKDOWN"])
         content = self._md.convert(source.body)
         metadata: dict[str, Any] = {}
         for key, value in source.metadata.items():
             name = key.lower()
-            metadata[name] = self._field(name, value, relpath)
+            try:
+                metadata[name] = self._field(name, value)
+            except TimeError as exc:
+                rule = "schema.time-zone" if "time zone" in str(exc) else "schema.date"
+                raise _failure(str(source.finding(rule, str(exc), key))) from None
         return content, metadata
 
-    def _field(self, name: str, value: Any, relpath: str) -> Any:
+    def _field(self, name: str, value: Any) -> Any:
         if name in _TIME_FIELDS:
-            try:
-                return parse_time(value, self.settings["TIMEZONE"])
-            except TimeError as exc:
-                raise ValueError(f"{relpath}: {name}: {exc}") from None
+            return parse_time(value, self.settings["TIMEZONE"])
+        if name in _AUTHOR_FIELDS:
+            names = value if isinstance(value, list) else str(value).split(",")
+            shown = ", ".join(self._author_name(str(v).strip()) for v in names)
+            return self.process_metadata(name, shown)
         if name in _LIST_FIELDS and isinstance(value, list):
             return self.process_metadata(name, ", ".join(str(v) for v in value))
         if name in self.settings["FORMATTED_FIELDS"] and isinstance(value, str):
@@ -62,6 +68,31 @@ class FrontMatterReader(MarkdownReader):
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             return self.process_metadata(name, str(value))
         return value
+
+
+    def _author_name(self, author: str) -> str:
+        """The name the site shows for an author written as an e-mail address.
+
+        Editors are written as addresses so that approvals can tell author from approver;
+        Pelican would put the address into author pages and every feed, so the reader
+        turns it into the name from ``AUTHOR_NAMES`` (or the address's local part).
+        """
+        names = self.settings.get("AUTHOR_NAMES") or {}
+        if author in names:
+            return str(names[author])
+        if "@" in author:
+            return author.split("@")[0].replace(".", " ").replace("_", " ").title()
+        return author
+
+
+def _failure(message: str) -> ValueError:
+    """Log why a file cannot be read, then hand Pelican the error to skip the file.
+
+    Pelican reports a reader's exception as "Could not process <file>" and keeps its
+    text only in debug mode, so the reason (file, line, field) is logged here.
+    """
+    logger.error("%s", message)
+    return ValueError(message)
 
 
 def add_reader(readers: Any) -> None:
@@ -75,6 +106,16 @@ def check_settings(pelican: Any) -> None:
     if not isinstance(value, dict) or set(value) - set(DEFAULTS):
         raise ValueError(
             f"DP_FRONTMATTER must be a dict with the keys {sorted(DEFAULTS)}, not {value!r}"
+        )
+    extensions = value.get("extensions", DEFAULTS["extensions"])
+    if (
+        not isinstance(extensions, list)
+        or not extensions
+        or not all(isinstance(e, str) and e.strip() for e in extensions)
+    ):
+        raise ValueError(
+            "DP_FRONTMATTER['extensions'] must be a list of file extensions such as "
+            f"['md', 'markdown'], not {extensions!r}"
         )
 
 
