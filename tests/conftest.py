@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,8 +34,10 @@ def example_settings(repo_root: Path) -> Settings:
 def build_example(repo_root: Path, tmp_path: Path) -> BuildExample:
     """Build the example site into ``tmp_path/out`` (``out-production`` for production)."""
 
-    def build(production: bool = False) -> BuildResult:
+    def build(production: bool = False, override: dict[str, Any] | None = None) -> BuildResult:
         output = tmp_path / ("out-production" if production else "out")
-        return build_site(repo_root / "pelicanconf.py", production=production, output=output)
+        return build_site(
+            repo_root / "pelicanconf.py", production=production, output=output, override=override
+        )
 
     return build

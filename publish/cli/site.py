@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from editorial.approvals import approval_findings
 from editorial.checks import check_site
 from editorial.drafts import DraftError, new_post, new_snippet
 from editorial.findings import has_errors
@@ -118,17 +119,27 @@ def _print_pieces(pieces: list[Piece]) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--require-approval",
+    is_flag=True,
+    help="Fail for every non-draft piece without a valid client approval (branch protection).",
+)
 @format_option("text", "json")
 @settings_option
-def check(paths: tuple[Path, ...], output_format: str, settings_path: str) -> None:
+def check(
+    paths: tuple[Path, ...], require_approval: bool, output_format: str, settings_path: str
+) -> None:
     """Validate posts and snippets: front matter, dates, channels, media, links.
 
     Exits 0 when clean, 1 when a piece has an error, 2 on a usage or settings error.
-    Warnings are shown but do not fail the check.
+    Warnings are shown but do not fail the check. With --require-approval, a piece
+    that is not a draft and lacks a valid approval is an error too.
 
     Example:
 
         dialogpress check content/social --format json
+
+        dialogpress check --require-approval
     """
     settings = load(settings_path)
     try:
@@ -136,6 +147,8 @@ def check(paths: tuple[Path, ...], output_format: str, settings_path: str) -> No
         check_site(site)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
+    if require_approval:
+        approval_findings(site)
     if output_format == "json":
         emit_json([piece.to_dict() for piece in site.pieces])
     else:

@@ -1,0 +1,944 @@
+"""Client approvals: signed, bound to a piece's content, stored in the piece's front matter.
+
+The client's promise is that nothing goes public that one of their approvers did not
+approve, in exactly the version they saw. So an approval signs (with the approver's SSH
+key, ``ssh-keygen -Y sign``) the piece's id and a hash of its content; any change of
+meaning changes the hash and leaves the approval *stale*, while formatting noise (line
+endings, trailing blanks, the order of front-matter keys) does not.
+
+Approvals live in the piece's own front matter (``approvals:``) so that they show in the
+pull request's diff and travel with the text through squash merges and rebases; nothing
+about them depends on commit ids. The id signed is the file's path under ``content/``:
+an approval copied into another file is detected, and renaming a file needs a new
+approval.
+
+Nobody approves their own piece: the authors are everyone who committed a change of its
+content (approval-only commits excepted), whoever has uncommitted changes of it in this
+working tree (the current git user), and everyone its front matter names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import subprocess
+import tempfile
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from editorial.findings import Finding
+from editorial.history import Change, Repository, follow, open_repository
+from editorial.pieces import Piece, Site
+from editorial.settings import Settings
+from editorial.sourcefile import SourceError, parse_source
+from editorial.times import TimeError, iso, parse_time
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "dialogpress-approval"
+PAYLOAD_VERSION = "dialogpress-approval v1"
+_TIME_FIELDS = ("date", "modified", "publish_at")
+_FIELD_ORDER = ("piece", "hash", "approver", "at", "comment", "via", "signature")
+
+State = Literal["approved", "missing", "stale", "invalid"]
+Verdict = Literal["valid", "stale", "invalid"]
+
+
+class ApprovalError(Exception):
+    """An approval that cannot be made or written; the message says what to do."""
+
+
+# --- content hash ------------------------------------------------------------------------
+
+
+def _clean_text(text: str) -> str:
+    """Text without formatting noise: one line-ending style, no trailing blanks, NFC."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+
+
+def _canonical_time(value: str) -> str:
+    """One spelling per instant (``09:00`` = ``09:00:00``, quoted or not); naive stays naive.
+
+    Parsing in two fixed zones tells a naive time (which lands differently) from one
+    that carries its own offset or zone, without needing the site's settings.
+    """
+    try:
+        first = parse_time(value, "UTC")
+        second = parse_time(value, "Etc/GMT-1")
+    except TimeError:
+        return _clean_text(value)
+    if first != second:
+        return first.replace(tzinfo=None).isoformat()
+    return first.isoformat()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _clean_text(str(value))
+
+
+def canonical_front_matter(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The front matter as far as it means something: approvals left out, times unified."""
+    canonical: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if key == "approvals":
+            continue
+        if key in _TIME_FIELDS and isinstance(value, str):
+            canonical[key] = _canonical_time(value)
+        else:
+            canonical[key] = _canonical(value)
+    return canonical
+
+
+def _digest(document: dict[str, Any]) -> str:
+    text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _text_document(metadata: dict[str, Any], body: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "front_matter": canonical_front_matter(metadata),
+        "body": _clean_text(body),
+    }
+
+
+def text_fingerprint(raw: bytes, piece_id: str) -> str:
+    """The hash of a file's text alone (no media): tells a content change from an approval."""
+    try:
+        source = parse_source(raw.decode("utf-8-sig"), Path(piece_id), piece_id, raw)
+    except (SourceError, UnicodeDecodeError):
+        return "raw:" + hashlib.sha256(raw).hexdigest()
+    return _digest(_text_document(source.metadata, source.body))
+
+
+def content_folder(piece: Piece) -> Path:
+    """The ``content/`` folder the piece was read from (its id is the path below it)."""
+    if piece.source is None:
+        raise ApprovalError(f"{piece.path} could not be read, so it has no content")
+    folder = piece.source.path
+    for _ in Path(piece.id).parts:
+        folder = folder.parent
+    return folder
+
+
+_BODY_REFERENCES = (
+    re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)"),
+    re.compile(r"\{(?:static|attach)\}([^\s)\"'>]+)"),
+    re.compile(r"<img\b[^>]*\bsrc=[\"']([^\"']+)[\"']", re.IGNORECASE),
+)
+
+
+def referenced_media(piece: Piece) -> list[str]:
+    """Paths under ``content/`` of every file the piece shows: its media and body images."""
+    content = content_folder(piece)
+    found: list[str] = []
+    for media in piece.media:
+        if media.path.is_relative_to(content):
+            found.append(media.path.relative_to(content).as_posix())
+    folder = (content / piece.id).parent
+    for pattern in _BODY_REFERENCES:
+        for match in pattern.finditer(piece.body):
+            target = match.group(1).split("#")[0].split("?")[0]
+            target = target.removeprefix("{static}").removeprefix("{attach}")
+            if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):
+                continue
+            candidates = (
+                [content / target.lstrip("/")]
+                if target.startswith("/")
+                else [folder / target, content / target]
+            )
+            for candidate in candidates:
+                path = candidate.resolve()
+                if path.is_file() and path.is_relative_to(content.resolve()):
+                    found.append(path.relative_to(content.resolve()).as_posix())
+                    break
+    return list(dict.fromkeys(found))
+
+
+def content_hash(piece: Piece) -> str:
+    """``sha256:<hex>`` over the canonical front matter, the normalised body and the media.
+
+    What an approver saw is the text and the pictures; the approvals themselves are left
+    out so that adding one does not change what it approves.
+    """
+    if piece.source is None:
+        raise ApprovalError(f"{piece.path} could not be read, so it has no content hash")
+    content = content_folder(piece)
+    media = []
+    for path in referenced_media(piece):
+        file = content / path
+        digest = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "missing"
+        media.append([path, digest])
+    document = _text_document(piece.metadata, piece.body)
+    document["media"] = media
+    return _digest(document)
+
+
+# --- approvers ---------------------------------------------------------------------------
+
+
+def _key_id(text: str) -> tuple[str, str] | None:
+    parts = text.split()
+    return (parts[0], parts[1]) if len(parts) >= 2 else None
+
+
+@dataclass(frozen=True)
+class Approver:
+    """A client approver from the settings: who they are and the key they sign with."""
+
+    name: str
+    email: str
+    key: str
+
+    @property
+    def key_id(self) -> tuple[str, str] | None:
+        return _key_id(self.key)
+
+    def is_named_by(self, text: str | None) -> bool:
+        """True when ``text`` (an e-mail or a name) means this approver."""
+        if not text:
+            return False
+        wanted = text.strip().casefold()
+        return wanted in (self.email.strip().casefold(), self.name.strip().casefold())
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+def approvers(settings: Settings) -> list[Approver]:
+    return [
+        Approver(name=str(a["name"]), email=str(a["email"]), key=str(a["key"]).strip())
+        for a in settings.get("APPROVERS", [])
+    ]
+
+
+def find_approver(settings: Settings, email: str) -> Approver | None:
+    for approver in approvers(settings):
+        if approver.email.casefold() == email.strip().casefold():
+            return approver
+    return None
+
+
+def public_key(key_path: Path) -> str:
+    """The public half of an SSH key: ``<key>.pub`` beside it, or derived by ssh-keygen."""
+    text_path = Path(key_path)
+    if text_path.suffix == ".pub":
+        return text_path.read_text(encoding="utf-8").strip()
+    pub = text_path.with_name(text_path.name + ".pub")
+    if pub.is_file():
+        return pub.read_text(encoding="utf-8").strip()
+    result = _ssh_keygen(["-y", "-f", str(text_path)], capture_stdin=False)
+    if result.returncode != 0:
+        raise ApprovalError(f"cannot read the key {key_path}: {_last_line(result.stderr)}")
+    return result.stdout.decode().strip()
+
+
+def approver_for_key(settings: Settings, key_path: Path) -> Approver:
+    """The approver whose public key in APPROVERS is the given key's."""
+    wanted = _key_id(public_key(key_path))
+    for approver in approvers(settings):
+        if wanted is not None and approver.key_id == wanted:
+            return approver
+    source = settings.get("DP_SETTINGS_FILE", "the settings")
+    raise ApprovalError(
+        f"the key {key_path} belongs to no approver in APPROVERS ({source}); "
+        "ask the agency to add your public key there"
+    )
+
+
+# --- approvals ---------------------------------------------------------------------------
+
+
+@dataclass
+class Approval:
+    """One approver's signed word that one version of one piece may go public."""
+
+    piece: str
+    hash: str
+    approver: str
+    at: datetime
+    signature: str = ""
+    comment: str | None = None
+    via: str | None = None
+
+    def payload(self) -> bytes:
+        """The exact text that is signed: every field but the signature, in a fixed order.
+
+        Values are JSON strings so that a comment with a line break cannot forge a field.
+        """
+        lines = [
+            PAYLOAD_VERSION,
+            f"piece: {json.dumps(self.piece, ensure_ascii=False)}",
+            f"hash: {json.dumps(self.hash)}",
+            f"approver: {json.dumps(self.approver, ensure_ascii=False)}",
+            f"at: {json.dumps(iso(self.at))}",
+        ]
+        if self.comment is not None:
+            lines.append(f"comment: {json.dumps(self.comment, ensure_ascii=False)}")
+        if self.via is not None:
+            lines.append(f"via: {json.dumps(self.via, ensure_ascii=False)}")
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "piece": self.piece,
+            "hash": self.hash,
+            "approver": self.approver,
+            "at": iso(self.at),
+            "comment": self.comment,
+            "via": self.via,
+            "signature": self.signature.strip() + "\n" if self.signature else None,
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+    def to_yaml(self, indent: str = "  ") -> str:
+        """The entry as YAML lines of an ``approvals:`` list, ``indent`` before the dash."""
+        data = self.to_dict()
+        lines: list[str] = []
+        for key in _FIELD_ORDER:
+            if key not in data:
+                continue
+            lead = f"{indent}- " if not lines else f"{indent}  "
+            if key == "signature":
+                lines.append(f"{lead}signature: |")
+                lines += [f"{indent}    {line}" for line in self.signature.strip().splitlines()]
+            else:
+                lines.append(f"{lead}{key}: {json.dumps(data[key], ensure_ascii=False)}")
+        return "\n".join(lines) + "\n"
+
+
+def parse_approval(entry: object, index: int) -> tuple[Approval, str | None]:
+    """An approval from its front-matter entry, and what is malformed about it (or None)."""
+    data = entry if isinstance(entry, dict) else {}
+    text = {k: v for k, v in data.items() if isinstance(v, str)}
+    when = datetime.fromtimestamp(0, UTC)
+    problem: str | None = None
+    raw_at = data.get("at")
+    if isinstance(raw_at, datetime):
+        when = raw_at
+    elif isinstance(raw_at, str):
+        try:
+            when = datetime.fromisoformat(raw_at.strip())
+        except ValueError:
+            problem = f"'at' is not a time: {raw_at!r}"
+    if problem is None and raw_at is not None and when.tzinfo is None:
+        problem = "'at' has no time zone offset"
+    missing = [k for k in ("piece", "hash", "approver", "at", "signature") if not data.get(k)]
+    if not isinstance(entry, dict):
+        problem = f"approvals[{index}] must be a mapping with piece, hash, approver, at, signature"
+    elif missing:
+        problem = f"approvals[{index}] lacks {', '.join(missing)}"
+    approval = Approval(
+        piece=text.get("piece", ""),
+        hash=text.get("hash", ""),
+        approver=text.get("approver", ""),
+        at=when,
+        signature=text.get("signature", ""),
+        comment=text.get("comment"),
+        via=text.get("via"),
+    )
+    return approval, problem
+
+
+def piece_approvals(piece: Piece) -> list[tuple[Approval, str | None]]:
+    value = piece.metadata.get("approvals")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        return [(parse_approval(None, 0)[0], "'approvals' must be a list of approvals")]
+    return [parse_approval(entry, index) for index, entry in enumerate(value)]
+
+
+# --- ssh-keygen --------------------------------------------------------------------------
+
+
+def _last_line(data: bytes) -> str:
+    lines = [line for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def _ssh_keygen(
+    args: list[str], input: bytes | None = None, capture_stdin: bool = True
+) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(
+            ["ssh-keygen", *args],
+            input=input if capture_stdin else None,
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:
+        raise ApprovalError(
+            f"cannot run ssh-keygen ({exc}); install OpenSSH 8.2 or newer"
+        ) from None
+
+
+def sign(approval: Approval, key_path: Path) -> Approval:
+    """The approval with its signature made by ``key_path`` (``ssh-keygen -Y sign``).
+
+    The payload goes through a file rather than stdin so that ssh-keygen can ask for
+    the key's passphrase on the terminal; a ``.pub`` path signs through ssh-agent.
+    """
+    key = Path(key_path)
+    if not key.is_file():
+        raise ApprovalError(f"the key file {key} does not exist")
+    if key.suffix != ".pub" and os.name == "posix":
+        mode = key.stat().st_mode
+        if mode & 0o077:
+            raise ApprovalError(
+                f"the private key {key} can be read by other users and ssh-keygen refuses "
+                f"to use it; run: chmod 600 {key}"
+            )
+    with tempfile.TemporaryDirectory(prefix="dp-sign-") as tmp:
+        data = Path(tmp) / "approval"
+        data.write_bytes(approval.payload())
+        result = _ssh_keygen(
+            ["-Y", "sign", "-f", str(key), "-n", NAMESPACE, str(data)], capture_stdin=False
+        )
+        signature = data.with_name("approval.sig")
+        if result.returncode != 0 or not signature.is_file():
+            raise ApprovalError(
+                f"ssh-keygen could not sign with {key}: {_last_line(result.stderr)}"
+            )
+        return replace(approval, signature=signature.read_text(encoding="ascii"))
+
+
+class _Signatures:
+    """Checks signatures against an allowed_signers file made from APPROVERS."""
+
+    def __init__(self, people: list[Approver], folder: Path):
+        self.folder = folder
+        self.allowed = folder / "allowed_signers"
+        lines = [
+            f'{a.email} namespaces="{NAMESPACE}" {a.key_id[0]} {a.key_id[1]}'
+            for a in people
+            if a.key_id is not None
+        ]
+        self.allowed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.count = 0
+
+    def problem(self, approval: Approval, principal: str) -> str | None:
+        """None when the approver's listed key signed exactly these fields; else why not."""
+        self.count += 1
+        sig = self.folder / f"{self.count}.sig"
+        sig.write_text(approval.signature.strip() + "\n", encoding="utf-8")
+        payload = approval.payload()
+        verify = _ssh_keygen(
+            ["-Y", "verify", "-f", str(self.allowed), "-I", principal,
+             "-n", NAMESPACE, "-s", str(sig)],
+            input=payload,
+        )
+        if verify.returncode == 0:
+            return None
+        intact = _ssh_keygen(
+            ["-Y", "check-novalidate", "-n", NAMESPACE, "-s", str(sig)], input=payload
+        )
+        if b"couldn't parse signature" in intact.stderr.lower():
+            return "bad signature: the signature text is damaged or not an SSH signature"
+        found = _ssh_keygen(["-Y", "find-principals", "-f", str(self.allowed), "-s", str(sig)])
+        principals = found.stdout.decode().split() if found.returncode == 0 else []
+        if not principals:
+            match = re.search(r"(SHA256:\S+)", intact.stdout.decode() + intact.stderr.decode())
+            key = f" ({match.group(1)})" if match else ""
+            return (
+                f"unknown approver: signed with a key{key} that belongs to no approver in "
+                "APPROVERS"
+            )
+        if principal not in principals:
+            return (
+                f"bad signature: signed with the key of {', '.join(principals)}, "
+                f"not of {approval.approver}"
+            )
+        return "bad signature: the approval's fields were changed after it was signed"
+
+
+# --- authors -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Author:
+    """Someone who wrote part of a piece, and how we know (a commit, the front matter)."""
+
+    email: str | None
+    name: str | None
+    source: str
+
+    def is_approver(self, approver: Approver) -> bool:
+        return approver.is_named_by(self.email) or approver.is_named_by(self.name)
+
+
+class _Authorship:
+    """Authors of many pieces from one ``git log`` and one ``git cat-file`` batch."""
+
+    def __init__(self, site: Site):
+        self.site = site
+        self.problem: str | None = None
+        self.log: list[Change] = []
+        self.uncommitted: set[str] = set()
+        self.user: tuple[str | None, str | None] = (None, None)
+        self.blobs: dict[tuple[str, str], bytes | None] = {}
+        self._fingerprints: dict[bytes, str] = {}
+        self._repo: Repository | None = None
+        self._read = False
+        self._prepared: set[str] = set()
+
+    def _read_history(self) -> Repository | None:
+        if self._read:
+            return self._repo
+        self._read = True
+        self._repo = open_repository(self.site.content)
+        if self._repo is None:
+            self.problem = (
+                "authorship unknown: the site is not in a git repository, so nobody can "
+                "tell who wrote the piece"
+            )
+        elif self._repo.is_shallow:
+            self.problem = (
+                "authorship unknown: this is a shallow clone; fetch the full history "
+                "(git fetch --unshallow, or fetch-depth: 0 in CI)"
+            )
+        else:
+            self.log = self._repo.log()
+            self.uncommitted = self._repo.uncommitted()
+            self.user = self._repo.user()
+        return None if self.problem else self._repo
+
+    def prepare(self, pieces: Iterable[Piece]) -> None:
+        """Fetch, in one batch, every old version the given pieces' authorship needs."""
+        repo = self._read_history()
+        todo = [p for p in pieces if p.id not in self._prepared]
+        self._prepared.update(p.id for p in todo)
+        if repo is None or not todo:
+            return
+        specs: list[tuple[str, str]] = []
+        for piece in todo:
+            for change in follow(self.log, piece.id):
+                specs += self._specs(change)
+            if piece.id in self.uncommitted:
+                specs.append(("HEAD", piece.id))
+        self.blobs.update(repo.blobs(specs))
+
+    @staticmethod
+    def _specs(change: Change) -> list[tuple[str, str]]:
+        if change.status.startswith(("A", "D")):
+            return []
+        specs = [(change.commit.sha, change.path)]
+        if change.is_merge:
+            specs += [(parent, change.path) for parent in change.commit.parents]
+        elif change.commit.parents:
+            specs.append((change.commit.parents[0], change.old_path or change.path))
+        return specs
+
+    def _fingerprint(self, raw: bytes | None, piece_id: str) -> str | None:
+        if raw is None:
+            return None
+        if raw not in self._fingerprints:
+            self._fingerprints[raw] = text_fingerprint(raw, piece_id)
+        return self._fingerprints[raw]
+
+    def _changed_text(self, change: Change, piece_id: str) -> bool:
+        """Whether ``change`` changed what the piece says, not just its approvals."""
+        if change.status.startswith("A"):
+            return True
+        if change.status.startswith("D"):
+            return False
+        new = self._fingerprint(self.blobs.get((change.commit.sha, change.path)), piece_id)
+        if change.is_merge:
+            before = [
+                self._fingerprint(self.blobs.get((parent, change.path)), piece_id)
+                for parent in change.commit.parents
+            ]
+            return new is None or new not in before
+        if not change.commit.parents:
+            return True
+        old = self._fingerprint(
+            self.blobs.get((change.commit.parents[0], change.old_path or change.path)), piece_id
+        )
+        return new is None or old is None or new != old
+
+    def authors(self, piece: Piece) -> list[Author]:
+        self.prepare([piece])
+        found: list[Author] = [
+            Author(email=name, name=name, source="named in the front matter")
+            for name in piece.authors
+        ]
+        for change in follow(self.log, piece.id):
+            if self._changed_text(change, piece.id):
+                found.append(self._committer(change, "wrote"))
+        for media in referenced_media(piece) if piece.source else []:
+            for change in follow(self.log, media):
+                if not change.status.startswith(("D", "R100")):
+                    found.append(self._committer(change, f"changed {media} in"))
+        email, name = self.user
+        if email or name:
+            mine = Author(email, name, "has uncommitted changes of it in this working tree")
+            if piece.id in self.uncommitted and piece.source is not None:
+                head = self._fingerprint(self.blobs.get(("HEAD", piece.id)), piece.id)
+                if head is None or head != self._fingerprint(piece.source.raw, piece.id):
+                    found.append(mine)
+            if any(m in self.uncommitted for m in referenced_media(piece)):
+                found.append(mine)
+        return found
+
+    @staticmethod
+    def _committer(change: Change, verb: str) -> Author:
+        commit = change.commit
+        return Author(
+            email=commit.author_email,
+            name=commit.author_name,
+            source=f"{verb} commit {commit.short} ({commit.subject})",
+        )
+
+
+def authors_of(site: Site, pieces: Iterable[Piece]) -> dict[str, list[Author]]:
+    """Everyone who counts as an author of each piece (see the module's docstring).
+
+    Raises :class:`ApprovalError` when authorship cannot be known (no git history).
+    """
+    wanted = list(pieces)
+    authorship = _Authorship(site)
+    authorship.prepare(wanted)
+    if authorship.problem:
+        raise ApprovalError(authorship.problem)
+    return {piece.id: authorship.authors(piece) for piece in wanted}
+
+
+# --- states ------------------------------------------------------------------------------
+
+
+@dataclass
+class ApprovalCheck:
+    """One approval entry and what it counts for: valid, stale, or invalid with a reason."""
+
+    approval: Approval
+    verdict: Verdict
+    reason: str | None = None
+    name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.approval.to_dict()
+        data.pop("signature", None)
+        data.update(verdict=self.verdict, reason=self.reason, name=self.name)
+        return data
+
+
+@dataclass
+class ApprovalState:
+    """Whether a piece may go public, and every approval with what it counts for."""
+
+    piece: str
+    state: State
+    hash: str | None
+    required: int
+    approvals: list[ApprovalCheck] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    approvers: list[str] = field(default_factory=list)
+    #: what the piece lacks as a whole ("1 of 2 required approvals"), beside per-entry reasons
+    note: str | None = None
+
+    @property
+    def approved(self) -> bool:
+        return self.state == "approved"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "piece": self.piece,
+            "state": self.state,
+            "hash": self.hash,
+            "required": self.required,
+            "approvers": self.approvers,
+            "reasons": self.reasons,
+            "note": self.note,
+            "approvals": [check.to_dict() for check in self.approvals],
+        }
+
+
+class _Judge:
+    """Judges approvals of many pieces with shared git history and one signers file."""
+
+    def __init__(self, site: Site, folder: Path):
+        self.site = site
+        self.people = approvers(site.settings)
+        self.required = int(site.settings.get("REQUIRED_APPROVALS", 1))
+        self.signatures = _Signatures(self.people, folder)
+        self.authorship = _Authorship(site)
+        self.batch: list[Piece] = []
+
+    def check(
+        self, piece: Piece, approval: Approval, malformed: str | None, current: str
+    ) -> ApprovalCheck:
+        approver = find_approver(self.site.settings, approval.approver)
+        name = approver.name if approver else None
+        if malformed:
+            return ApprovalCheck(approval, "invalid", f"malformed: {malformed}", name)
+        if approval.piece != piece.id:
+            return ApprovalCheck(
+                approval,
+                "invalid",
+                f"copied from another piece: it was signed for {approval.piece}; an approval "
+                "names the file it was given for, so a copied or renamed file needs its own",
+                name,
+            )
+        if approver is None:
+            return ApprovalCheck(
+                approval,
+                "invalid",
+                f"unknown approver: {approval.approver} is not in APPROVERS",
+                name,
+            )
+        try:
+            problem = self.signatures.problem(approval, approver.email)
+        except ApprovalError as exc:
+            problem = f"bad signature: cannot be checked: {exc}"
+        if problem:
+            return ApprovalCheck(approval, "invalid", problem, name)
+        if self.authorship.problem:
+            return ApprovalCheck(approval, "invalid", self.authorship.problem, name)
+        for author in self.authorship.authors(piece):
+            if author.is_approver(approver):
+                return ApprovalCheck(
+                    approval,
+                    "invalid",
+                    f"self-approval: {approver.email} is an author of the piece "
+                    f"({author.source})",
+                    name,
+                )
+        if approval.hash != current:
+            return ApprovalCheck(
+                approval,
+                "stale",
+                f"the piece changed after {approver.name} approved it on "
+                f"{approval.at:%Y-%m-%d %H:%M %z}",
+                name,
+            )
+        return ApprovalCheck(approval, "valid", None, name)
+
+    def state(self, piece: Piece) -> ApprovalState:
+        if piece.source is None:
+            unreadable = "the file cannot be read; fix its errors first"
+            return ApprovalState(
+                piece.id, "missing", None, self.required, reasons=[unreadable], note=unreadable
+            )
+        current = content_hash(piece)
+        entries = piece_approvals(piece)
+        if entries:
+            self.authorship.prepare([*self.batch, piece])
+        checks = [self.check(piece, a, problem, current) for a, problem in entries]
+        valid: dict[str, str] = {}  # one approver, however often they approved, counts once
+        for check in checks:
+            if check.verdict == "valid":
+                valid.setdefault(check.approval.approver.casefold(), check.approval.approver)
+        reasons = [
+            f"{c.approval.approver} ({c.approval.at:%Y-%m-%d %H:%M}): {c.reason}"
+            for c in checks
+            if c.reason
+        ]
+        state: State
+        if len(valid) >= self.required:
+            state = "approved"
+        elif any(c.verdict == "stale" for c in checks):
+            state = "stale"
+        elif any(c.verdict == "invalid" for c in checks):
+            state = "invalid"
+        else:
+            state = "missing"
+        note: str | None = None
+        if state != "approved":
+            if not checks:
+                note = "nobody has approved it yet"
+            elif valid or self.required > 1:
+                note = f"{len(valid)} of {self.required} required approvals"
+        return ApprovalState(
+            piece.id,
+            state,
+            current,
+            self.required,
+            checks,
+            [note, *reasons] if note else reasons,
+            list(valid.values()),
+            note,
+        )
+
+
+def approval_states(site: Site, pieces: Iterable[Piece] | None = None) -> dict[str, ApprovalState]:
+    """The approval state of every piece (or of ``pieces``), keyed by piece id.
+
+    One ``git log`` and one signers file serve all pieces, so asking for the whole
+    site costs little more than asking for one piece.
+    """
+    wanted = list(site.pieces if pieces is None else pieces)
+    with tempfile.TemporaryDirectory(prefix="dp-approvals-") as tmp:
+        judge = _Judge(site, Path(tmp))
+        judge.batch = [p for p in wanted if p.source is not None and "approvals" in p.metadata]
+        return {piece.id: judge.state(piece) for piece in wanted}
+
+
+def approval_state(piece: Piece, site: Site) -> ApprovalState:
+    return approval_states(site, [piece])[piece.id]
+
+
+def needs_approval(piece: Piece) -> bool:
+    """Every piece that is not a draft is meant to go public, so it needs an approval.
+
+    Hidden posts count: Pelican publishes them, only without listing them.
+    """
+    return not piece.is_draft
+
+
+def approval_findings(site: Site) -> list[Finding]:
+    """Add an ``approval.<state>`` error to every piece that needs but lacks an approval."""
+    scope = [p for p in site.pieces if needs_approval(p)]
+    found: list[Finding] = []
+    states = approval_states(site, scope)
+    for piece in scope:
+        state = states[piece.id]
+        if state.approved:
+            continue
+        message = f"not approved ({state.state}): " + "; ".join(state.reasons)
+        where = "approvals" if "approvals" in piece.metadata else "title"
+        if piece.source is not None:
+            finding = piece.source.finding(f"approval.{state.state}", message, where)
+        else:
+            finding = Finding(f"approval.{state.state}", "error", piece.path, message)
+        piece.findings.append(finding)
+        found.append(finding)
+    return found
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def sign_approval(
+    piece: Piece,
+    site: Site,
+    key_path: Path,
+    approver_email: str,
+    now: datetime,
+    comment: str | None = None,
+    via: str | None = None,
+) -> Approval:
+    """Sign the piece's current content as ``approver_email`` with their key.
+
+    Refuses what would not count: a key that is not the approver's, a piece that does
+    not exist as read, and the approver's own piece.
+    """
+    approver = find_approver(site.settings, approver_email)
+    if approver is None:
+        raise ApprovalError(f"{approver_email} is not in APPROVERS")
+    if _key_id(public_key(key_path)) != approver.key_id:
+        raise ApprovalError(
+            f"the key {key_path} is not the key APPROVERS lists for {approver.email}"
+        )
+    if piece.source is None:
+        raise ApprovalError(f"{piece.path} cannot be read; fix its errors first")
+    for author in authors_of(site, [piece])[piece.id]:
+        if author.is_approver(approver):
+            raise ApprovalError(
+                f"{piece.path}: you are an author of this piece ({author.source}); "
+                "another approver has to approve it"
+            )
+    if now.tzinfo is None:
+        raise ApprovalError("the approval time must carry a time zone")
+    approval = Approval(
+        piece=piece.id,
+        hash=content_hash(piece),
+        approver=approver.email,
+        at=now.replace(microsecond=0),
+        comment=comment,
+        via=via,
+    )
+    return sign(approval, key_path)
+
+
+_APPROVALS_KEY = re.compile(r"^approvals[ \t]*:[ \t]*(?P<value>[^#]*?)[ \t]*(?P<comment>#.*)?$")
+
+
+def _with_entry(text: str, approval: Approval) -> str:
+    """``text`` with the approval appended to (or a new) ``approvals:`` block."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise ApprovalError("the file does not start with front matter ('---')")
+    close = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    if close is None:
+        raise ApprovalError("the front matter is not closed by a '---' line")
+    start = next((i for i in range(1, close) if _APPROVALS_KEY.match(lines[i])), None)
+    if start is None:
+        block = ["approvals:", *approval.to_yaml().rstrip("\n").split("\n")]
+        return "\n".join(lines[:close] + block + lines[close:])
+    match = _APPROVALS_KEY.match(lines[start])
+    assert match is not None  # noqa: S101 - found by the same pattern just above
+    if match.group("value") not in ("", "[]", "~", "null"):
+        raise ApprovalError(
+            "'approvals:' is written on one line (flow style); write it as a list with "
+            "one '- piece: …' entry per approval"
+        )
+    key = "approvals:" + (f"  {match.group('comment')}" if match.group("comment") else "")
+    last = start
+    for index in range(start + 1, close):
+        line = lines[index]
+        if line.strip() and not line[0].isspace() and not line.startswith("-"):
+            break
+        if line.strip():
+            last = index
+    dash = next((lines[i] for i in range(start + 1, last + 1) if lines[i].lstrip()[:1] == "-"),
+                None)
+    indent = dash[: len(dash) - len(dash.lstrip())] if dash is not None else "  "
+    entry = approval.to_yaml(indent).rstrip("\n").split("\n")
+    return "\n".join(
+        [*lines[:start], key, *lines[start + 1 : last + 1], *entry, *lines[last + 1 :]]
+    )
+
+
+def write_approval(piece: Piece, approval: Approval) -> None:
+    """Append ``approval`` to the piece's ``approvals:`` list, changing nothing else.
+
+    The file is edited as text, not re-dumped, so that the editor's comments, quotes
+    and key order survive; the result is parsed again and must read back as before
+    plus the new entry, or the file is left untouched.
+    """
+    if piece.source is None:
+        raise ApprovalError(f"{piece.path} cannot be read; fix its errors first")
+    path = piece.source.path
+    raw = path.read_bytes()
+    text = raw.decode("utf-8-sig")
+    bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    normal = text.replace("\r\n", "\n")
+    try:
+        updated = _with_entry(normal, approval)
+    except ApprovalError as exc:
+        raise ApprovalError(f"{piece.path}: cannot add the approval: {exc}") from None
+    before = parse_source(normal, path, piece.path)
+    try:
+        after = parse_source(updated, path, piece.path)
+    except SourceError as exc:
+        raise ApprovalError(
+            f"{piece.path}: adding the approval would break the front matter ({exc}); "
+            "the file was left unchanged"
+        ) from None
+    old_entries = before.metadata.get("approvals") or []
+    expected = {**before.metadata, "approvals": [*old_entries, approval.to_dict()]}
+    if after.metadata != expected or after.body != before.body:
+        raise ApprovalError(
+            f"{piece.path}: the approvals block has a layout dialogpress cannot extend; "
+            "the file was left unchanged"
+        )
+    path.write_bytes((bom + updated.replace("\n", newline)).encode("utf-8"))
+    logger.info("approval of %s by %s written", piece.id, approval.approver)

@@ -1,0 +1,259 @@
+"""Commands for client approval: approve, approvals, review."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from editorial.approvals import (
+    ApprovalError,
+    ApprovalState,
+    approval_states,
+    approver_for_key,
+    authors_of,
+    sign_approval,
+    write_approval,
+)
+from editorial.checks import check_site
+from editorial.history import HistoryError
+from editorial.pieces import Piece, Site, load_site
+from editorial.review import build_review, changed_pieces, describe, render_markdown, review_to_dict
+from editorial.settings import SettingsError
+from editorial.times import TimeError, parse_time, zone
+from publish.cli import main
+from publish.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    emit_json,
+    fail,
+    format_option,
+    load,
+    settings_option,
+)
+
+BASE_HELP = "The branch the pull request goes into; changes are taken against its merge base."
+
+
+def _now(value: str | None, timezone: str) -> datetime:
+    if value is None:
+        return datetime.now(zone(timezone)).replace(microsecond=0)
+    try:
+        return parse_time(value, timezone)
+    except TimeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
+
+
+def select_pieces(site: Site, names: tuple[str, ...]) -> tuple[list[Piece], list[str]]:
+    """Pieces named by file, folder or piece id; and the names that match none."""
+    chosen: dict[str, Piece] = {}
+    unknown: list[str] = []
+    for name in names:
+        path = Path(name).resolve()
+        matches = [
+            piece for piece in site.pieces
+            if (site.content / piece.id).resolve() == path
+            or (path.is_dir() and (site.content / piece.id).resolve().is_relative_to(path))
+        ]
+        by_id = site.get(name)
+        if not matches and by_id is not None:
+            matches = [by_id]
+        if not matches:
+            unknown.append(name)
+        chosen.update((piece.id, piece) for piece in matches)
+    return list(chosen.values()), unknown
+
+
+def _mine(state: ApprovalState, email: str) -> bool:
+    return any(
+        check.verdict == "valid" and check.approval.approver.casefold() == email.casefold()
+        for check in state.approvals
+    )
+
+
+@main.command()
+@click.argument("pieces", nargs=-1)
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Your SSH private key (or its .pub to sign through ssh-agent).",
+)
+@click.option("--base", default="main", show_default=True, help=BASE_HELP)
+@click.option("--comment", help="A note stored (and signed) with the approval.")
+@click.option("--yes", "-y", is_flag=True, help="Do not show the pieces and ask first.")
+@click.option("--now", "now_text", help="Approval time (default: now), e.g. '2026-11-20 10:15'.")
+@settings_option
+def approve(
+    pieces: tuple[str, ...],
+    key_path: Path,
+    base: str,
+    comment: str | None,
+    yes: bool,
+    now_text: str | None,
+    settings_path: str,
+) -> None:
+    """Approve pieces with your SSH key: the given ones, or all changed on this branch.
+
+    Shows every piece as it will go out (title, channels, schedule, text) and asks
+    before signing. The approval is added to each piece's front matter; commit and
+    push it so that it shows in the pull request. Exits 1 when a piece could not be
+    approved (errors, your own piece), 2 on a usage or settings error.
+
+    Example:
+
+        dialogpress approve --key ~/.ssh/id_ed25519
+
+        dialogpress approve content/social --key ~/.ssh/id_ed25519 --yes
+    """
+    settings = load(settings_path)
+    now = _now(now_text, settings["TIMEZONE"])
+    site = load_site(settings)
+    try:
+        check_site(site)
+    except SettingsError as exc:
+        fail(str(exc), EXIT_USAGE)
+    try:
+        approver = approver_for_key(settings, key_path)
+    except (ApprovalError, OSError) as exc:
+        fail(str(exc), EXIT_USAGE)
+    if pieces:
+        targets, unknown = select_pieces(site, pieces)
+        for name in unknown:
+            click.echo(f"Error: {name} is no post or snippet of this site", err=True)
+    else:
+        unknown = []
+        try:
+            targets = changed_pieces(site, base)
+        except HistoryError as exc:
+            fail(str(exc), EXIT_USAGE)
+        if not targets:
+            click.echo(f"Nothing to approve: no post or snippet changed against {base}.")
+            return
+    refused = len(unknown)
+    states = approval_states(site, targets)
+    try:
+        authors = authors_of(site, targets)
+    except ApprovalError as exc:
+        fail(str(exc))
+    todo: list[Piece] = []
+    for piece in targets:
+        if _mine(states[piece.id], approver.email):
+            click.echo(f"{piece.id}: already approved by you in this version")
+        elif not piece.ok:
+            refused += 1
+            click.echo(f"Error: {piece.id} has errors; they must be fixed first:", err=True)
+            for finding in piece.findings:
+                if finding.severity == "error":
+                    click.echo(f"  {finding}", err=True)
+        elif any(a.is_approver(approver) for a in authors[piece.id]):
+            refused += 1
+            source = next(a.source for a in authors[piece.id] if a.is_approver(approver))
+            click.echo(
+                f"Error: {piece.id}: you are an author of this piece ({source}); "
+                "another approver has to approve it",
+                err=True,
+            )
+        else:
+            todo.append(piece)
+    if todo and not yes:
+        for piece in todo:
+            click.echo("")
+            click.echo(describe(site, piece))
+        click.echo("")
+        if not click.confirm(f"Approve these {len(todo)} pieces as {approver.label}?"):
+            fail("nothing approved")
+    approved: list[Piece] = []
+    for piece in todo:
+        try:
+            approval = sign_approval(piece, site, key_path, approver.email, now, comment)
+            write_approval(piece, approval)
+        except ApprovalError as exc:
+            refused += 1
+            click.echo(f"Error: {exc}", err=True)
+            continue
+        approved.append(piece)
+        click.echo(f"Approved {piece.id} ({approval.hash[:19]}…)")
+    if approved:
+        paths = " ".join(piece.path for piece in approved)
+        click.echo(f"Now commit and push the approvals: git commit -m 'Approve' -- {paths}")
+    if refused:
+        raise SystemExit(EXIT_FINDINGS)
+
+
+def _print_state(piece: Piece, state: ApprovalState) -> None:
+    click.echo(f"{state.state:<9} {piece.id}  {piece.title or ''}")
+    for check in state.approvals:
+        mark = {"valid": "ok", "stale": "stale", "invalid": "invalid"}[check.verdict]
+        who = f"{check.name} <{check.approval.approver}>" if check.name else check.approval.approver
+        note = f": {check.reason}" if check.reason else ""
+        click.echo(
+            f"          {mark}: {who} approved {check.approval.hash[:19]}… "
+            f"on {check.approval.at:%Y-%m-%d %H:%M %z}{note}"
+        )
+    if state.note:
+        click.echo(f"          {state.note}")
+
+
+@main.command("approvals")
+@click.argument("paths", nargs=-1)
+@format_option("text", "json")
+@settings_option
+def approvals_command(paths: tuple[str, ...], output_format: str, settings_path: str) -> None:
+    """List every piece with its approval state: approved, missing, stale or invalid.
+
+    Shows who approved which version when, and why an approval does not count
+    (unknown approver, bad signature, self-approval, copied from another piece).
+    Listing never fails; `dialogpress check --require-approval` is the gate.
+
+    Example:
+
+        dialogpress approvals --format json
+    """
+    settings = load(settings_path)
+    site = load_site(settings)
+    pieces = site.pieces
+    if paths:
+        pieces, unknown = select_pieces(site, paths)
+        if unknown:
+            fail(f"{', '.join(unknown)}: no post or snippet of this site", EXIT_USAGE)
+    states = approval_states(site, pieces)
+    if output_format == "json":
+        emit_json(
+            [{"path": p.path, "title": p.title, **states[p.id].to_dict()} for p in pieces]
+        )
+        return
+    for piece in pieces:
+        _print_state(piece, states[piece.id])
+    counts = {s: sum(st.state == s for st in states.values())
+              for s in ("approved", "stale", "missing", "invalid")}
+    click.echo(f"{len(pieces)} pieces: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+@main.command()
+@click.option("--base", default="main", show_default=True, help=BASE_HELP)
+@format_option("markdown", "json")
+@settings_option
+def review(base: str, output_format: str, settings_path: str) -> None:
+    """The review report for a pull request: what this branch adds, changes and removes.
+
+    For each piece: title, channels, schedule (site time zone and UTC), the text as
+    each network shows it with its length, check findings, approval state, and what
+    changed. Markdown is meant for a pull-request comment.
+
+    Example:
+
+        dialogpress review --base origin/main > review.md
+    """
+    settings = load(settings_path)
+    site = load_site(settings)
+    try:
+        report = build_review(site, base)
+    except (HistoryError, SettingsError) as exc:
+        fail(str(exc), EXIT_USAGE)
+    if output_format == "json":
+        emit_json(review_to_dict(report))
+    else:
+        click.echo(render_markdown(report), nl=False)
