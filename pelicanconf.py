@@ -22,7 +22,7 @@ DEFAULT_DATE_FORMAT = "%d.%m.%Y"
 
 THEME = "theme"
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["dp_frontmatter"]
+PLUGINS = ["dp_frontmatter", "dp_approval_gate"]
 
 DEFAULT_PAGINATION = 5
 SUMMARY_MAX_LENGTH = 40
@@ -76,3 +76,19 @@ RELATIVE_URLS = True
 SOCIAL_PATHS = ["social"]
 # The client's social media primer, enforced by `dialogpress check`.
 GUIDELINE = "guideline.yml"
+
+# Client approvers: nothing goes public without the signed approval of one of them
+# (README, "For client approvers"). This key is a test-only key (tests/fixtures/keys/).
+APPROVERS = [
+    {
+        "name": "Petra Schulz",
+        "email": "petra.schulz@stadtwerke-elbtal.example",
+        "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINB7teTlOTqYnq6mHjcYHic+fAvCY1/mWRxtS6c2LJ2y",
+    },
+]
+REQUIRED_APPROVALS = 1
+
+# A snippet due longer ago than this is held as `late` for a person to release or skip,
+# instead of going out stale after an outage. The example's editors post daily, so two
+# days of catching up is still fine; the default is 6 hours.
+MAX_LATENESS = "2d"
