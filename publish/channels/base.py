@@ -1,0 +1,137 @@
+"""The one interface every network sits behind, and the plain data that crosses it.
+
+Syndication, comment sync and moderation speak only these types, so a network can be
+swapped for the sandbox (same code, other base URL) or for a dry run (same code path,
+mutating calls short-circuited in ``_request()``) without their knowing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """An image to attach; ``alt`` is required by the guideline, so it is never optional."""
+
+    path: Path
+    alt: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """What to post. ``link`` is the linked article: Facebook shows it as a link preview,
+    X (which has no link field) gets it appended to the text unless the text already
+    contains it. ``reply_to`` makes the post a reply (an X thread part, or a comment under
+    a Facebook post)."""
+
+    text: str
+    media: list[MediaFile] = field(default_factory=list)
+    link: str | None = None
+    reply_to: str | None = None
+
+    def text_with_link(self) -> str:
+        """The text with the link appended when the network has nowhere else to put it."""
+        if not self.link or self.link in self.text:
+            return self.text
+        return f"{self.text.rstrip()} {self.link}" if self.text.strip() else self.link
+
+
+@dataclass(frozen=True)
+class RemotePost:
+    """A post as the network knows it; ``created_at``/``text`` are None when the network's
+    answer did not include them (X's create response has no time)."""
+
+    remote_id: str
+    url: str
+    created_at: datetime | None
+    text: str | None
+
+
+@dataclass(frozen=True)
+class RemoteComment:
+    """A reply (X) or comment (Facebook) by someone else under one of our posts.
+
+    ``post_id`` is the post the conversation hangs under; ``parent_id`` is what this
+    comment answers (the post itself, or another comment). Author fields are None when
+    the network withholds them.
+    """
+
+    remote_id: str
+    parent_id: str
+    post_id: str
+    author_handle: str | None
+    author_name: str | None
+    text: str
+    created_at: datetime
+    permalink: str | None
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class CommentPage:
+    """All comments newer than the cursor passed in, and the cursor to pass next time
+    (unchanged when nothing new arrived, None when the network gave none yet)."""
+
+    comments: list[RemoteComment]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class Health:
+    """Whether the channel's credentials work and when they stop working, if known."""
+
+    ok: bool
+    expires_at: datetime | None
+    message: str
+
+
+class Channel(ABC):
+    """One social network. Implementations do all I/O in one private ``_request()`` so
+    that dry runs, error mapping and secret masking happen in exactly one place."""
+
+    name: ClassVar[str]
+
+    def __init__(self, *, dry_run: bool = False, clock: Clock = utc_now) -> None:
+        self.dry_run = dry_run
+        self.clock = clock
+
+    @abstractmethod
+    def post(self, message: Message) -> RemotePost:
+        """Publish ``message``; raises a :class:`~publish.channels.errors.ChannelError`."""
+
+    @abstractmethod
+    def reply(self, remote_id: str, text: str) -> RemotePost:
+        """Answer the post or comment ``remote_id`` with ``text``."""
+
+    @abstractmethod
+    def delete(self, remote_id: str) -> None:
+        """Delete our post or reply; deleting what is already gone is not an error."""
+
+    @abstractmethod
+    def recent_posts(self, since: datetime) -> list[RemotePost]:
+        """Our own posts since ``since``, newest first: what reconciliation after a crash
+        looks through to find out whether an intent reached the network."""
+
+    @abstractmethod
+    def fetch_comments(self, post_id: str, cursor: str | None) -> CommentPage:
+        """Comments by others under ``post_id`` newer than ``cursor``, every page of them."""
+
+    @abstractmethod
+    def health(self) -> Health:
+        """Check the credentials; never raises a ChannelError, reports it instead."""
+
+    def __repr__(self) -> str:
+        mode = " dry-run" if self.dry_run else ""
+        return f"<{type(self).__name__}{mode}>"

@@ -1,0 +1,406 @@
+"""X (Twitter) over API v2 with tweepy's ``Client`` in OAuth 1.0a user context.
+
+Every call goes through :meth:`TwitterChannel._request`: JSON endpoints through
+``tweepy.Client.request``, the multipart media upload (which tweepy 4.17 does not wrap)
+through the same client's session with the same OAuth 1.0a signer. That one method
+short-circuits mutating calls in a dry run and maps X's failures to channel errors.
+
+Request and response shapes follow the X API v2 OpenAPI specification 2.167 (the copy
+in ``tests/fixtures/x-api/``), whose non-streaming endpoints name the post field
+parameter ``post.fields`` and the reply reference ``referenced_posts``; responses are read
+tolerantly (``referenced_tweets`` is understood too).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import mimetypes
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import requests
+import tweepy
+
+from publish.channels.base import (
+    Channel,
+    Clock,
+    CommentPage,
+    Health,
+    MediaFile,
+    Message,
+    RemoteComment,
+    RemotePost,
+    utc_now,
+)
+from publish.channels.credentials import TwitterCredentials, mask_secrets
+from publish.channels.errors import (
+    AuthExpired,
+    ChannelError,
+    DuplicateContent,
+    RateLimited,
+    ReadNotAvailable,
+    Rejected,
+    TransientError,
+)
+from publish.channels.transport import BaseURLAdapter, network_failure
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_BASE = "https://api.twitter.com"
+# The host tweepy.Client.request has written into it.
+TWEEPY_HOST = "https://api.twitter.com"
+
+POST_FIELDS = "created_at,conversation_id"
+MAX_MEDIA = 4
+MAX_ALT_TEXT = 1000
+# Within both the search endpoint's bounds (10..100) and the timeline's (5..100).
+PAGE_SIZE = 100
+_IMAGE_CATEGORIES = {
+    ".jpg": "tweet_image",
+    ".jpeg": "tweet_image",
+    ".png": "tweet_image",
+    ".webp": "tweet_image",
+    ".gif": "tweet_gif",
+}
+# Without x-rate-limit-reset X gives no hint; its windows are 15 minutes.
+_DEFAULT_RATE_WINDOW = timedelta(minutes=15)
+_READ_ROUTES = ("/2/tweets/search/recent", "/2/users/")
+
+
+class TwitterChannel(Channel):
+    """Posts, threads, replies, deletes and reads replies on X.
+
+    ``client`` may be passed in (tests, or a caller sharing a session); either way the
+    channel mounts its base-URL adapter on the client's session and switches tweepy's
+    rate-limit sleeping off: a scheduler must get :class:`RateLimited` and move on, not
+    block for fifteen minutes inside a library.
+    """
+
+    name = "twitter"
+
+    def __init__(
+        self,
+        credentials: TwitterCredentials,
+        *,
+        api_base: str = DEFAULT_API_BASE,
+        web_base: str = "https://x.com",
+        timeout: float = 30.0,
+        dry_run: bool = False,
+        clock: Clock = utc_now,
+        client: tweepy.Client | None = None,
+    ) -> None:
+        super().__init__(dry_run=dry_run, clock=clock)
+        self.api_base = api_base.rstrip("/")
+        self.web_base = web_base.rstrip("/")
+        self._client = client or tweepy.Client(
+            consumer_key=credentials.consumer_key,
+            consumer_secret=credentials.consumer_secret,
+            access_token=credentials.access_token,
+            access_token_secret=credentials.access_token_secret,
+        )
+        self._client.wait_on_rate_limit = False
+        self._client.session.mount(
+            TWEEPY_HOST + "/", BaseURLAdapter(TWEEPY_HOST, self.api_base, timeout)
+        )
+        self._me: dict[str, Any] | None = None
+        self._dry_ids = itertools.count(1)
+
+    # --- the interface ---------------------------------------------------------------
+
+    def post(self, message: Message) -> RemotePost:
+        text = message.text_with_link()
+        if len(message.media) > MAX_MEDIA:
+            raise Rejected(f"X takes at most {MAX_MEDIA} images per post, not {len(message.media)}")
+        if not text.strip() and not message.media:
+            raise Rejected("nothing to post: the text is empty and there are no images")
+        media_ids = [self._upload(media) for media in message.media]
+        body: dict[str, Any] = {"text": text}
+        if media_ids:
+            body["media"] = {"media_ids": media_ids}
+        if message.reply_to:
+            body["reply"] = {"in_reply_to_tweet_id": message.reply_to}
+        data = self._request("POST", "/2/tweets", json=body)["data"]
+        if not self.dry_run:
+            logger.info("X post %s created", data["id"])
+        return RemotePost(
+            remote_id=str(data["id"]),
+            url=self._post_url(str(data["id"])),
+            created_at=None,
+            text=data.get("text", text),
+        )
+
+    def reply(self, remote_id: str, text: str) -> RemotePost:
+        return self.post(Message(text=text, reply_to=remote_id))
+
+    def delete(self, remote_id: str) -> None:
+        answer = self._request("DELETE", f"/2/tweets/{quote(remote_id, safe='')}", missing_ok=True)
+        if self.dry_run:
+            return
+        if not answer.get("data", {}).get("deleted", False):
+            logger.info("X post %s was already gone", remote_id)
+        else:
+            logger.info("X post %s deleted", remote_id)
+
+    def recent_posts(self, since: datetime) -> list[RemotePost]:
+        me = self._whoami()
+        params = {
+            "max_results": PAGE_SIZE,
+            "start_time": _x_time(since),
+            "post.fields": POST_FIELDS,
+        }
+        posts = []
+        for item in self._pages(f"/2/users/{me['id']}/tweets", params, "pagination_token"):
+            posts.append(
+                RemotePost(
+                    remote_id=str(item["id"]),
+                    url=self._post_url(str(item["id"]), me.get("username")),
+                    created_at=_parse_time(item.get("created_at")),
+                    text=item.get("text"),
+                )
+            )
+        return posts
+
+    def fetch_comments(self, post_id: str, cursor: str | None) -> CommentPage:
+        me = self._whoami()
+        params: dict[str, Any] = {
+            "query": f"conversation_id:{post_id}",
+            "max_results": PAGE_SIZE,
+            "post.fields": POST_FIELDS,
+            "expansions": "author_id,referenced_posts",
+            "user.fields": "username,name",
+        }
+        if cursor:
+            params["since_id"] = cursor
+        users: dict[str, dict[str, Any]] = {}
+        items = list(self._pages("/2/tweets/search/recent", params, "next_token", users))
+        newest = max((int(item["id"]) for item in items), default=None)
+        comments = []
+        for item in items:
+            if str(item.get("author_id")) == str(me["id"]) or str(item["id"]) == post_id:
+                continue
+            author = users.get(str(item.get("author_id")), {})
+            handle = author.get("username")
+            comments.append(
+                RemoteComment(
+                    remote_id=str(item["id"]),
+                    parent_id=_replied_to(item) or post_id,
+                    post_id=post_id,
+                    author_handle=handle,
+                    author_name=author.get("name"),
+                    text=item.get("text", ""),
+                    created_at=_parse_time(item.get("created_at")) or self.clock(),
+                    permalink=self._post_url(str(item["id"]), handle),
+                )
+            )
+        comments.sort(key=lambda comment: int(comment.remote_id))
+        return CommentPage(comments=comments, cursor=str(newest) if newest else cursor)
+
+    def health(self) -> Health:
+        try:
+            self._me = None
+            me = self._whoami()
+        except ChannelError as exc:
+            return Health(ok=False, expires_at=None, message=str(exc))
+        # OAuth 1.0a user tokens do not expire; they stop working when revoked.
+        return Health(ok=True, expires_at=None, message=f"authenticated as @{me.get('username')}")
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _whoami(self) -> dict[str, Any]:
+        if self._me is None:
+            self._me = self._request("GET", "/2/users/me")["data"]
+        return self._me
+
+    def _pages(
+        self,
+        route: str,
+        params: dict[str, Any],
+        token_name: str,
+        users: dict[str, dict[str, Any]] | None = None,
+    ) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        params = dict(params)
+        while True:
+            page = self._request("GET", route, params=params)
+            items.extend(page.get("data", []))
+            if users is not None:
+                for user in page.get("includes", {}).get("users", []):
+                    users[str(user["id"])] = user
+            token = page.get("meta", {}).get("next_token")
+            if not token:
+                return items
+            params[token_name] = token
+
+    def _upload(self, media: MediaFile) -> str:
+        category = _IMAGE_CATEGORIES.get(media.path.suffix.lower())
+        if category is None:
+            raise Rejected(
+                f"{media.path}: X media must be an image ({', '.join(sorted(_IMAGE_CATEGORIES))})"
+            )
+        if len(media.alt) > MAX_ALT_TEXT:
+            raise Rejected(f"{media.path}: alt text longer than {MAX_ALT_TEXT} characters")
+        try:
+            content = media.path.read_bytes()
+        except OSError as exc:
+            raise Rejected(f"cannot read media file {media.path}: {exc.strerror}") from None
+        mime = mimetypes.guess_type(media.path.name)[0] or "application/octet-stream"
+        answer = self._request(
+            "POST",
+            "/2/media/upload",
+            data={"media_category": category},
+            files={"media": (media.path.name, content, mime)},
+        )
+        media_id = str(answer["data"]["id"])
+        if media.alt.strip():
+            self._request(
+                "POST",
+                "/2/media/metadata",
+                json={"id": media_id, "metadata": {"alt_text": {"text": media.alt}}},
+            )
+        return media_id
+
+    def _post_url(self, remote_id: str, username: str | None = None) -> str:
+        return f"{self.web_base}/{username or 'i/web'}/status/{remote_id}"
+
+    def _request(
+        self,
+        method: str,
+        route: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        data: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        missing_ok: bool = False,
+    ) -> dict[str, Any]:
+        """The one door to X. Mutating calls in a dry run stop here, logged."""
+        mutating = method != "GET"
+        if mutating and self.dry_run:
+            logger.info(
+                "dry run: would %s %s%s %s", method, self.api_base, route,
+                _describe(json, data, files),
+            )
+            return self._synthetic(method, route, json)
+        try:
+            if files is None:
+                response = self._client.request(
+                    method, route, params=params, json=json, user_auth=True
+                )
+            else:
+                response = self._client.session.request(
+                    method,
+                    TWEEPY_HOST + route,
+                    data=data,
+                    files=files,
+                    headers={"User-Agent": self._client.user_agent},
+                    auth=tweepy.OAuth1UserHandler(
+                        self._client.consumer_key,
+                        self._client.consumer_secret,
+                        self._client.access_token,
+                        self._client.access_token_secret,
+                    ).apply_auth(),
+                )
+                if not 200 <= response.status_code < 300:
+                    raise tweepy.HTTPException(response)
+        except tweepy.HTTPException as exc:
+            if missing_ok and exc.response.status_code == 404:
+                return {}
+            raise self._error(exc.response, method, route) from None
+        except requests.RequestException as exc:
+            raise network_failure(exc, "X", method, route) from None
+        if not response.content:
+            return {}
+        try:
+            answer: dict[str, Any] = response.json()
+        except ValueError:
+            raise TransientError(f"X {method} {route}: answer is not JSON") from None
+        return answer
+
+    def _error(self, response: requests.Response, method: str, route: str) -> ChannelError:
+        status = response.status_code
+        detail = _detail(response)
+        where = f"X {method} {route}"
+        if status == 401:
+            return AuthExpired(
+                f"{where}: X refused the credentials (401 {detail}); renew "
+                "DP_TWITTER_ACCESS_TOKEN and DP_TWITTER_ACCESS_TOKEN_SECRET (or the consumer "
+                "keys DP_TWITTER_CONSUMER_KEY/_SECRET if the app's keys were regenerated)"
+            )
+        if status == 429:
+            reset = response.headers.get("x-rate-limit-reset", "")
+            until = (
+                datetime.fromtimestamp(int(reset), UTC)
+                if reset.isdigit()
+                else self.clock() + _DEFAULT_RATE_WINDOW
+            )
+            return RateLimited(until, f"{where}: rate limited until {until.isoformat()}")
+        if status >= 500:
+            return TransientError(f"{where}: X answered {status} {detail}")
+        if status == 403 and "duplicate content" in detail.lower():
+            return DuplicateContent(f"{where}: {detail}")
+        if status == 403 and method == "GET" and route.startswith(_READ_ROUTES):
+            return ReadNotAvailable(
+                f"{where}: the X API access level of this app does not allow reading "
+                f"(the free tier can post but not read replies): {detail}"
+            )
+        return Rejected(f"{where}: X refused the request ({status}): {detail}")
+
+    def _synthetic(self, method: str, route: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        if method == "DELETE":
+            return {"data": {"deleted": True}}
+        if route == "/2/media/metadata":
+            return {"data": {"id": (body or {}).get("id", "")}}
+        fake_id = f"dry-run-{next(self._dry_ids)}"
+        if route == "/2/media/upload":
+            return {"data": {"id": fake_id}}
+        return {"data": {"id": fake_id, "text": (body or {}).get("text", "")}}
+
+
+def _describe(
+    body: dict[str, Any] | None,
+    data: dict[str, str] | None,
+    files: dict[str, tuple[str, bytes, str]] | None,
+) -> str:
+    if files is not None:
+        summary: dict[str, Any] = dict(data or {})
+        for field, (filename, content, mime) in files.items():
+            summary[field] = f"{filename} ({mime}, {len(content)} bytes)"
+        return json.dumps(summary, ensure_ascii=False)
+    return json.dumps(body, ensure_ascii=False) if body is not None else ""
+
+
+def _detail(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return mask_secrets(response.text[:200].strip()) or response.reason or ""
+    if not isinstance(body, dict):
+        return ""
+    for key in ("detail", "message", "title"):
+        if isinstance(body.get(key), str):
+            return str(body[key])
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get("message") or errors[0].get("detail") or "")
+    return response.reason or ""
+
+
+def _replied_to(item: dict[str, Any]) -> str | None:
+    for key in ("referenced_posts", "referenced_tweets"):
+        for reference in item.get(key) or []:
+            if reference.get("type") == "replied_to":
+                return str(reference["id"])
+    return None
+
+
+def _x_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
