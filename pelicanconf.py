@@ -22,7 +22,7 @@ DEFAULT_DATE_FORMAT = "%d.%m.%Y"
 
 THEME = "theme"
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["dp_frontmatter", "dp_approval_gate"]
+PLUGINS = ["dp_frontmatter", "dp_approval_gate", "dp_syndication_links", "dp_social_meta"]
 
 DEFAULT_PAGINATION = 5
 SUMMARY_MAX_LENGTH = 40
@@ -38,6 +38,17 @@ LINKS = [
 ]
 # Profiles on the networks, shown in the footer; empty until the client's handles are known.
 SOCIAL: list[tuple[str, str]] = []
+
+# The preview card on X and Facebook for pages without their own image (README,
+# "Social cards"). X account names have at most 15 characters.
+DP_SOCIAL_META = {
+    "default_image": "images/service-team.png",
+    "default_image_alt": (
+        "Illustration: fünf Menschen mit Headsets stehen nebeneinander, "
+        "über ihnen zwei Sprechblasen mit Text."
+    ),
+    "twitter_site": "@sw_elbtal",
+}
 
 # Authors are the agency's editors, written as e-mail addresses so that approvals can
 # tell author from approver; the site shows these names and never the address.

@@ -318,3 +318,24 @@ def test_production_build_has_absolute_urls_and_feeds(repo_root: Path, tmp_path:
         assert link is not None and link.get("href", "").startswith(f"{siteurl}/")
     feeds = [link for link in index.links if link.get("type") == "application/atom+xml"]
     assert f"{siteurl}/feeds/all.atom.xml" in {link["href"] for link in feeds}
+
+
+def test_every_post_page_carries_its_title_for_social_cards(
+    output: Path, posts: list[Post], example_settings: Settings
+) -> None:
+    """dp_social_meta: a post shared on X or Facebook shows its own title on the card."""
+
+    class OpenGraph(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.titles: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            values = dict(attrs)
+            if tag == "meta" and values.get("property") == "og:title":
+                self.titles.append(values.get("content") or "")
+
+    for post in posts:
+        parser = OpenGraph()
+        parser.feed((output / page_of(example_settings, post)).read_text(encoding="utf-8"))
+        assert parser.titles == [post.title], post.id
