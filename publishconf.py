@@ -11,7 +11,9 @@ from pelican.settings import get_settings_from_file
 
 globals().update(get_settings_from_file(str(Path(__file__).with_name("pelicanconf.py"))))
 
-SITEURL = "https://service.stadtwerke-elbtal.example"
+# A real top-level domain on purpose: X (twitter-text) only shortens links whose domain
+# ends in a known TLD, so a link to a reserved name such as .example would count in full.
+SITEURL = "https://service.stadtwerke-elbtal.de"
 RELATIVE_URLS = False
 
 FEED_ALL_ATOM = "feeds/all.atom.xml"

@@ -307,7 +307,7 @@ def test_production_build_has_absolute_urls_and_feeds(repo_root: Path, tmp_path:
         ["build", "--production", "-s", str(repo_root / "pelicanconf.py"), "-o", str(out)],
     )
     assert result.exit_code == 0, result.output
-    siteurl = "https://service.stadtwerke-elbtal.example"
+    siteurl = "https://service.stadtwerke-elbtal.de"
     index = parse(out / "index.html")
     stylesheets = [link["href"] for link in index.links if link.get("rel") == "stylesheet"]
     assert stylesheets == [f"{siteurl}/theme/css/main.css"]
