@@ -65,7 +65,7 @@ def recent(
     action: str | None = None,
     actor: str | None = None,
     subject_type: str | None = None,
-    limit: int = 100,
+    limit: int | None = 100,
 ) -> list[AuditEvent]:
     """The newest events first, optionally narrowed: what ``dialogpress audit`` lists."""
     query = select(AuditEvent)

@@ -261,6 +261,34 @@ def claim(
     )
 
 
+def take_over(
+    session: Session,
+    entry_id: int,
+    dead_worker: str,
+    worker: str,
+    now: datetime,
+    lease: timedelta = DEFAULT_LEASE,
+) -> LedgerEntry:
+    """Take the lease of a worker known to be dead (its process is gone) before it expires.
+
+    Only the caller can know the holder is dead (same host, no such process); the update
+    still demands that ``dead_worker`` holds the lease, so a live worker's claim taken in
+    the meantime is never overwritten. Audited, since it is a judgement about another
+    worker.
+    """
+    return _transition(
+        session,
+        entry_id,
+        (Status.INTENT,),
+        {"claimed_by": worker, "claimed_until": now + lease},
+        now,
+        action="take-over",
+        actor=worker,
+        conditions=(LedgerEntry.claimed_by == dead_worker, _due(now)),
+        details={"dead_worker": dead_worker},
+    )
+
+
 def unclaim(session: Session, entry_id: int, worker: str, now: datetime) -> LedgerEntry:
     """Give the lease back without an outcome (say, the channel turned out to be paused)."""
     return _transition(
@@ -567,3 +595,11 @@ def due(
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query.execution_options(populate_existing=True)))
+
+
+def all_entries(session: Session) -> list[LedgerEntry]:
+    """Every entry, by piece, channel and part: what ``dialogpress status`` shows."""
+    query = select(LedgerEntry).order_by(
+        LedgerEntry.piece_id, LedgerEntry.channel, LedgerEntry.part_index
+    )
+    return list(session.scalars(query))

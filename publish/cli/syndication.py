@@ -1,0 +1,324 @@
+"""Commands for posting to the networks: syndicate, status, release, skip, retract."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from editorial.settings import SettingsError
+from editorial.times import TimeError, parse_time
+from publish.channels import ChannelError
+from publish.cli import main
+from publish.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    emit_json,
+    fail,
+    format_option,
+    settings_option,
+)
+from publish.context import Context, actor, open_context
+from publish.settings import max_lateness
+from publish.sitedata import write_site_data
+from publish.store import StoreError, channel_state, ledger
+from publish.store.errors import Conflict
+from publish.store.models import Status
+from publish.syndication import Outcome, retract, syndicate
+
+
+def now_option(func: Any) -> Any:
+    """``--now``: the clock, injectable so that schedules can be tested and replayed."""
+    return click.option(
+        "--now",
+        "now_text",
+        metavar="ISO",
+        help="Act as if it were this time (default: now), e.g. '2026-11-24 10:00'.",
+    )(func)
+
+
+def _now(text: str | None, timezone: str) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    try:
+        return parse_time(text, timezone)
+    except TimeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
+
+
+def _context(settings_path: str, dry_run: bool = False) -> Context:
+    try:
+        return open_context(settings_path, os.environ, dry_run=dry_run)
+    except (SettingsError, StoreError) as exc:
+        fail(str(exc), EXIT_USAGE)
+        raise AssertionError("unreachable") from exc
+
+
+def _print_outcomes(outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        part = f" part {outcome.part + 1}" if outcome.part else ""
+        url = f" {outcome.url}" if outcome.url else ""
+        message = f" — {outcome.message}" if outcome.message else ""
+        click.echo(
+            f"{outcome.status:>14}  {outcome.piece_id} on {outcome.channel}{part}{url}{message}"
+        )
+
+
+@main.command("syndicate")
+@click.option("--dry-run", is_flag=True, help="Show what would be posted; post and record nothing.")
+@now_option
+@format_option("text", "json")
+@settings_option
+def syndicate_command(
+    dry_run: bool, now_text: str | None, output_format: str, settings_path: str
+) -> None:
+    """Post every due, approved snippet to its networks, each part exactly once.
+
+    Due means approved for its current content, publish_at reached, and the linked post
+    live in the production build. Exits 1 when a piece failed or a channel's
+    credentials need renewing; the other channels go on regardless.
+
+    Example:
+
+        dialogpress syndicate --now "2026-11-24 10:00" --format json
+    """
+    context = _context(settings_path, dry_run=dry_run)
+    now = _now(now_text, context.settings["TIMEZONE"])
+    report = syndicate(
+        context.site,
+        context.store,
+        context.channels,
+        now,
+        is_live=context.is_live,
+        max_lateness=max_lateness(context.settings),
+        dry_run=dry_run,
+    )
+    for name, problem in context.problems.items():
+        report.paused.setdefault(name, problem)
+    if not dry_run:
+        write_site_data(context.site, context.store, now)
+    if output_format == "json":
+        emit_json(report.to_dict())
+    else:
+        _print_outcomes(report.outcomes)
+        for name, reason in sorted(report.paused.items()):
+            click.echo(f"paused: {name}: {reason}")
+        click.echo(
+            f"{report.count('posted')} posted, {report.count('reconciled')} reconciled, "
+            f"{report.count('late')} late, {report.count('failed')} failed"
+            + (" (dry run: nothing was posted)" if dry_run else "")
+        )
+    if not report.ok:
+        raise SystemExit(EXIT_FINDINGS)
+
+
+def _status_rows(context: Context, now: datetime) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with context.store.transaction() as session:
+        entries = {(e.piece_id, e.channel, e.part_index): e for e in ledger.all_entries(session)}
+    for snippet in context.site.snippets:
+        for channel in snippet.channels:
+            first = entries.get((snippet.id, channel, 0))
+            parts = [
+                entries.get((snippet.id, channel, i)) for i in range(len(snippet.parts(channel)))
+            ]
+            if first is None:
+                state = (
+                    "scheduled" if snippet.publish_at and snippet.publish_at > now else "pending"
+                )
+            elif all(p is not None and p.status == Status.POSTED for p in parts):
+                state = "posted"
+            else:
+                state = next(
+                    (p.status for p in parts if p is not None and p.status != Status.POSTED),
+                    "pending",
+                )
+            rows.append(
+                {
+                    "piece": snippet.id,
+                    "channel": channel,
+                    "publish_at": snippet.publish_at.isoformat(timespec="seconds")
+                    if snippet.publish_at
+                    else None,
+                    "state": str(state),
+                    "url": first.remote_url if first else None,
+                    "error": next((p.error for p in parts if p is not None and p.error), None),
+                    "attempts": sum(p.attempts for p in parts if p is not None),
+                }
+            )
+    return rows
+
+
+def _health(context: Context, now: datetime) -> dict[str, dict[str, Any]]:
+    health: dict[str, dict[str, Any]] = {}
+    with context.store.transaction() as session:
+        paused = {state.channel: state for state in channel_state.paused(session, now)}
+    for name, problem in context.problems.items():
+        health[name] = {"ok": False, "message": problem, "expires_at": None, "paused": None}
+    for name, channel in context.channels.items():
+        try:
+            result = channel.health()
+            ok, message, expires = result.ok, result.message, result.expires_at
+        except ChannelError as exc:
+            ok, message, expires = False, str(exc), None
+        if expires is not None:
+            with context.store.transaction() as session:
+                channel_state.record_token_expiry(session, name, expires, now)
+            days = (expires - now).days
+            if days < 7:
+                message = f"{message}; the token expires in {days} days — renew it now"
+        state = paused.get(name)
+        health[name] = {
+            "ok": ok,
+            "message": message,
+            "expires_at": expires.isoformat(timespec="seconds") if expires else None,
+            "paused": (state.auth_problem or state.paused_reason) if state else None,
+        }
+    return health
+
+
+@main.command("status")
+@now_option
+@format_option("text", "json")
+@settings_option
+def status_command(now_text: str | None, output_format: str, settings_path: str) -> None:
+    """Where every snippet stands on every channel, and each channel's health.
+
+    States: scheduled, pending (due, not yet posted), posted (with URL), late, failed
+    (with the reason), skipped, retracted. Health asks each network whether the
+    credentials work and when the token expires (a warning a week before).
+
+    Example:
+
+        dialogpress status --format json
+    """
+    context = _context(settings_path)
+    now = _now(now_text, context.settings["TIMEZONE"])
+    rows = _status_rows(context, now)
+    health = _health(context, now)
+    if output_format == "json":
+        emit_json({"now": now.isoformat(timespec="seconds"), "pieces": rows, "channels": health})
+        return
+    for row in rows:
+        extra = row["url"] or row["error"] or ""
+        click.echo(f"{row['state']:>10}  {row['piece']} on {row['channel']}  {extra}")
+    for name, info in sorted(health.items()):
+        flag = "ok" if info["ok"] and not info["paused"] else "NOT OK"
+        detail = info["paused"] or info["message"]
+        click.echo(f"channel {name}: {flag} — {detail}")
+
+
+def _person_command(
+    settings_path: str,
+    piece: str,
+    channel: str | None,
+    who: str | None,
+    action: str,
+    reason: str | None,
+) -> None:
+    context = _context(settings_path)
+    person = actor(who, os.environ, context.site.root)
+    now = datetime.now(UTC)
+    piece_id = piece.removeprefix("content/")
+    changed = 0
+    with context.store.transaction() as session:
+        entries = [
+            e
+            for e in ledger.entries_for(session, piece_id, channel)
+            if e.status
+            in (
+                (Status.LATE, Status.FAILED)
+                if action == "release"
+                else (Status.INTENT, Status.LATE, Status.FAILED)
+            )
+        ]
+        if not entries:
+            fail(f"{piece_id}: nothing to {action} (see 'dialogpress status')")
+        for entry in entries:
+            try:
+                if action == "release":
+                    ledger.release(session, entry.id, person, now)
+                else:
+                    ledger.skip(session, entry.id, person, now, reason)
+                changed += 1
+            except Conflict as exc:
+                click.echo(f"Error: {exc}", err=True)
+    click.echo(f"{action}: {changed} part(s) of {piece_id} by {person}")
+
+
+@main.command("release")
+@click.argument("piece")
+@click.option("--channel", help="Only this channel.")
+@click.option("--as", "who", help="Who releases it (default: DP_ACTOR or git user.email).")
+@settings_option
+def release_command(piece: str, channel: str | None, who: str | None, settings_path: str) -> None:
+    """Let a late or failed piece go out at the next run after all.
+
+    Example:
+
+        dialogpress release social/2026-11-20-stoerung.md --channel twitter
+    """
+    _person_command(settings_path, piece, channel, who, "release", None)
+
+
+@main.command("skip")
+@click.argument("piece")
+@click.option("--channel", help="Only this channel.")
+@click.option("--reason", help="Why it never goes out (kept in the audit log).")
+@click.option("--as", "who", help="Who skips it (default: DP_ACTOR or git user.email).")
+@settings_option
+def skip_command(
+    piece: str, channel: str | None, reason: str | None, who: str | None, settings_path: str
+) -> None:
+    """Decide that a late, failed or pending piece never goes out.
+
+    Example:
+
+        dialogpress skip social/2026-11-20-stoerung.md --reason "outage is over"
+    """
+    _person_command(settings_path, piece, channel, who, "skip", reason)
+
+
+@main.command("retract")
+@click.argument("pieces", nargs=-1, required=True)
+@click.option("--reason", help="Why (kept in the audit log).")
+@click.option("--as", "who", help="Who retracts (default: DP_ACTOR or git user.email).")
+@format_option("text", "json")
+@settings_option
+def retract_command(
+    pieces: tuple[str, ...],
+    reason: str | None,
+    who: str | None,
+    output_format: str,
+    settings_path: str,
+) -> None:
+    """Delete a piece's posts on every network and take it off the site at the next build.
+
+    A post given here retracts the snippets that link to it too. Running it again
+    changes nothing.
+
+    Example:
+
+        dialogpress retract social/2026-11-24-advent.md --reason "wrong opening hours"
+    """
+    context = _context(settings_path)
+    person = actor(who, os.environ, context.site.root)
+    now = datetime.now(UTC)
+    ids: list[str] = []
+    for piece in pieces:
+        piece_id = piece.removeprefix("content/")
+        found = context.site.get(piece_id)
+        ids.append(piece_id)
+        slug = getattr(found, "slug", None)
+        if slug:
+            ids += [s.id for s in context.site.snippets if s.post == slug]
+    outcomes = retract(context.store, context.channels, ids, now, actor=person, reason=reason)
+    write_site_data(context.site, context.store, now)
+    if output_format == "json":
+        emit_json([o.to_dict() for o in outcomes])
+    else:
+        _print_outcomes(outcomes)
+    if any(o.status == "failed" for o in outcomes):
+        raise SystemExit(EXIT_FINDINGS)

@@ -1,0 +1,645 @@
+"""Posting due, approved snippets to their networks: each part on each channel once.
+
+*Due* means: the snippet reads without errors, is not a draft, carries enough valid
+client approvals for exactly its current content, its ``publish_at`` has come, and the
+post it links to is live on the deployed site (a link to a missing page is worse than a
+late post). For every (snippet, channel, part) the ledger in :mod:`publish.store.ledger`
+holds one row, and the protocol is always: record the intent, take the lease, commit
+*before* calling the network, record the outcome. A row whose outcome is unknown (crash,
+timeout) is *in doubt* and is looked up on the network before anything is sent again,
+so a post can be late but never doubled.
+
+The networks' errors arrive as :mod:`publish.channels.errors`; this module alone
+decides what each means: a transient error retries later with capped exponential
+backoff and jitter, ``RateLimited`` pauses the channel until the reset, ``AuthExpired``
+pauses it until its credentials work again, ``Rejected`` fails the piece with the
+network's reason, ``DuplicateContent`` is reconciled (it is most likely our own post).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import socket
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from editorial.approvals import ApprovalState, approval_states, content_hash
+from editorial.links import snippet_link
+from editorial.pieces import Post, Site, Snippet
+from publish.channels import (
+    AuthExpired,
+    Channel,
+    ChannelError,
+    DuplicateContent,
+    MediaFile,
+    Message,
+    RateLimited,
+    Rejected,
+    RemotePost,
+    TransientError,
+)
+from publish.store import Store, audit, channel_state, ledger
+from publish.store.errors import Conflict
+from publish.store.models import Status
+
+logger = logging.getLogger(__name__)
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=1)
+# How far back reconciliation looks for our own post: generous, because the clock a run
+# was given (--now) need not be the network's clock.
+RECONCILE_WINDOW = timedelta(days=2)
+
+IsLive = Callable[[Post], bool]
+
+
+@dataclass
+class Outcome:
+    """What happened to one snippet on one channel in this run."""
+
+    piece_id: str
+    channel: str
+    status: str
+    message: str = ""
+    url: str | None = None
+    part: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    """One syndication run: every outcome, and the channels that are paused."""
+
+    now: datetime
+    dry_run: bool
+    outcomes: list[Outcome] = field(default_factory=list)
+    paused: dict[str, str] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        """False while a person must act: a piece failed or a channel's credentials broke."""
+        return not self.broken and not any(o.status == "failed" for o in self.outcomes)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(timespec="seconds"),
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "outcomes": [o.to_dict() for o in self.outcomes],
+            "paused": self.paused,
+            "broken": sorted(self.broken),
+        }
+
+
+@dataclass
+class Plan:
+    """A due snippet on one channel, with everything its messages need."""
+
+    snippet: Snippet
+    channel: str
+    parts: list[str]
+    link: str | None
+    media: list[MediaFile]
+    content_hash: str
+
+    def message(self, index: int, reply_to: str | None) -> Message:
+        """Part ``index``: the link and the images go with the first part only."""
+        first = index == 0
+        return Message(
+            text=self.parts[index],
+            media=self.media if first else [],
+            link=self.link if first else None,
+            reply_to=reply_to,
+        )
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Capped exponential backoff with ±20 % jitter, so that retries of many pieces after
+    an outage do not arrive at the network in one burst."""
+    base = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
+    return base * (rng or random).uniform(0.8, 1.2)
+
+
+def plan(
+    site: Site,
+    now: datetime,
+    is_live: IsLive,
+    states: Mapping[str, ApprovalState] | None = None,
+) -> tuple[list[Plan], list[Outcome]]:
+    """The due (snippet, channel) pairs, and why each other snippet that is due waits."""
+    states = approval_states(site, site.snippets) if states is None else states
+    plans: list[Plan] = []
+    waiting: list[Outcome] = []
+    for snippet in sorted(site.snippets, key=lambda s: (s.publish_at or now, s.id)):
+        if snippet.is_draft or snippet.publish_at is None or snippet.publish_at > now:
+            continue
+        reason = _blocker(site, snippet, states.get(snippet.id), is_live)
+        if reason:
+            waiting += [Outcome(snippet.id, c, "waiting", reason) for c in snippet.channels]
+            continue
+        media = [MediaFile(path=m.path, alt=m.alt) for m in snippet.media]
+        digest = content_hash(snippet)
+        for channel in snippet.channels:
+            plans.append(
+                Plan(
+                    snippet=snippet,
+                    channel=channel,
+                    parts=snippet.parts(channel),
+                    link=snippet_link(site, snippet, channel),
+                    media=media,
+                    content_hash=digest,
+                )
+            )
+    return plans, waiting
+
+
+def _blocker(
+    site: Site, snippet: Snippet, state: ApprovalState | None, is_live: IsLive
+) -> str | None:
+    if not snippet.ok:
+        errors = [str(f) for f in snippet.findings if f.severity == "error"]
+        return f"has errors: {errors[0]}" if errors else "cannot be read"
+    if state is None or not state.approved:
+        why = "; ".join(state.reasons) if state and state.reasons else "no approval"
+        return f"not approved ({state.state if state else 'missing'}: {why})"
+    if snippet.post:
+        post = site.post_by_slug(snippet.post, snippet.lang)
+        if post is None or not is_live(post):
+            return f"the linked post '{snippet.post}' is not live on the site yet"
+    return None
+
+
+def _normal(text: str | None) -> str:
+    """Text as comparable across networks: no URLs (X rewrites them), folded whitespace."""
+    without_urls = re.sub(r"https?://\S+", "", text or "")
+    return " ".join(without_urls.split()).casefold()
+
+
+def _holder_is_dead(holder: str | None) -> bool:
+    """True when the lease holder is a process on this host that no longer exists."""
+    if not holder or ":" not in holder:
+        return False
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class _Run:
+    """One pass over the plans; holds what the run learnt (channels paused meanwhile)."""
+
+    def __init__(
+        self,
+        store: Store,
+        channels: Mapping[str, Channel],
+        now: datetime,
+        report: Report,
+        worker: str,
+        max_lateness: timedelta,
+        actor: str,
+        rng: random.Random | None,
+    ) -> None:
+        self.store = store
+        self.channels = channels
+        self.now = now
+        self.report = report
+        self.worker = worker
+        self.max_lateness = max_lateness
+        self.actor = actor
+        self.rng = rng
+
+    def out(self, plan: Plan, status: str, message: str = "", **extra: Any) -> None:
+        self.report.outcomes.append(
+            Outcome(plan.snippet.id, plan.channel, status, message, **extra)
+        )
+        log = logger.warning if status in ("failed", "auth", "late") else logger.info
+        log("%s on %s: %s %s", plan.snippet.id, plan.channel, status, message)
+
+    def pause(self, channel: str, reason: str) -> None:
+        self.report.paused[channel] = reason
+
+    # -- one (snippet, channel) ----------------------------------------------------------
+
+    def run(self, plan: Plan) -> None:
+        channel = self.channels.get(plan.channel)
+        if plan.channel in self.report.paused:
+            self.out(plan, "paused", self.report.paused[plan.channel])
+            return
+        if channel is None:
+            self.out(plan, "paused", f"no credentials for {plan.channel}")
+            return
+        reply_to: str | None = None
+        for index in range(len(plan.parts)):
+            remote = self.part(plan, channel, index, reply_to)
+            if remote is None:
+                return
+            reply_to = remote
+
+    def part(self, plan: Plan, channel: Channel, index: int, reply_to: str | None) -> str | None:
+        """Bring part ``index`` to ``posted``; its remote id, or None when it is not (yet)."""
+        message = plan.message(index, reply_to)
+        with self.store.transaction() as session:
+            entry = ledger.record_intent(
+                session,
+                plan.snippet.id,
+                plan.channel,
+                index,
+                plan.content_hash,
+                message.text_with_link(),
+                self.now,
+                actor=self.actor,
+            )
+            status, entry_id = Status(entry.status), entry.id
+            remote_id, remote_url = entry.remote_id, entry.remote_url
+            in_doubt = entry.sending_since is not None
+            holder, next_at = entry.claimed_by, entry.next_attempt_at
+            sent_since = entry.sending_since
+            too_late = (
+                index == 0
+                and not in_doubt
+                and entry.released_at is None
+                and status == Status.INTENT
+                and plan.snippet.publish_at is not None
+                and self.now - plan.snippet.publish_at > self.max_lateness
+            )
+            if too_late and (holder is None or _holder_is_dead(holder)):
+                if holder is not None:
+                    ledger.take_over(session, entry_id, holder, self.worker, self.now)
+                    ledger.unclaim(session, entry_id, self.worker, self.now)
+                late_by = self.now - plan.snippet.publish_at  # type: ignore[operator]
+                reason = (
+                    f"due {_ago(late_by)} ago, later than MAX_LATENESS; "
+                    "run 'dialogpress release' to post it anyway or 'dialogpress skip'"
+                )
+                ledger.mark_late(session, entry_id, reason, self.now, actor=self.actor)
+                status = Status.LATE
+        if status == Status.POSTED:
+            if index == 0 and remote_url:
+                self.out(plan, "already-posted", url=remote_url)
+            return remote_id
+        if status == Status.LATE and too_late:
+            self.out(plan, "late", reason, part=index)
+            return None
+        if status != Status.INTENT:
+            self.out(plan, status.value, "", part=index)
+            return None
+        if not self.claim(plan, entry_id, holder, next_at, index):
+            return None
+        if in_doubt:
+            found = self.reconcile(plan, channel, entry_id, message, sent_since)
+            if isinstance(found, str):
+                return found
+            if found is False:
+                return None
+        with self.store.transaction() as session:
+            entry = ledger.begin_send(
+                session, entry_id, self.worker, self.now, reply_to_remote_id=reply_to
+            )
+            attempts = entry.attempts
+        try:
+            posted = channel.post(message)
+        except ChannelError as exc:
+            return self.failed(plan, channel, entry_id, message, exc, attempts, index)
+        with self.store.transaction() as session:
+            ledger.mark_posted(
+                session, entry_id, posted.remote_id, posted.url, self.now, actor=self.actor
+            )
+        self.out(plan, "posted", url=posted.url, part=index)
+        return posted.remote_id
+
+    def claim(
+        self, plan: Plan, entry_id: int, holder: str | None, next_at: datetime | None, index: int
+    ) -> bool:
+        try:
+            with self.store.transaction() as session:
+                if holder and holder != self.worker and _holder_is_dead(holder):
+                    ledger.take_over(session, entry_id, holder, self.worker, self.now)
+                else:
+                    ledger.claim(session, entry_id, self.worker, self.now)
+            return True
+        except Conflict as exc:
+            if next_at is not None and next_at > self.now:
+                self.out(plan, "retry", f"next attempt at {next_at.isoformat()}", part=index)
+            else:
+                self.out(plan, "busy", str(exc), part=index)
+            return False
+
+    def reconcile(
+        self,
+        plan: Plan,
+        channel: Channel,
+        entry_id: int,
+        message: Message,
+        sent_since: datetime | None,
+    ) -> str | bool | None:
+        """Look for the post an earlier attempt may have made.
+
+        Its remote id when found (recorded as posted), None when it is not there (the
+        entry may be sent), False when the network could not be asked (still in doubt).
+        """
+        found = self.lookup(channel, message, sent_since)
+        if isinstance(found, ChannelError):
+            with self.store.transaction() as session:
+                ledger.schedule_retry(
+                    session,
+                    entry_id,
+                    f"could not reconcile: {found}",
+                    self.now + backoff(1, self.rng),
+                    self.now,
+                    maybe_posted=True,
+                    actor=self.actor,
+                )
+            self.network_error(plan, found)
+            return False
+        with self.store.transaction() as session:
+            if found is not None:
+                ledger.mark_posted(
+                    session,
+                    entry_id,
+                    found.remote_id,
+                    found.url,
+                    self.now,
+                    reconciled=True,
+                    actor=self.actor,
+                )
+            else:
+                ledger.mark_absent(session, entry_id, self.now, actor=self.actor)
+        if found is not None:
+            self.out(plan, "reconciled", "found the post an earlier attempt made", url=found.url)
+            return found.remote_id
+        return None
+
+    def lookup(
+        self, channel: Channel, message: Message, sent_since: datetime | None
+    ) -> RemotePost | ChannelError | None:
+        moment = min(sent_since or self.now, datetime.now(UTC))
+        try:
+            recent = channel.recent_posts(moment - RECONCILE_WINDOW)
+        except ChannelError as exc:
+            return exc
+        wanted = _normal(message.text)
+        matches = [post for post in recent if _normal(post.text) == wanted]
+        if not matches:
+            return None
+        return min(matches, key=lambda p: p.created_at or datetime.max.replace(tzinfo=UTC))
+
+    def failed(
+        self,
+        plan: Plan,
+        channel: Channel,
+        entry_id: int,
+        message: Message,
+        exc: ChannelError,
+        attempts: int,
+        index: int,
+    ) -> str | None:
+        with self.store.transaction() as session:
+            if isinstance(exc, DuplicateContent):
+                found = self.lookup(channel, message, self.now)
+                if isinstance(found, RemotePost):
+                    ledger.mark_posted(
+                        session,
+                        entry_id,
+                        found.remote_id,
+                        found.url,
+                        self.now,
+                        reconciled=True,
+                        actor=self.actor,
+                    )
+                    self.out(plan, "reconciled", "the network already had it", url=found.url)
+                    return found.remote_id
+                ledger.mark_failed(
+                    session, entry_id, f"duplicate: {exc}", self.now, actor=self.actor
+                )
+                self.out(plan, "failed", f"the network calls it a duplicate: {exc}", part=index)
+            elif isinstance(exc, RateLimited):
+                ledger.schedule_retry(
+                    session, entry_id, str(exc), exc.until, self.now, actor=self.actor
+                )
+                channel_state.pause(
+                    session, plan.channel, exc.until, str(exc), self.now, actor=self.actor
+                )
+            elif isinstance(exc, AuthExpired):
+                ledger.schedule_retry(session, entry_id, str(exc), None, self.now, actor=self.actor)
+                channel_state.report_auth_problem(
+                    session, plan.channel, str(exc), self.now, actor=self.actor
+                )
+            elif isinstance(exc, TransientError):
+                if attempts >= MAX_ATTEMPTS and not exc.maybe_delivered:
+                    ledger.mark_failed(
+                        session,
+                        entry_id,
+                        f"gave up after {attempts} attempts: {exc}",
+                        self.now,
+                        actor=self.actor,
+                    )
+                    self.out(plan, "failed", f"gave up after {attempts} attempts: {exc}")
+                    return None
+                ledger.schedule_retry(
+                    session,
+                    entry_id,
+                    str(exc),
+                    self.now + backoff(attempts, self.rng),
+                    self.now,
+                    maybe_posted=exc.maybe_delivered,
+                    actor=self.actor,
+                )
+            elif isinstance(exc, Rejected):
+                ledger.mark_failed(session, entry_id, exc.reason, self.now, actor=self.actor)
+                self.out(plan, "failed", f"rejected by {plan.channel}: {exc.reason}", part=index)
+            else:
+                ledger.schedule_retry(
+                    session,
+                    entry_id,
+                    str(exc),
+                    self.now + backoff(attempts, self.rng),
+                    self.now,
+                    maybe_posted=True,
+                    actor=self.actor,
+                )
+        if not isinstance(exc, Rejected):
+            self.network_error(plan, exc, index)
+        return None
+
+    def network_error(self, plan: Plan, exc: ChannelError, index: int | None = None) -> None:
+        if isinstance(exc, RateLimited):
+            reason = f"rate limited until {exc.until.isoformat(timespec='seconds')}"
+            self.pause(plan.channel, reason)
+            self.out(plan, "paused", reason, part=index)
+        elif isinstance(exc, AuthExpired):
+            self.pause(plan.channel, str(exc))
+            self.report.broken.add(plan.channel)
+            self.out(plan, "auth", str(exc), part=index)
+        else:
+            self.out(plan, "retry", str(exc), part=index)
+
+
+def _ago(delta: timedelta) -> str:
+    hours, rest = divmod(int(delta.total_seconds()), 3600)
+    return f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min"
+
+
+def resume_healthy(
+    store: Store, channels: Mapping[str, Channel], now: datetime, actor: str = audit.SYSTEM
+) -> list[str]:
+    """Resume channels paused for their credentials once the credentials work again.
+
+    Renewing a token is what the pause message asks for; the next run notices it,
+    rather than waiting for someone to remember a second command.
+    """
+    resumed = []
+    with store.transaction() as session:
+        broken = [s.channel for s in channel_state.paused(session, now) if s.auth_problem]
+    for name in broken:
+        channel = channels.get(name)
+        if channel is not None and channel.health().ok:
+            with store.transaction() as session:
+                channel_state.resume(session, name, actor, now)
+            resumed.append(name)
+    return resumed
+
+
+def syndicate(
+    site: Site,
+    store: Store,
+    channels: Mapping[str, Channel],
+    now: datetime,
+    *,
+    is_live: IsLive,
+    max_lateness: timedelta = timedelta(hours=6),
+    dry_run: bool = False,
+    worker: str = WORKER,
+    actor: str = audit.SYSTEM,
+    rng: random.Random | None = None,
+) -> Report:
+    """Post everything due at ``now``; the report says what happened to each piece.
+
+    A dry run reads the ledger but writes nothing, and calls each channel in its own
+    dry-run mode, so the same code builds the same messages without posting them.
+    """
+    report = Report(now=now, dry_run=dry_run)
+    plans, waiting = plan(site, now, is_live)
+    report.outcomes += waiting
+    if not dry_run:
+        resume_healthy(store, channels, now, actor)
+    with store.transaction() as session:
+        for state in channel_state.paused(session, now):
+            if state.auth_problem:
+                report.broken.add(state.channel)
+            until = state.paused_until.isoformat(timespec="seconds") if state.paused_until else "?"
+            report.paused[state.channel] = (
+                state.auth_problem or f"{state.paused_reason or 'paused'} (until {until})"
+            )
+    if dry_run:
+        _dry_run(store, channels, plans, report)
+        return report
+    run = _Run(store, channels, now, report, worker, max_lateness, actor, rng)
+    for item in plans:
+        run.run(item)
+    return report
+
+
+def _dry_run(
+    store: Store, channels: Mapping[str, Channel], plans: Iterable[Plan], report: Report
+) -> None:
+    for item in plans:
+        with store.transaction() as session:
+            entries = {
+                e.part_index: e for e in ledger.entries_for(session, item.snippet.id, item.channel)
+            }
+        if entries.get(0) is not None and entries[0].status != Status.INTENT:
+            continue
+        channel = channels.get(item.channel)
+        if channel is None or not channel.dry_run:
+            report.outcomes.append(
+                Outcome(
+                    item.snippet.id,
+                    item.channel,
+                    "paused",
+                    f"no dry-run channel for {item.channel}",
+                )
+            )
+            continue
+        reply_to = None
+        for index in range(len(item.parts)):
+            posted = channel.post(item.message(index, reply_to))
+            reply_to = posted.remote_id
+        report.outcomes.append(
+            Outcome(
+                item.snippet.id,
+                item.channel,
+                "would-post",
+                f"{len(item.parts)} part(s): {item.parts[0][:60]}",
+            )
+        )
+
+
+def retract(
+    store: Store,
+    channels: Mapping[str, Channel],
+    piece_ids: Iterable[str],
+    now: datetime,
+    *,
+    actor: str,
+    reason: str | None = None,
+) -> list[Outcome]:
+    """Delete the pieces' posts on every network and record that they are retracted.
+
+    Retracting twice changes nothing: deleted posts are ``retracted`` in the ledger and
+    the retraction itself is recorded once (the site drops retracted pieces at the
+    next build, from the data file :mod:`publish.sitedata` writes).
+    """
+    outcomes: list[Outcome] = []
+    for piece_id in piece_ids:
+        with store.transaction() as session:
+            entries = [
+                (e.id, e.channel, e.part_index, e.remote_id)
+                for e in ledger.entries_for(session, piece_id)
+                if e.status == Status.POSTED
+            ]
+            known = audit.events_for(session, "piece", piece_id)
+            already = any(event.action == "piece.retracted" for event in known)
+        # replies first, so a thread is never left as a dangling answer
+        for entry_id, name, index, remote_id in sorted(entries, key=lambda e: -e[2]):
+            channel = channels.get(name)
+            if channel is None:
+                outcomes.append(Outcome(piece_id, name, "failed", f"no credentials for {name}"))
+                continue
+            try:
+                channel.delete(str(remote_id))
+            except ChannelError as exc:
+                outcomes.append(Outcome(piece_id, name, "failed", str(exc), part=index))
+                continue
+            with store.transaction() as session:
+                ledger.mark_retracted(session, entry_id, actor, now)
+            outcomes.append(
+                Outcome(piece_id, name, "retracted", f"deleted {remote_id}", part=index)
+            )
+        if not already:
+            with store.transaction() as session:
+                audit.record(
+                    session, actor, "piece.retracted", "piece", piece_id, {"reason": reason}, now
+                )
+            outcomes.append(Outcome(piece_id, "site", "retracted", reason or ""))
+        elif not entries:
+            outcomes.append(Outcome(piece_id, "site", "unchanged", "retracted already"))
+    return outcomes

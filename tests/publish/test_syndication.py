@@ -1,0 +1,298 @@
+"""Syndication of the example site against the sandbox, over real HTTP.
+
+Each test clones the repository (approvals need its git history), points the channels at
+a fresh sandbox, builds the production site and runs `dialogpress syndicate` with a
+fixed clock, as cron would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from editorial.pieces import Snippet, load_site
+from editorial.settings import load_settings
+from publish.build import build_site
+from publish.cli import main
+from publish.sandbox import Sandbox
+from publish.store import Store, ledger, open_store
+from publish.store.models import Status
+
+NOW = "2026-11-24T10:00:00+01:00"
+NOW_DT = datetime.fromisoformat(NOW)
+CONSUMER_KEY = "syndication-test-consumer-key"
+PAGE_ID = "100000000000001"
+PAGE_TOKEN = "EAAsyndicationTestPageToken"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Site:
+    root: Path
+    sandbox: Sandbox
+    env: dict[str, str]
+
+    @property
+    def conf(self) -> str:
+        return str(self.root / "pelicanconf.py")
+
+    def run(self, *args: str) -> Result:
+        return CliRunner().invoke(main, [*args, "-s", self.conf], env=self.env)
+
+    def syndicate(self, now: str = NOW) -> dict[str, Any]:
+        result = self.run("syndicate", "--now", now, "--format", "json")
+        assert "Traceback" not in result.output, result.output
+        data: dict[str, Any] = json.loads(result.stdout)
+        data["exit_code"] = result.exit_code
+        return data
+
+    def store(self) -> Store:
+        settings = load_settings(self.root / "publishconf.py")
+        return open_store(settings)
+
+    def entries(self) -> list[Any]:
+        store = self.store()
+        try:
+            with store.transaction() as session:
+                rows = ledger.all_entries(session)
+                session.expunge_all()
+            return rows
+        finally:
+            store.dispose()
+
+    def snippets(self) -> list[Snippet]:
+        return load_site(load_settings(self.root / "publishconf.py")).snippets
+
+    def tweets(self) -> list[dict[str, Any]]:
+        return list(self.sandbox.twitter.state()["tweets"])
+
+    def fb_posts(self) -> list[dict[str, Any]]:
+        return list(self.sandbox.facebook.state()["posts"])
+
+    def posts_to(self, server: Any, path: str) -> int:
+        return sum(
+            1
+            for r in server.requests()
+            if r["method"] == "POST" and r["path"].endswith(path)
+        )
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    root = tmp_path / "site"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(root)], check=True)
+    with Sandbox(consumer_key=CONSUMER_KEY, page_id=PAGE_ID, page_token=PAGE_TOKEN) as box:
+        with (root / "pelicanconf.py").open("a", encoding="utf-8") as conf:
+            conf.write(
+                f'\nCHANNELS = {{"twitter": {{"api_base": "{box.twitter_url}", "timeout": 5}},'
+                f' "facebook": {{"api_base": "{box.facebook_url}", "page_id": "{PAGE_ID}",'
+                ' "timeout": 5}}\n'
+            )
+        result = build_site(root / "pelicanconf.py", production=True)
+        assert result.ok, result.errors
+        env = {
+            "DP_TWITTER_CONSUMER_KEY": CONSUMER_KEY,
+            "DP_TWITTER_CONSUMER_SECRET": "test-consumer-secret",
+            "DP_TWITTER_ACCESS_TOKEN": "1-test-access-token",
+            "DP_TWITTER_ACCESS_TOKEN_SECRET": "test-access-secret",
+            "DP_FACEBOOK_PAGE_TOKEN": PAGE_TOKEN,
+            "DP_ACTOR": "test@agentur-kranich.example",
+        }
+        yield Site(root=root, sandbox=box, env=env)
+
+
+def due(site: Site, lateness: timedelta = timedelta(days=2)) -> list[Snippet]:
+    return [
+        s
+        for s in site.snippets()
+        if s.publish_at and NOW_DT - lateness <= s.publish_at <= NOW_DT
+    ]
+
+
+def test_every_due_snippet_goes_out_once_per_channel_with_threads_and_utm(site: Site) -> None:
+    first = site.syndicate()
+    assert first["exit_code"] == 0, first
+    expected = {(s.id, c) for s in due(site) for c in s.channels}
+    assert expected, "the example site has due snippets"
+    posted = {(o["piece_id"], o["channel"]) for o in first["outcomes"] if o["status"] == "posted"}
+    assert posted == expected
+    # every part of every due snippet exactly once: one tweet per X part, one FB post each
+    x_parts = sum(len(s.parts("twitter")) for s in due(site) if "twitter" in s.channels)
+    fb_posts = sum(1 for s in due(site) if "facebook" in s.channels)
+    assert len(site.tweets()) == x_parts
+    assert len(site.fb_posts()) == fb_posts
+
+    second = site.syndicate()
+    assert second["exit_code"] == 0
+    assert not [o for o in second["outcomes"] if o["status"] == "posted"]
+    assert len(site.tweets()) == x_parts and len(site.fb_posts()) == fb_posts
+
+    # a thread is a reply chain in order
+    thread = next(s for s in due(site) if len(s.parts("twitter")) > 1)
+    entries = sorted(
+        (e for e in site.entries() if e.piece_id == thread.id and e.channel == "twitter"),
+        key=lambda e: e.part_index,
+    )
+    by_id = {t["id"]: t for t in site.tweets()}
+    assert [by_id[e.remote_id]["in_reply_to"] for e in entries] == [
+        None,
+        *[e.remote_id for e in entries[:-1]],
+    ]
+    # the first part links the post with UTM parameters for its network
+    linked = next(s for s in due(site) if s.post and "twitter" in s.channels)
+    tweet = by_id[next(e.remote_id for e in entries_of(site, linked.id, "twitter"))]
+    assert f"utm_source=twitter&utm_medium=social&utm_campaign={linked.post}" in tweet["text"]
+    assert tweet["text"].split()[-1].startswith("https://service.stadtwerke-elbtal.de/")
+
+
+def entries_of(site: Site, piece_id: str, channel: str) -> list[Any]:
+    return [e for e in site.entries() if e.piece_id == piece_id and e.channel == channel]
+
+
+def test_late_pieces_are_held_until_released(site: Site) -> None:
+    report = site.syndicate()
+    late = {o["piece_id"] for o in report["outcomes"] if o["status"] == "late"}
+    expected_late = {
+        s.id for s in site.snippets() if s.publish_at and s.publish_at < NOW_DT - timedelta(days=2)
+    }
+    assert late == expected_late and late
+    tweets_before = len(site.tweets())
+    held = sorted(late)[0]
+    again = site.syndicate()
+    assert {o["piece_id"] for o in again["outcomes"] if o["status"] == "late"} == late
+    assert len(site.tweets()) == tweets_before
+
+    released = site.run("release", held)
+    assert released.exit_code == 0, released.output
+    after = site.syndicate()
+    assert {o["piece_id"] for o in after["outcomes"] if o["status"] == "posted"} == {held}
+
+
+def test_unapproved_stale_and_future_pieces_are_never_posted(site: Site) -> None:
+    stale = due(site)[0]
+    path = site.root / "content" / stale.id
+    path.write_text(path.read_text(encoding="utf-8") + "\nNeu.\n", encoding="utf-8")
+    report = site.syndicate()
+    waiting = {o["piece_id"]: o["message"] for o in report["outcomes"] if o["status"] == "waiting"}
+    assert "stale" in waiting[stale.id]
+    posted = {o["piece_id"] for o in report["outcomes"] if o["status"] == "posted"}
+    assert stale.id not in posted
+    future = {s.id for s in site.snippets() if s.publish_at and s.publish_at > NOW_DT}
+    assert future and not future & posted
+    assert all(stale.id != e.piece_id for e in site.entries())
+
+
+def test_crash_after_the_network_accepted_posts_no_duplicate(site: Site) -> None:
+    site.sandbox.twitter.fail(path="/2/tweets", method="POST", delay_after_accept=60)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "publish.cli", "syndicate", "--now", NOW, "-s", site.conf],
+        env={**os.environ, **site.env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not site.tweets() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert site.tweets(), "the sandbox never received the post"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    [accepted] = site.tweets()
+    [in_doubt] = [e for e in site.entries() if e.status == Status.INTENT and e.sending_since]
+
+    report = site.syndicate()
+    assert report["exit_code"] == 0, report
+    entry = next(e for e in site.entries() if e.id == in_doubt.id)
+    assert entry.status == Status.POSTED and entry.remote_id == accepted["id"]
+    texts = [t["text"] for t in site.tweets()]
+    assert len(texts) == len(set(texts)), "a post went out twice"
+    reconciled = [o for o in report["outcomes"] if o["status"] == "reconciled"]
+    assert [o["piece_id"] for o in reconciled] == [in_doubt.piece_id]
+
+
+def test_rate_limit_pauses_that_channel_only(site: Site) -> None:
+    reset = NOW_DT + timedelta(minutes=15)
+    site.sandbox.twitter.fail(
+        path="/2/tweets", method="POST", error="rate_limit", reset_at=int(reset.timestamp())
+    )
+    first = site.syndicate()
+    assert "twitter" in first["paused"]
+    assert site.posts_to(site.sandbox.twitter, "/2/tweets") == 1
+    assert len(site.fb_posts()) == sum(1 for s in due(site) if "facebook" in s.channels)
+
+    site.syndicate(now=(NOW_DT + timedelta(minutes=10)).isoformat())
+    assert site.posts_to(site.sandbox.twitter, "/2/tweets") == 1, "called before the reset"
+
+    # the sandbox runs on the wall clock, the run on --now: let the network's window end too
+    site.sandbox.twitter.windows.clear()
+    after = site.syndicate(now=(reset + timedelta(minutes=1)).isoformat())
+    assert after["exit_code"] == 0
+    assert site.tweets(), "X posts after the reset"
+
+
+def test_expired_facebook_token_pauses_facebook_and_x_goes_on(site: Site) -> None:
+    site.sandbox.facebook.control("revoke-token")
+    report = site.syndicate()
+    assert report["exit_code"] == 1
+    assert "facebook" in report["broken"]
+    assert "DP_FACEBOOK_PAGE_TOKEN" in report["paused"]["facebook"]
+    assert not site.fb_posts()
+    assert site.tweets()
+    result = site.run("syndicate", "--now", NOW)
+    assert result.exit_code == 1
+    assert "paused: facebook" in result.output
+
+
+def test_retract_deletes_on_both_networks_once(site: Site) -> None:
+    site.syndicate()
+    both = next(
+        s for s in due(site) if set(s.channels) == {"twitter", "facebook"} and not s.thread
+    )
+    posted = {e.channel: e.remote_id for e in site.entries() if e.piece_id == both.id}
+    result = site.run("retract", both.id, "--reason", "falsche Öffnungszeiten", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert posted["twitter"] not in {t["id"] for t in site.tweets()}
+    assert posted["facebook"] not in {p["id"] for p in site.fb_posts()}
+    assert {e.status for e in site.entries() if e.piece_id == both.id} == {Status.RETRACTED}
+    deletes = sum(1 for r in site.sandbox.twitter.requests() if r["method"] == "DELETE")
+
+    again = site.run("retract", both.id, "--format", "json")
+    assert again.exit_code == 0
+    assert [o["status"] for o in json.loads(again.stdout)] == ["unchanged"]
+    assert sum(1 for r in site.sandbox.twitter.requests() if r["method"] == "DELETE") == deletes
+    data = json.loads((site.root / ".dialogpress/site-data.json").read_text(encoding="utf-8"))
+    assert both.id in data["retracted"]
+
+
+def test_dry_run_posts_and_records_nothing(site: Site) -> None:
+    result = site.run("syndicate", "--now", NOW, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "would-post" in result.output
+    assert not site.tweets() and not site.fb_posts()
+    assert site.entries() == []
+
+
+def test_status_lists_posted_pieces_with_urls_and_channel_health(site: Site) -> None:
+    site.syndicate()
+    result = site.run("status", "--now", NOW, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    states = {(r["piece"], r["channel"]): r for r in data["pieces"]}
+    for snippet in due(site):
+        for channel in snippet.channels:
+            assert states[(snippet.id, channel)]["state"] == "posted"
+            assert states[(snippet.id, channel)]["url"]
+    assert data["channels"]["twitter"]["ok"] and data["channels"]["facebook"]["ok"]
