@@ -5,6 +5,8 @@ Pelican reads this file; so does dialogpress, which adds the client's newsroom s
 from the environment (see README, "Secrets").
 """
 
+import os
+
 AUTHOR = "Stadtwerke Elbtal"
 SITENAME = "Stadtwerke Elbtal – Service-Blog"
 SITESUBTITLE = "Wir sind für Sie da: Strom, Wasser, Wärme – und Antworten."
@@ -103,3 +105,12 @@ REQUIRED_APPROVALS = 1
 # instead of going out stale after an outage. The example's editors post daily, so two
 # days of catching up is still fine; the default is 6 hours.
 MAX_LATENESS = "2d"
+
+# The networks. DP_SANDBOX=1 (set by `make demo`) points both at `dialogpress sandbox` on
+# this machine instead of X and Facebook; credentials always come from the environment.
+CHANNELS = {"facebook": {"page_id": "100000000000001"}}
+if os.environ.get("DP_SANDBOX"):
+    CHANNELS = {
+        "twitter": {"api_base": "http://127.0.0.1:8771"},
+        "facebook": {"api_base": "http://127.0.0.1:8772/v26.0", "page_id": "100000000000001"},
+    }

@@ -231,7 +231,7 @@ class _Run:
         self.report.outcomes.append(
             Outcome(plan.snippet.id, plan.channel, status, message, **extra)
         )
-        log = logger.warning if status in ("failed", "auth", "late") else logger.info
+        log = logger.warning if status in ("failed", "auth") else logger.info
         log("%s on %s: %s %s", plan.snippet.id, plan.channel, status, message)
 
     def pause(self, channel: str, reason: str) -> None:

@@ -1,12 +1,61 @@
 #!/usr/bin/env bash
-# The main job on the example site: check every piece, then build the site.
+# The main job on the example site, end to end against the local network sandbox:
+# check, production build, post what is due at a fixed time, show the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
-echo "== Checking every post and snippet =="
-$BIN/dialogpress check
+DP=.venv/bin/dialogpress
+NOW="2026-11-24 10:00"
+STATE=.dialogpress/sandbox-state.json
+
+# The sandbox's made-up credentials: never real ones, and never in the repository.
+export DP_SANDBOX=1
+export DP_TWITTER_CONSUMER_KEY=sandbox-consumer-key DP_TWITTER_CONSUMER_SECRET=demo
+export DP_TWITTER_ACCESS_TOKEN=demo DP_TWITTER_ACCESS_TOKEN_SECRET=demo
+export DP_FACEBOOK_PAGE_TOKEN=sandbox-page-token
+export DP_ACTOR=demo@agentur-kranich.example
+
+echo "== 1. Checking every post and snippet against the schema and the guideline =="
+$DP check | tail -n 1
 echo
-echo "== Building the site =="
-$BIN/dialogpress build
+echo "== 2. Client approvals =="
+$DP approvals | tail -n 1
 echo
-echo "Look at it: $BIN/dialogpress serve   then open http://127.0.0.1:8000/"
+echo "== 3. Production build (only approved articles whose date has come) =="
+$DP build --production
+echo
+echo "== 4. Posting what is due at $NOW to the sandbox (X and Facebook on 127.0.0.1) =="
+mkdir -p .dialogpress
+$DP sandbox --state "$STATE" > .dialogpress/sandbox.log 2>&1 &
+SANDBOX=$!
+trap 'kill $SANDBOX 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+    .venv/bin/python -c "import socket; socket.create_connection(('127.0.0.1', 8771), 0.2)" \
+        2>/dev/null && break
+    sleep 0.2
+done
+status=0
+$DP syndicate --now "$NOW" || status=$?
+echo
+echo "== 5. Where every snippet stands =="
+$DP status --now "$NOW"
+echo
+echo "== 6. Rebuilding, so that each post shows where it was shared =="
+$DP build --production | tail -n 2
+echo
+.venv/bin/python - "$STATE" <<'PY'
+import json, sys
+state = json.load(open(sys.argv[1], encoding="utf-8"))
+tweets, posts = state["twitter"]["tweets"], state["facebook"]["posts"]
+print(f"The sandbox holds {len(tweets)} posts on X and {len(posts)} on Facebook, e.g.:")
+for item in (tweets[:1] + posts[:1]):
+    print("  ", (item.get("text") or item.get("message", "")).splitlines()[0][:100])
+PY
+cat <<TXT
+
+Run 'make demo' again: nothing is posted twice (the ledger is in .dialogpress/).
+Held pieces: .venv/bin/dialogpress release PIECE   (then run make demo again)
+Look at the site:   .venv/bin/dialogpress serve   → http://127.0.0.1:8000/
+Look at the sandbox: .venv/bin/dialogpress sandbox --state $STATE
+                     → http://127.0.0.1:8771/_sandbox/state and http://127.0.0.1:8772/_sandbox/state
+TXT
+exit $status
