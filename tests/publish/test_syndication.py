@@ -184,9 +184,16 @@ def test_unapproved_stale_and_future_pieces_are_never_posted(site: Site) -> None
     stale = due(site)[0]
     path = site.root / "content" / stale.id
     path.write_text(path.read_text(encoding="utf-8") + "\nNeu.\n", encoding="utf-8")
+    (site.root / "content/social/2026-11-24-ohne-freigabe.md").write_text(
+        "---\nchannels: [twitter, facebook]\npublish_at: 2026-11-24 09:30\n---\n"
+        "Noch nicht freigegeben.\n",
+        encoding="utf-8",
+    )
     report = site.syndicate()
     waiting = {o["piece_id"]: o["message"] for o in report["outcomes"] if o["status"] == "waiting"}
     assert "stale" in waiting[stale.id]
+    assert "not approved (missing" in waiting["social/2026-11-24-ohne-freigabe.md"]
+    assert all("Noch nicht" not in t["text"] for t in site.tweets())
     posted = {o["piece_id"] for o in report["outcomes"] if o["status"] == "posted"}
     assert stale.id not in posted
     future = {s.id for s in site.snippets() if s.publish_at and s.publish_at > NOW_DT}
