@@ -412,26 +412,20 @@ class _Run:
         attempts: int,
         index: int,
     ) -> str | None:
-        with self.store.transaction() as session:
-            if isinstance(exc, DuplicateContent):
-                found = self.lookup(channel, message, self.now)
-                if isinstance(found, RemotePost):
-                    ledger.mark_posted(
-                        session,
-                        entry_id,
-                        found.remote_id,
-                        found.url,
-                        self.now,
-                        reconciled=True,
-                        actor=self.actor,
-                    )
-                    self.out(plan, "reconciled", "the network already had it", url=found.url)
-                    return found.remote_id
+        if isinstance(exc, DuplicateContent):
+            # most likely our own post from an attempt whose answer got lost: look it up
+            # (outside any transaction: never hold the store's lock across a network call)
+            found = self.reconcile(plan, channel, entry_id, message, self.now)
+            if isinstance(found, str) or found is False:
+                return found or None
+            with self.store.transaction() as session:
                 ledger.mark_failed(
                     session, entry_id, f"duplicate: {exc}", self.now, actor=self.actor
                 )
-                self.out(plan, "failed", f"the network calls it a duplicate: {exc}", part=index)
-            elif isinstance(exc, RateLimited):
+            self.out(plan, "failed", f"the network calls it a duplicate: {exc}", part=index)
+            return None
+        with self.store.transaction() as session:
+            if isinstance(exc, RateLimited):
                 ledger.schedule_retry(
                     session, entry_id, str(exc), exc.until, self.now, actor=self.actor
                 )
