@@ -5,11 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | $(PYTHON) -c "import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:12])")
-# Debian packages the tools and tests call: ssh-keygen signs approvals, PostgreSQL backs the
-# store tests (started by the test suite itself in a temp dir), rsync is a deploy target.
-SYSTEM_PACKAGES := openssh-client postgresql rsync
+# Debian packages the tools call: ssh-keygen checks approvals, rsync is a deploy target;
+# the tests also need PostgreSQL (the suite starts its own server in a temp dir).
+RUN_PACKAGES := openssh-client rsync
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql
 
-.PHONY: install system demo test lint bench clean
+.PHONY: install demo test lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || scripts/apt-install.sh python3-venv
@@ -21,17 +22,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-system:
-	@scripts/apt-install.sh $(SYSTEM_PACKAGES)
-
-demo: install system
+demo: install
+	@scripts/apt-install.sh $(RUN_PACKAGES)
 	@scripts/demo.sh
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: install system lint
+test: install lint
+	@scripts/apt-install.sh $(TEST_PACKAGES)
 	$(BIN)/pytest
 
 clean:
