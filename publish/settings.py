@@ -53,6 +53,15 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,
     # a piece due longer ago than this is held as `late` for a person instead of posted
     "MAX_LATENESS": "6h",
+    # where `dialogpress deploy` puts the production build (see publish.deploy)
+    "DEPLOY": {"target": "local", "path": "public"},
+}
+
+# Per deploy target: its keys and their defaults (None: required).
+DEPLOY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "local": {"path": "public", "keep": 3},
+    "rsync": {"dest": None},
+    "git": {"branch": "gh-pages", "push": False, "remote": "origin", "repo": None},
 }
 
 # The environment variable that overrides DATABASE_URL and may carry the password.
@@ -89,6 +98,7 @@ def apply_defaults(settings: Settings) -> Settings:
         settings["CHANNELS"] = merged
     settings.setdefault("DATABASE_URL", DEFAULTS["DATABASE_URL"])
     settings.setdefault("MAX_LATENESS", DEFAULTS["MAX_LATENESS"])
+    settings.setdefault("DEPLOY", copy.deepcopy(DEFAULTS["DEPLOY"]))
     return settings
 
 
@@ -102,6 +112,7 @@ def validate(settings: Settings) -> None:
         _check_channel(source, name, entry)
     _check_database_url(source, settings.get("DATABASE_URL"))
     max_lateness(settings)
+    deploy_settings(settings)
 
 
 def _check_channel(source: str, name: object, entry: object) -> None:
@@ -222,3 +233,41 @@ def max_lateness(settings: Settings) -> timedelta:
     if lateness <= timedelta(0):
         raise SettingsError(f"{source}: MAX_LATENESS must be longer than zero")
     return lateness
+
+
+def deploy_settings(settings: Settings) -> dict[str, Any]:
+    """``DEPLOY`` with its target's defaults filled in, checked key by key."""
+    where = f"{settings.get('DP_SETTINGS_FILE', 'the settings')}: DEPLOY"
+    configured = settings.get("DEPLOY", DEFAULTS["DEPLOY"])
+    if not isinstance(configured, dict):
+        raise SettingsError(f"{where} must be a dict such as {DEFAULTS['DEPLOY']!r}")
+    target = configured.get("target")
+    if target not in DEPLOY_DEFAULTS:
+        raise SettingsError(
+            f"{where}['target'] must be one of {', '.join(DEPLOY_DEFAULTS)}, not {target!r}"
+        )
+    known = DEPLOY_DEFAULTS[target]
+    for key in configured:
+        if key != "target" and key not in known:
+            raise SettingsError(
+                f"{where}: unknown key {key!r} for target {target!r}; "
+                f"known: {', '.join(['target', *known])}"
+            )
+    merged: dict[str, Any] = {"target": target, **known, **configured}
+    for key in ("path", "dest", "branch", "remote"):
+        if key in known and not (isinstance(merged[key], str) and merged[key].strip()):
+            raise SettingsError(f"{where}[{key!r}] must be a non-empty string")
+    if target == "git":
+        if not isinstance(merged["push"], bool):
+            raise SettingsError(f"{where}['push'] must be True or False")
+        if merged["repo"] is not None and not (isinstance(merged["repo"], str) and merged["repo"]):
+            raise SettingsError(f"{where}['repo'] must be a path or None (the site's repository)")
+        if merged["branch"].startswith("-") or any(c in merged["branch"] for c in " ~^:?*[\\"):
+            raise SettingsError(f"{where}['branch']: {merged['branch']!r} is not a branch name")
+    if target == "local":
+        keep = merged["keep"]
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 2:
+            raise SettingsError(
+                f"{where}['keep'] must be a whole number of at least 2 (live and previous)"
+            )
+    return merged
