@@ -31,7 +31,7 @@ def main(verbose: int) -> None:
 def _register() -> None:
     # Imported for their side effect of adding commands to `main`; listed here so that
     # the command set is visible in one place.
-    from publish.cli import approvals, sandbox, site, syndication  # noqa: F401
+    from publish.cli import approvals, calendar, deploy, sandbox, site, syndication  # noqa: F401
 
 
 _register()

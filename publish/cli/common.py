@@ -7,12 +7,17 @@ settings error (click's own usage errors exit 2 as well).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 
 from editorial.settings import Settings, SettingsError, load_settings
+from editorial.times import TimeError, parse_time
+from publish.context import Context, open_context
+from publish.store import StoreError
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -67,3 +72,32 @@ def fail(message: str, code: int = EXIT_FINDINGS) -> None:
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def now_option(func: Any) -> Any:
+    """``--now``: the clock, injectable so that schedules can be tested and replayed."""
+    return click.option(
+        "--now",
+        "now_text",
+        metavar="ISO",
+        help="Act as if it were this time (default: now), e.g. '2026-11-24 10:00'.",
+    )(func)
+
+
+def parse_now(text: str | None, timezone: str) -> datetime:
+    """``--now`` read in the site's zone; the wall clock when it is not given."""
+    if not text:
+        return datetime.now(UTC)
+    try:
+        return parse_time(text, timezone)
+    except TimeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
+
+
+def open_production(settings_path: str, dry_run: bool = False) -> Context:
+    """The production site, store and channels, or exit 2 with the reason."""
+    try:
+        return open_context(settings_path, os.environ, dry_run=dry_run)
+    except (SettingsError, StoreError) as exc:
+        fail(str(exc), EXIT_USAGE)
+        raise AssertionError("unreachable") from exc

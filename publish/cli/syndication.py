@@ -8,52 +8,25 @@ from typing import Any
 
 import click
 
-from editorial.settings import SettingsError
-from editorial.times import TimeError, parse_time
 from publish.channels import ChannelError
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
-    EXIT_USAGE,
     emit_json,
     fail,
     format_option,
+    now_option,
+    open_production,
+    parse_now,
     settings_option,
 )
-from publish.context import Context, actor, open_context
+from publish.context import Context, actor
 from publish.settings import max_lateness
 from publish.sitedata import write_site_data
-from publish.store import StoreError, channel_state, ledger
+from publish.store import channel_state, ledger
 from publish.store.errors import Conflict
 from publish.store.models import Status
 from publish.syndication import Outcome, retract, syndicate
-
-
-def now_option(func: Any) -> Any:
-    """``--now``: the clock, injectable so that schedules can be tested and replayed."""
-    return click.option(
-        "--now",
-        "now_text",
-        metavar="ISO",
-        help="Act as if it were this time (default: now), e.g. '2026-11-24 10:00'.",
-    )(func)
-
-
-def _now(text: str | None, timezone: str) -> datetime:
-    if not text:
-        return datetime.now(UTC)
-    try:
-        return parse_time(text, timezone)
-    except TimeError as exc:
-        raise click.BadParameter(str(exc), param_hint="--now") from None
-
-
-def _context(settings_path: str, dry_run: bool = False) -> Context:
-    try:
-        return open_context(settings_path, os.environ, dry_run=dry_run)
-    except (SettingsError, StoreError) as exc:
-        fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
 
 
 def _print_outcomes(outcomes: list[Outcome]) -> None:
@@ -84,8 +57,8 @@ def syndicate_command(
 
         dialogpress syndicate --now "2026-11-24 10:00" --format json
     """
-    context = _context(settings_path, dry_run=dry_run)
-    now = _now(now_text, context.settings["TIMEZONE"])
+    context = open_production(settings_path, dry_run=dry_run)
+    now = parse_now(now_text, context.settings["TIMEZONE"])
     report = syndicate(
         context.site,
         context.store,
@@ -194,8 +167,8 @@ def status_command(now_text: str | None, output_format: str, settings_path: str)
 
         dialogpress status --format json
     """
-    context = _context(settings_path)
-    now = _now(now_text, context.settings["TIMEZONE"])
+    context = open_production(settings_path)
+    now = parse_now(now_text, context.settings["TIMEZONE"])
     rows = _status_rows(context, now)
     health = _health(context, now)
     if output_format == "json":
@@ -218,7 +191,7 @@ def _person_command(
     action: str,
     reason: str | None,
 ) -> None:
-    context = _context(settings_path)
+    context = open_production(settings_path)
     person = actor(who, os.environ, context.site.root)
     now = datetime.now(UTC)
     piece_id = piece.removeprefix("content/")
@@ -303,7 +276,7 @@ def retract_command(
 
         dialogpress retract social/2026-11-24-advent.md --reason "wrong opening hours"
     """
-    context = _context(settings_path)
+    context = open_production(settings_path)
     person = actor(who, os.environ, context.site.root)
     now = datetime.now(UTC)
     ids: list[str] = []
