@@ -55,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_LATENESS": "6h",
     # where `dialogpress deploy` puts the production build (see publish.deploy)
     "DEPLOY": {"target": "local", "path": "public"},
+    # how often `dialogpress run` ticks and syncs comments, in minutes
+    "SCHEDULER": {"tick_minutes": 5, "sync_minutes": 15},
 }
 
 # Per deploy target: its keys and their defaults (None: required).
@@ -99,6 +101,11 @@ def apply_defaults(settings: Settings) -> Settings:
     settings.setdefault("DATABASE_URL", DEFAULTS["DATABASE_URL"])
     settings.setdefault("MAX_LATENESS", DEFAULTS["MAX_LATENESS"])
     settings.setdefault("DEPLOY", copy.deepcopy(DEFAULTS["DEPLOY"]))
+    configured_scheduler = settings.get("SCHEDULER")
+    if isinstance(configured_scheduler, dict):
+        settings["SCHEDULER"] = {**DEFAULTS["SCHEDULER"], **configured_scheduler}
+    elif configured_scheduler is None:
+        settings["SCHEDULER"] = dict(DEFAULTS["SCHEDULER"])
     return settings
 
 
@@ -113,6 +120,7 @@ def validate(settings: Settings) -> None:
     _check_database_url(source, settings.get("DATABASE_URL"))
     max_lateness(settings)
     deploy_settings(settings)
+    scheduler_settings(settings)
 
 
 def _check_channel(source: str, name: object, entry: object) -> None:
@@ -270,4 +278,22 @@ def deploy_settings(settings: Settings) -> dict[str, Any]:
             raise SettingsError(
                 f"{where}['keep'] must be a whole number of at least 2 (live and previous)"
             )
+    return merged
+
+
+def scheduler_settings(settings: Settings) -> dict[str, float]:
+    """``SCHEDULER`` with defaults filled in: positive minutes per key, unknown keys refused."""
+    where = f"{settings.get('DP_SETTINGS_FILE', 'the settings')}: SCHEDULER"
+    configured = settings.get("SCHEDULER", DEFAULTS["SCHEDULER"])
+    if not isinstance(configured, dict):
+        raise SettingsError(f"{where} must be a dict such as {DEFAULTS['SCHEDULER']!r}")
+    merged: dict[str, float] = {}
+    for key, value in {**DEFAULTS["SCHEDULER"], **configured}.items():
+        if key not in DEFAULTS["SCHEDULER"]:
+            raise SettingsError(
+                f"{where}: unknown key {key!r}; known: {', '.join(DEFAULTS['SCHEDULER'])}"
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise SettingsError(f"{where}[{key!r}] must be a positive number of minutes")
+        merged[key] = float(value)
     return merged

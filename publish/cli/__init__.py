@@ -31,7 +31,15 @@ def main(verbose: int) -> None:
 def _register() -> None:
     # Imported for their side effect of adding commands to `main`; listed here so that
     # the command set is visible in one place.
-    from publish.cli import approvals, calendar, deploy, sandbox, site, syndication  # noqa: F401
+    from publish.cli import (  # noqa: F401
+        approvals,
+        calendar,
+        deploy,
+        sandbox,
+        scheduler,
+        site,
+        syndication,
+    )
 
 
 _register()

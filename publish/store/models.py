@@ -149,3 +149,25 @@ class AuditEvent(Base):
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.id} {self.action} {self.subject_type}:{self.subject_id}>"
+
+
+class SchedulerRun(Base):
+    """One scheduler tick and what it did: the next tick learns from it what is live."""
+
+    __tablename__ = "scheduler_runs"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('running', 'ok', 'skipped', 'failed', 'stopped')", name="status"
+        ),
+        Index(None, "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[dict[str, Any]] = mapped_column(Details, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"<SchedulerRun {self.id} {self.status} {self.started_at}>"

@@ -1,0 +1,389 @@
+"""The scheduler's unit of work: one tick, safe to run from cron, a CI schedule or ``run``.
+
+A tick pulls (when asked), builds and deploys only when what the site is made of changed
+since the last build that went live, then syndicates, and builds again when the posts it
+made put new "shared on" links on the site. What is "made of" is a fingerprint of the
+content, theme, plugins, settings, the site data file, and which posts' dates have come
+(the approval gate lets a post in by its date, so time alone can change the site). Every
+tick is a row in ``scheduler_runs``; the newest one that went live holds the fingerprint
+the next tick compares with. A failed build is never deployed and nothing is posted after
+it: a snippet must not link to a post the public cannot read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+
+from editorial.links import post_save_as
+from editorial.pieces import Post
+from editorial.settings import Settings, settings_root
+from publish.build import build_site, production_settings_file
+from publish.context import Context, open_context
+from publish.deploy import DeployError, DeployTarget, make_target
+from publish.settings import max_lateness
+from publish.sitedata import data_path, write_site_data
+from publish.store import Store
+from publish.store.models import SchedulerRun
+from publish.syndication import Report, syndicate
+
+logger = logging.getLogger(__name__)
+
+# statuses of a run whose fingerprint is live
+LIVE_STATUSES = ("ok", "skipped")
+_SKIP_DIRS = {"__pycache__", ".git"}
+
+
+@dataclass
+class Step:
+    """One step of a tick: ``done``, ``skipped``, ``failed`` or ``warning``, and why."""
+
+    name: str
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class TickSummary:
+    """What a tick did, printed by the command and kept in ``scheduler_runs``."""
+
+    started_at: datetime
+    dry_run: bool = False
+    status: str = "running"
+    steps: list[Step] = field(default_factory=list)
+    fingerprint: str | None = None
+    built: bool = False
+    deployed: bool = False
+    version: str | None = None
+    posted: int = 0
+    reconciled: int = 0
+    late: int = 0
+    failed: int = 0
+    syndication_ok: bool = True
+    error: str | None = None
+    run_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed" and self.syndication_ok
+
+    def step(self, name: str, status: str, detail: str = "") -> None:
+        self.steps.append(Step(name, status, detail))
+        log = logger.warning if status in ("failed", "warning") else logger.info
+        log("event=step name=%s status=%s detail=%s", name, status, _quoted(detail))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat(timespec="seconds")
+        data["ok"] = self.ok
+        return data
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def _files(folder: Path) -> list[Path]:
+    found: list[Path] = []
+    for parent, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        found += [Path(parent, name) for name in names if not name.endswith(".pyc")]
+    return sorted(found)
+
+
+def fingerprint(context: Context, settings_path: str | Path, now: datetime) -> str:
+    """sha256 over every input of a production build at ``now`` (see the module docstring)."""
+    settings = context.settings
+    root = settings_root(settings)
+    sources: list[Path] = [Path(settings_path).resolve(), production_settings_file(settings_path)]
+    folders = [root / settings["PATH"], Path(settings["THEME"])]
+    folders += [root / p for p in settings.get("PLUGIN_PATHS", [])]
+    for folder in folders:
+        sources += _files(folder if folder.is_absolute() else root / folder)
+    sources.append(data_path(settings))
+    digest = hashlib.sha256()
+    for path in sources:
+        name = str(path.relative_to(root) if path.is_relative_to(root) else path).encode()
+        data = path.read_bytes() if path.is_file() else b"\0missing"
+        for chunk in (name, data):
+            digest.update(len(chunk).to_bytes(8, "big") + chunk)
+    come = sorted(p.id for p in context.site.posts if p.publish_at and p.publish_at <= now)
+    digest.update("\n".join(come).encode())
+    return digest.hexdigest()
+
+
+def pull_repository(root: Path) -> Step:
+    """``git pull --ff-only``; a dirty tree or a diverged branch is reported, never touched."""
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=300
+        )
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    if dirty.returncode != 0:
+        return Step("pull", "warning", f"not a git repository: {dirty.stderr.strip()}")
+    if dirty.stdout.strip():
+        files = ", ".join(line[3:] for line in dirty.stdout.splitlines()[:5])
+        return Step("pull", "warning", f"working tree has local changes ({files}); not pulled")
+    before = git("rev-parse", "HEAD").stdout.strip()
+    pulled = git("pull", "--ff-only", "--quiet")
+    if pulled.returncode != 0:
+        reason = pulled.stderr.strip().splitlines()[-1:] or ["git pull failed"]
+        return Step("pull", "warning", f"not pulled: {reason[0]}")
+    after = git("rev-parse", "HEAD").stdout.strip()
+    if before == after:
+        return Step("pull", "skipped", "already up to date")
+    return Step("pull", "done", f"{before[:12]}..{after[:12]}")
+
+
+def _start_run(store: Store, now: datetime) -> int:
+    with store.transaction() as session:
+        run = SchedulerRun(started_at=now, status="running", summary={})
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _finish_run(store: Store, summary: TickSummary, now: datetime) -> None:
+    with store.transaction() as session:
+        statement = (
+            update(SchedulerRun)
+            .where(SchedulerRun.id == summary.run_id, SchedulerRun.status == "running")
+            .values(
+                status=summary.status,
+                finished_at=now,
+                summary=summary.to_dict(),
+                error=summary.error,
+            )
+        )
+        changed = cast(CursorResult[Any], session.execute(statement)).rowcount
+    if changed != 1:
+        logger.error("event=run.record_lost run_id=%s", summary.run_id)
+
+
+def last_live_fingerprint(store: Store) -> str | None:
+    """The fingerprint of the newest run whose build is live, if any."""
+    with store.transaction() as session:
+        run = session.scalars(
+            select(SchedulerRun)
+            .where(SchedulerRun.status.in_(LIVE_STATUSES))
+            .order_by(SchedulerRun.id.desc())
+            .limit(1)
+        ).first()
+        return run.summary.get("fingerprint") if run is not None else None
+
+
+def runs(store: Store, limit: int = 20) -> list[SchedulerRun]:
+    """The newest runs first."""
+    with store.transaction() as session:
+        found = list(
+            session.scalars(select(SchedulerRun).order_by(SchedulerRun.id.desc()).limit(limit))
+        )
+        session.expunge_all()
+    return found
+
+
+class _Deployer:
+    """Builds into a scratch folder and deploys; remembers the last build for ``is_live``."""
+
+    def __init__(
+        self, settings_path: str | Path, target: DeployTarget, scratch: Path, now: datetime
+    ) -> None:
+        self.settings_path = settings_path
+        self.target = target
+        self.scratch = scratch
+        self.now = now
+        self.last_build: Path | None = None
+        self.builds = 0
+
+    def build_and_deploy(self, summary: TickSummary, label: str) -> bool:
+        self.builds += 1
+        output = self.scratch / f"build-{self.builds}"
+        result = build_site(
+            self.settings_path,
+            production=True,
+            output=output,
+            override={"DP_NOW": self.now.isoformat()},
+        )
+        if not result.ok:
+            summary.step(label, "failed", "; ".join(result.errors))
+            summary.error = f"the build failed ({len(result.errors)} errors): {result.errors[0]}"
+            return False
+        summary.built = True
+        summary.step(label, "done", f"production build of {result.settings_file.name}")
+        try:
+            deployed = self.target.deploy(result.output)
+        except DeployError as exc:
+            summary.step("deploy", "failed", f"{exc}; the live site is unchanged")
+            summary.error = str(exc)
+            return False
+        self.last_build = result.output
+        summary.version = deployed.version
+        if deployed.unchanged:
+            summary.step("deploy", "skipped", f"{deployed.location} already serves this build")
+        else:
+            summary.deployed = True
+            served = f"{deployed.location} now serves {deployed.version[:12]}"
+            summary.step("deploy", "done", served)
+        return True
+
+    def is_live(self, context: Context) -> Callable[[Post], bool]:
+        """Whether a post is readable where the public reads it (or in what was deployed)."""
+        root = self.target.live_root() or self.last_build
+        if root is None:
+            return context.is_live
+
+        def live(post: Post) -> bool:
+            return (root / post_save_as(context.site, post)).is_file()
+
+        return live
+
+
+def _count(summary: TickSummary, report: Report) -> None:
+    summary.posted = report.count("posted")
+    summary.reconciled = report.count("reconciled")
+    summary.late = report.count("late")
+    summary.failed = report.count("failed")
+    summary.syndication_ok = report.ok
+    paused = "; ".join(f"{name}: {why}" for name, why in sorted(report.paused.items()))
+    summary.step(
+        "syndicate",
+        "done" if report.ok else "failed",
+        f"{summary.posted} posted, {summary.reconciled} reconciled, {summary.late} late, "
+        f"{summary.failed} failed" + (f"; paused: {paused}" if paused else ""),
+    )
+
+
+def tick(
+    settings_path: str | Path,
+    now: datetime,
+    *,
+    environ: Mapping[str, str],
+    dry_run: bool = False,
+    pull: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> TickSummary:
+    """One pass of the scheduler at ``now``; see the module docstring for the steps.
+
+    ``should_stop`` is asked between steps, so a scheduler told to stop finishes the
+    step it is in (a half-done deploy or post would be worse than waiting) and records
+    the run as ``stopped``; the next tick picks up where this one left off.
+    """
+    summary = TickSummary(started_at=now, dry_run=dry_run)
+    root = Path(settings_path).resolve().parent
+    if pull:
+        if dry_run:
+            summary.step("pull", "skipped", "dry run")
+        else:
+            done = pull_repository(root)
+            summary.step(done.name, done.status, done.detail)
+    context = open_context(settings_path, environ, dry_run=dry_run)
+    try:
+        if not dry_run:
+            summary.run_id = _start_run(context.store, now)
+        try:
+            _steps(summary, context, settings_path, now, should_stop)
+        except Exception as exc:
+            summary.status = "failed"
+            summary.error = f"{type(exc).__name__}: {exc}"
+            logger.exception("event=tick.error run_id=%s", summary.run_id)
+        if not dry_run:
+            _finish_run(context.store, summary, now)
+    finally:
+        context.store.dispose()
+    logger.info(
+        "event=tick.done status=%s run_id=%s built=%s deployed=%s posted=%s",
+        summary.status,
+        summary.run_id,
+        summary.built,
+        summary.deployed,
+        summary.posted,
+    )
+    return summary
+
+
+def _steps(
+    summary: TickSummary,
+    context: Context,
+    settings_path: str | Path,
+    now: datetime,
+    should_stop: Callable[[], bool],
+) -> None:
+    settings: Settings = context.settings
+    dry_run = summary.dry_run
+    target = make_target(settings)
+    with tempfile.TemporaryDirectory(prefix="dialogpress-tick-") as scratch:
+        deployer = _Deployer(settings_path, target, Path(scratch), now)
+        if not dry_run:
+            write_site_data(context.site, context.store, now)
+        summary.fingerprint = fingerprint(context, settings_path, now)
+        unchanged = summary.fingerprint == last_live_fingerprint(context.store)
+        live_version = target.current_version()
+        if unchanged and live_version is not None:
+            summary.version = live_version
+            summary.step("build", "skipped", "nothing changed")
+            summary.step("deploy", "skipped", "nothing changed")
+            summary.status = "skipped"
+        elif dry_run:
+            summary.step("build", "skipped", "dry run: the site changed and would be built")
+            summary.step("deploy", "skipped", "dry run")
+        elif not deployer.build_and_deploy(summary, "build"):
+            summary.status = "failed"
+            summary.step("syndicate", "skipped", "the build or deploy failed; nothing posted")
+            return
+        if should_stop():
+            summary.status = "stopped"
+            summary.step("syndicate", "skipped", "stopping")
+            return
+        report = syndicate(
+            context.site,
+            context.store,
+            context.channels,
+            now,
+            is_live=deployer.is_live(context),
+            max_lateness=max_lateness(settings),
+            dry_run=dry_run,
+        )
+        for name, problem in context.problems.items():
+            report.paused.setdefault(name, problem)
+        _count(summary, report)
+        if not dry_run:
+            _rebuild_for_links(summary, context, settings_path, now, deployer, should_stop)
+        if summary.status == "running":
+            summary.status = "ok"
+
+
+def _rebuild_for_links(
+    summary: TickSummary,
+    context: Context,
+    settings_path: str | Path,
+    now: datetime,
+    deployer: _Deployer,
+    should_stop: Callable[[], bool],
+) -> None:
+    """New posts on the networks are new "shared on" links: the site shows them at once."""
+    before = data_path(context.settings).read_bytes()
+    write_site_data(context.site, context.store, now)
+    if data_path(context.settings).read_bytes() == before:
+        summary.step("rebuild", "skipped", "the links on the site did not change")
+        return
+    if should_stop():
+        summary.status = "stopped"
+        summary.step("rebuild", "skipped", "stopping; the next tick builds the new links")
+        return
+    if deployer.build_and_deploy(summary, "rebuild"):
+        summary.fingerprint = fingerprint(context, settings_path, now)
+        summary.status = "ok"
+    else:
+        summary.status = "failed"
