@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the example site, end to end against the local network sandbox:
-# check, production build, post what is due at a fixed time, show the result.
+# check, approvals, one scheduler tick at a fixed time (build, deploy, post), the result,
+# and a second tick that has nothing to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DP=.venv/bin/dialogpress
@@ -20,10 +21,7 @@ echo
 echo "== 2. Client approvals =="
 $DP approvals | tail -n 1
 echo
-echo "== 3. Production build (only approved articles whose date has come) =="
-$DP build --production
-echo
-echo "== 4. Posting what is due at $NOW to the sandbox (X and Facebook on 127.0.0.1) =="
+echo "== 3. One scheduler tick at $NOW: build, deploy to public/, post to the sandbox =="
 mkdir -p .dialogpress
 $DP sandbox --state "$STATE" > .dialogpress/sandbox.log 2>&1 &
 SANDBOX=$!
@@ -34,13 +32,13 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 status=0
-$DP syndicate --now "$NOW" || status=$?
+$DP tick --now "$NOW" || status=$?
 echo
-echo "== 5. Where every snippet stands =="
+echo "== 4. Where every snippet stands =="
 $DP status --now "$NOW"
 echo
-echo "== 6. Rebuilding, so that each post shows where it was shared =="
-$DP build --production | tail -n 2
+echo "== 5. A second tick: nothing changed, so nothing is built, deployed or posted =="
+$DP tick --now "$NOW" || status=$?
 echo
 .venv/bin/python - "$STATE" <<'PY'
 import json, sys
@@ -54,7 +52,7 @@ cat <<TXT
 
 Run 'make demo' again: nothing is posted twice (the ledger is in .dialogpress/).
 Held pieces: .venv/bin/dialogpress release PIECE   (then run make demo again)
-Look at the site:   .venv/bin/dialogpress serve   → http://127.0.0.1:8000/
+Look at the site:   python3 -m http.server -d public   → http://127.0.0.1:8000/  (the deployed release)
 Look at the sandbox: .venv/bin/dialogpress sandbox --state $STATE
                      → http://127.0.0.1:8771/_sandbox/state and http://127.0.0.1:8772/_sandbox/state
 TXT
