@@ -84,6 +84,10 @@ class DeployTarget(ABC):
         """The folder the live site can be read from on this machine, if there is one."""
         return None
 
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the site goes, for people: what `dialogpress status` shows."""
+
 
 class LocalTarget(DeployTarget):
     """A folder on this machine: ``path`` is a symlink to ``path.releases/<release>``.
@@ -92,6 +96,9 @@ class LocalTarget(DeployTarget):
     symlink, so a reader sees either the old site or the new one, never a half-copied
     folder. The previous releases stay for :meth:`rollback`; older ones are pruned.
     """
+
+    def describe(self) -> str:
+        return f"local folder {self.path}"
 
     def __init__(self, path: Path, keep: int = 3) -> None:
         self.path = Path(path)
@@ -216,6 +223,9 @@ class RsyncTarget(DeployTarget):
     them into place, so readers see a mixed site only for that last moment.
     """
 
+    def describe(self) -> str:
+        return f"rsync to {self.dest}"
+
     def __init__(self, dest: str) -> None:
         self.dest = dest
 
@@ -264,6 +274,9 @@ class GitBranchTarget(DeployTarget):
     repository's own checkout and index are never touched. The branch only ever moves
     forward (each deploy is a child of the last), so a push never needs force.
     """
+
+    def describe(self) -> str:
+        return f"git branch {self.branch} of {self.repo_path}"
 
     def __init__(
         self,

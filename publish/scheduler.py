@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -31,7 +31,7 @@ from editorial.settings import Settings, settings_root
 from publish.build import build_site, production_settings_file
 from publish.context import Context, open_context
 from publish.deploy import DeployError, DeployTarget, make_target
-from publish.settings import max_lateness
+from publish.settings import max_lateness, scheduler_settings
 from publish.sitedata import data_path, write_site_data
 from publish.store import Store
 from publish.store.models import SchedulerRun
@@ -387,3 +387,37 @@ def _rebuild_for_links(
         summary.status = "ok"
     else:
         summary.status = "failed"
+
+
+def overview(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
+    """What `dialogpress status` says of the scheduler: last and next run, last build, the
+    deploy target and its live version."""
+
+    def brief(run: SchedulerRun | None) -> dict[str, Any] | None:
+        if run is None:
+            return None
+        return {
+            "id": run.id,
+            "status": run.status,
+            "started_at": run.started_at.isoformat(timespec="seconds"),
+            "finished_at": run.finished_at.isoformat(timespec="seconds")
+            if run.finished_at
+            else None,
+        }
+
+    recent = runs(store, limit=200)
+    last = recent[0] if recent else None
+    built = next((r for r in recent if (r.summary or {}).get("built")), None)
+    minutes = scheduler_settings(settings)["tick_minutes"]
+    upcoming = (last.started_at + timedelta(minutes=minutes)) if last else None
+    target = make_target(settings)
+    try:
+        version = target.current_version()
+    except DeployError as exc:
+        version = f"unknown: {exc}"
+    return {
+        "last_run": brief(last),
+        "next_run": max(upcoming, now).isoformat(timespec="seconds") if upcoming else None,
+        "last_build": brief(built),
+        "deploy": {"target": target.describe(), "version": version},
+    }

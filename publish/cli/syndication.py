@@ -21,6 +21,7 @@ from publish.cli.common import (
     settings_option,
 )
 from publish.context import Context, actor
+from publish.scheduler import overview
 from publish.settings import max_lateness
 from publish.sitedata import write_site_data
 from publish.store import channel_state, ledger
@@ -171,9 +172,35 @@ def status_command(now_text: str | None, output_format: str, settings_path: str)
     now = parse_now(now_text, context.settings["TIMEZONE"])
     rows = _status_rows(context, now)
     health = _health(context, now)
+    scheduler = overview(context.store, context.settings, now)
+    counts = {
+        state: sum(1 for row in rows if row["state"] == state)
+        for state in ("pending", "late", "failed")
+    }
     if output_format == "json":
-        emit_json({"now": now.isoformat(timespec="seconds"), "pieces": rows, "channels": health})
+        emit_json(
+            {
+                "now": now.isoformat(timespec="seconds"),
+                "scheduler": scheduler,
+                "queued": counts["pending"],
+                "late": counts["late"],
+                "failed": counts["failed"],
+                "pieces": rows,
+                "channels": health,
+            }
+        )
         return
+    last = scheduler["last_run"]
+    click.echo(
+        "last run: "
+        + (f"{last['status']} at {last['started_at']}" if last else "never")
+        + f"; next run: {scheduler['next_run'] or 'at the first tick'}"
+    )
+    build = scheduler["last_build"]
+    click.echo(f"last build: {build['started_at'] if build else 'none by the scheduler'}")
+    deploy = scheduler["deploy"]
+    click.echo(f"deploy target: {deploy['target']}, live version: {deploy['version'] or 'none'}")
+    click.echo(f"queued: {counts['pending']}, late: {counts['late']}, failed: {counts['failed']}")
     for row in rows:
         extra = row["url"] or row["error"] or ""
         click.echo(f"{row['state']:>10}  {row['piece']} on {row['channel']}  {extra}")

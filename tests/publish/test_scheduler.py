@@ -225,3 +225,28 @@ def test_sigterm_during_a_tick_finishes_the_step_exits_0_and_the_next_tick_resum
     x_parts = sum(len(s.parts("twitter")) for s in due(clone) if "twitter" in s.channels)
     assert len(clone.tweets()) == x_parts
     assert recorded(clone)[-1].status == "ok"
+
+
+def test_status_shows_last_and_next_run_the_last_build_and_the_live_version(clone: Site) -> None:
+    before = json.loads(
+        clone.run("status", "--now", "2026-11-24T10:00:00+01:00", "--format", "json").stdout
+    )
+    assert before["scheduler"]["last_run"] is None and before["scheduler"]["next_run"] is None
+    assert before["scheduler"]["deploy"]["version"] is None
+
+    first, code = tick(clone)
+    assert code == 0, first
+    tick(clone)
+    result = clone.run("status", "--now", "2026-11-24T10:00:00+01:00", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    scheduler = data["scheduler"]
+    [first_run, second_run] = recorded(clone)
+    assert scheduler["last_run"]["id"] == second_run.id
+    assert scheduler["last_run"]["status"] == "skipped"
+    assert scheduler["last_build"]["id"] == first_run.id
+    assert scheduler["deploy"]["target"] == f"local folder {clone.root / 'public'}"
+    assert scheduler["deploy"]["version"] == first["version"]
+    assert data["late"] == sum(1 for p in data["pieces"] if p["state"] == "late") > 0
+    text = clone.run("status", "--now", "2026-11-24T10:00:00+01:00")
+    assert "last run: skipped at" in text.stdout and "next run: " in text.stdout
