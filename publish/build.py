@@ -8,8 +8,10 @@ dropped a post is reported as failed, with the reason, rather than deployed.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from editorial.settings import Settings, load_settings
 
@@ -55,6 +57,27 @@ def _disconnect_plugins() -> None:
             value._clear_state()
 
 
+def _articles_read(generator: Any) -> None:
+    logger.info("event=build.progress stage=articles read=%s", len(generator.articles))
+
+
+def _pages_read(generator: Any) -> None:
+    logger.info("event=build.progress stage=pages read=%s", len(generator.pages))
+
+
+def _written(pelican: Any) -> None:
+    logger.info("event=build.progress stage=written output=%s", pelican.output_path)
+
+
+def _report_progress() -> None:
+    """One log line per build stage, so a long build of a large site shows it is moving."""
+    from pelican import signals
+
+    signals.article_generator_finalized.connect(_articles_read)
+    signals.page_generator_finalized.connect(_pages_read)
+    signals.finalized.connect(_written)
+
+
 def production_settings_file(settings_file: str | Path) -> Path:
     """``publishconf.py`` beside the given development settings, as Pelican sites have it."""
     return Path(settings_file).resolve().with_name("publishconf.py")
@@ -80,13 +103,22 @@ def build_site(
     root_logger = logging.getLogger()
     root_logger.addHandler(collector)
     _disconnect_plugins()
+    started = time.monotonic()
+    logger.info("event=build.start settings=%s output=%s", path.name, settings["OUTPUT_PATH"])
     try:
-        Pelican(settings).run()
+        pelican = Pelican(settings)
+        _report_progress()
+        pelican.run()
     except Exception as exc:  # a theme or plugin error is the site's, reported not raised
         logger.debug("build failed", exc_info=True)
         collector.messages.append(f"{type(exc).__name__}: {exc}")
     finally:
         root_logger.removeHandler(collector)
+        logger.info(
+            "event=build.done seconds=%.1f errors=%s",
+            time.monotonic() - started,
+            len(collector.messages),
+        )
     return BuildResult(
         output=Path(settings["OUTPUT_PATH"]),
         settings_file=path.resolve(),
