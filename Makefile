@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | $(PYTHON) -c "import ha
 RUN_PACKAGES := openssh-client rsync
 TEST_PACKAGES := $(RUN_PACKAGES) postgresql
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || scripts/apt-install.sh python3-venv
@@ -33,6 +33,11 @@ lint: install
 test: install lint
 	@scripts/apt-install.sh $(TEST_PACKAGES)
 	$(BIN)/pytest
+
+# Benchmarks time things and so are no tests: two scheduler ticks on the example site and
+# on a generated site of 2,000 posts (bench/tick.py); figures in bench/results/tick.json.
+bench: install
+	$(BIN)/python bench/tick.py
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,259 @@
+"""How long a scheduler tick takes when something changed, and when nothing did.
+
+Cron runs ``dialogpress tick`` every few minutes, and almost every run finds nothing new;
+such an idle tick must stay cheap on a large site, or cron runs pile up. This script
+measures two ticks in a row (the first builds and deploys, the second must skip both) on
+the example site and on a generated site of many German posts, each in a temp folder, as
+cron would run them: ``dialogpress`` in a subprocess. No network: the environment loses
+every ``DP_*`` variable, so no credentials are set and both channels pause.
+
+Run it with ``make bench``; the figures go to ``bench/results/tick.json``. It exits 1 when
+a second tick built, deployed or posted anything, since that is the behaviour measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = "2026-11-24 10:00"
+AUTHORS = ["lena.berger@agentur-kranich.example", "jonas.meier@agentur-kranich.example"]
+CATEGORIES = ["Service", "Störungen", "Energie", "Wasser", "Unternehmen"]
+TAGS = [
+    "Fernwärme", "Strom", "Wasserhärte", "Kundenservice", "Baustellen", "Zählerstand",
+    "Abschlag", "Energiesparen", "Öffnungszeiten", "Netzausbau", "Glasfaser", "Tarife",
+]
+WORDS = [
+    "Kundinnen", "Kunden", "Zähler", "Straße", "Hausanschluss", "Leitung", "Versorgung",
+    "Störung", "Rückmeldung", "Abrechnung", "Grundgebühr", "Wärmepumpe", "Trinkwasser",
+    "Härtegrad", "Netzgebiet", "Umstellung", "Prüfung", "Bürgerbüro", "Öffnungszeiten",
+    "Übergabe", "Gebäude", "Maßnahme", "Qualität", "Sicherheit", "Kläranlage", "Fernwärme",
+    "Solaranlage", "Einspeisung", "Vertrag", "Kündigung", "Frist", "Ausweis", "Wohnung",
+    "Nachbarschaft", "schnell", "zuverlässig", "geprüft", "gemeinsam", "pünktlich",
+    "übersichtlich", "größer", "schöner", "nächste", "wöchentlich", "täglich", "heute", "morgen",
+    "außerdem", "natürlich", "selbstverständlich", "dafür", "darüber",
+]
+LINKS = [
+    "https://www.stadtwerke-elbtal.example/stoerungen",
+    "https://www.stadtwerke-elbtal.example/kundenportal",
+    "https://www.stadtwerke-elbtal.example/tarife",
+]
+# what a copied example configuration needs besides its content
+SITE_FILES = ["pelicanconf.py", "publishconf.py", "guideline.yml"]
+SITE_DIRS = ["theme", "plugins", "content/pages", "content/images"]
+GENERATED_SETTINGS = """
+# --- bench/tick.py: a generated site without approvers; every post is built
+APPROVERS = []
+DP_APPROVAL_GATE = {"mode": "preview"}
+"""
+
+
+class BenchError(Exception):
+    """A tick that did not behave as measured; the message says how."""
+
+
+def _slug(text: str) -> str:
+    folded = text.lower().translate(str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}))
+    ascii_text = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    return "-".join("".join(c if c.isalnum() else " " for c in ascii_text).split())
+
+
+def _sentence(rng: random.Random, low: int = 6, high: int = 14) -> str:
+    words = rng.choices(WORDS, k=rng.randint(low, high))
+    return words[0][:1].upper() + words[0][1:] + " " + " ".join(words[1:]) + "."
+
+
+def _paragraph(rng: random.Random) -> str:
+    return " ".join(_sentence(rng) for _ in range(rng.randint(2, 5)))
+
+
+def post_text(rng: random.Random, number: int) -> tuple[str, str]:
+    """One post's file name and text: front matter as in content/posts/, a German body."""
+    title = f"{_sentence(rng, 3, 6)[:-1]} ({number})"
+    slug = _slug(title)
+    day = 1 + number % 28
+    month = 1 + (number // 28) % 12
+    year = 2024 + (number // 336) % 3
+    meta = {
+        "title": title,
+        "date": f"{year}-{month:02d}-{day:02d} {8 + number % 10:02d}:00",
+        "slug": slug,
+        "lang": "de",
+        "category": rng.choice(CATEGORIES),
+        "tags": rng.sample(TAGS, k=rng.randint(1, 3)),
+        "authors": [rng.choice(AUTHORS)],
+        "summary": _sentence(rng, 10, 18),
+    }
+    # JSON is YAML flow style; dates stay plain, as editors write them
+    front = "\n".join(
+        f"{key}: {value if key == 'date' else json.dumps(value, ensure_ascii=False)}"
+        for key, value in meta.items()
+    )
+    body = [_paragraph(rng)]
+    for _ in range(rng.randint(1, 3)):
+        body.append(f"## {_sentence(rng, 2, 5)[:-1]}")
+        body.append(_paragraph(rng))
+        body.append("\n".join(f"- {_sentence(rng, 3, 7)}" for _ in range(rng.randint(2, 4))))
+        link = rng.choice(LINKS)
+        body.append(f"Mehr dazu: [„{rng.choice(WORDS)}“ im Überblick]({link}).")
+    return f"{slug}.md", f"---\n{front}\n---\n\n" + "\n\n".join(body) + "\n"
+
+
+def _git(folder: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=Bench", "-c", "user.email=bench@kranich.example", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+
+
+def generate_site(folder: Path, posts: int, seed: int) -> None:
+    """The example's configuration, theme and plugins with ``posts`` generated posts, in git."""
+    for name in SITE_FILES:
+        shutil.copy2(REPO / name, folder / name)
+    for name in SITE_DIRS:
+        shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    with (folder / "pelicanconf.py").open("a", encoding="utf-8") as settings:
+        settings.write(GENERATED_SETTINGS)
+    target = folder / "content" / "posts"
+    target.mkdir(parents=True)
+    rng = random.Random(seed)  # noqa: S311 -- reproducible text, not secrets
+    for number in range(1, posts + 1):
+        name, text = post_text(rng, number)
+        (target / name).write_text(text, encoding="utf-8")
+    _git(folder, "init", "--quiet", "--initial-branch=main")
+    _git(folder, "add", ".")
+    _git(folder, "commit", "--quiet", "-m", f"{posts} generated posts")
+
+
+def clone_example(folder: Path) -> None:
+    """The example site with its history, which its approvals are checked against."""
+    subprocess.run(
+        ["git", "clone", "--quiet", str(REPO), str(folder)], check=True, capture_output=True
+    )
+
+
+def _dialogpress() -> str:
+    beside = Path(sys.executable).parent / "dialogpress"
+    return str(beside) if beside.is_file() else shutil.which("dialogpress") or "dialogpress"
+
+
+def run_tick(site: Path, now: str) -> dict[str, Any]:
+    """One ``dialogpress tick`` as cron runs it, timed from start to exit."""
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("DP_")}
+    command = [_dialogpress(), "tick", "--now", now, "--format", "json", "-s", "pelicanconf.py"]
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, cwd=site, env=environ, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    try:
+        summary = json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        tail = "\n".join(done.stderr.splitlines()[-15:])
+        raise BenchError(
+            f"tick in {site} printed no summary (exit {done.returncode}):\n{tail}"
+        ) from exc
+    steps = {step["name"]: step["status"] for step in summary["steps"]}
+    return {
+        "seconds": round(seconds, 3),
+        "exit_code": done.returncode,
+        "status": summary["status"],
+        "build": steps.get("build"),
+        "deploy": steps.get("deploy"),
+        "built": summary["built"],
+        "deployed": summary["deployed"],
+        "posted": summary["posted"],
+        "steps": summary["steps"],
+    }
+
+
+def check_second(site: str, second: dict[str, Any]) -> None:
+    """The second tick must build, deploy and post nothing, and say so."""
+    if second["build"] != "skipped" or second["deploy"] != "skipped":
+        raise BenchError(
+            f"{site}: the second tick did not skip (build {second['build']}, "
+            f"deploy {second['deploy']})"
+        )
+    if second["built"] or second["deployed"] or second["posted"]:
+        raise BenchError(f"{site}: the second tick built, deployed or posted something")
+
+
+def bench_site(name: str, folder: Path, posts: int, now: str) -> dict[str, Any]:
+    first = run_tick(folder, now)
+    second = run_tick(folder, now)
+    check_second(name, second)
+    return {
+        "site": name,
+        "posts": posts,
+        "first": first,
+        "second": second,
+        "ratio": round(second["seconds"] / first["seconds"], 3) if first["seconds"] else None,
+    }
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = [f"{'site':<12} {'posts':>6} {'first tick s':>13} {'second tick s':>14} {'ratio':>6}"]
+    for row in results:
+        lines.append(
+            f"{row['site']:<12} {row['posts']:>6} {row['first']['seconds']:>13.2f} "
+            f"{row['second']['seconds']:>14.2f} {row['ratio']:>6.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=2000, help="posts of the generated site")
+    parser.add_argument("--seed", type=int, default=2026, help="seed of the generated posts")
+    parser.add_argument("--now", default=NOW, help="the ticks' clock (site time zone)")
+    parser.add_argument("--skip-example", action="store_true", help="only the generated site")
+    parser.add_argument(
+        "--output", type=Path, default=REPO / "bench" / "results" / "tick.json", help="JSON file"
+    )
+    args = parser.parse_args(argv)
+    results: list[dict[str, Any]] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="dialogpress-bench-") as scratch:
+            if not args.skip_example:
+                example = Path(scratch, "example")
+                clone_example(example)
+                count = len(list((example / "content" / "posts").glob("*.md")))
+                results.append(bench_site("example", example, count, args.now))
+            generated = Path(scratch, "generated")
+            generated.mkdir()
+            generate_site(generated, args.posts, args.seed)
+            results.append(bench_site("generated", generated, args.posts, args.now))
+    except BenchError as exc:
+        print(f"bench/tick.py: {exc}", file=sys.stderr)
+        return 1
+    report = {
+        "benchmark": "tick",
+        "now": args.now,
+        "seed": args.seed,
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cpus",
+        "sites": results,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    print(table(results))
+    print(f"written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
