@@ -419,14 +419,17 @@ def check_piece(piece: Piece, guideline: Guideline, link_length: int = URL_LENGT
     return sorted(unique, key=lambda f: (f.line or 0, f.column or 0, f.rule))
 
 
-def check_site(site: Site, guideline: Guideline | None = None) -> None:
-    """Add the guideline's findings to every piece of ``site`` (schema findings are there).
+def check_site(
+    site: Site, guideline: Guideline | None = None, pieces: Iterable[Piece] | None = None
+) -> None:
+    """Add the guideline's findings to every piece of ``site`` (schema findings are there),
+    or only to ``pieces`` when a caller judges just those (the scheduler, snippets).
 
     Raises :class:`~editorial.guideline.GuidelineError` (a ``SettingsError``) when the
     guideline file itself is broken: no piece can be judged against a broken rulebook.
     """
     rules = guideline if guideline is not None else guideline_for(site.settings)
-    for piece in site.pieces:
+    for piece in site.pieces if pieces is None else pieces:
         if piece.source is None:
             continue
         piece.findings.extend(check_piece(piece, rules))

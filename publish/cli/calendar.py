@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import click
 
+from editorial.checks import check_site
 from editorial.times import TimeError, parse_time
 from publish.calendar import calendar_entries, to_ics, unscheduled
 from publish.cli import main
@@ -64,6 +65,8 @@ def calendar_command(
         dialogpress calendar --from 2026-12-01 --format ics > plan.ics
     """
     context = open_production(settings_path)
+    # the context judged the snippets; the calendar shows posts' guideline errors too
+    check_site(context.site, pieces=context.site.posts)
     timezone = str(context.settings["TIMEZONE"])
     now = parse_now(now_text, timezone)
     start = _bound(from_text, timezone, "--from")
