@@ -20,6 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from publish.workers import dead_here
+
 logger = logging.getLogger(__name__)
 
 LOCK_FILE = ".dialogpress/scheduler.lock"
@@ -48,18 +50,6 @@ def _read(handle: Any) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class SchedulerLock:
     """Held from :meth:`acquire` (or ``with``) until :meth:`release` or process death."""
 
@@ -79,7 +69,7 @@ class SchedulerLock:
             raise LockHeld(self.path, holder) from None
         previous = _read(handle)
         if previous.get("pid"):
-            if previous.get("host") == socket.gethostname() and not _alive(previous["pid"]):
+            if dead_here(previous.get("host"), previous["pid"]):
                 logger.warning(
                     "event=lock.takeover path=%s dead_pid=%s since=%s",
                     self.path,

@@ -19,10 +19,8 @@ network's reason, ``DuplicateContent`` is reconciled (it is most likely our own 
 from __future__ import annotations
 
 import logging
-import os
 import random
 import re
-import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -46,10 +44,11 @@ from publish.channels import (
 from publish.store import Store, audit, channel_state, ledger
 from publish.store.errors import Conflict
 from publish.store.models import Status
+from publish.workers import dead_here, worker_id
 
 logger = logging.getLogger(__name__)
 
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+WORKER = worker_id()
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
@@ -189,19 +188,11 @@ def _normal(text: str | None) -> str:
 
 
 def _holder_is_dead(holder: str | None) -> bool:
-    """True when the lease holder is a process on this host that no longer exists."""
+    """True when the lease holder (``host:pid``) is a process on this host that is gone."""
     if not holder or ":" not in holder:
         return False
     host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return pid.isdigit() and dead_here(host, int(pid))
 
 
 class _Run:
