@@ -428,8 +428,13 @@ class _Run:
                 channel_state.report_auth_problem(
                     session, plan.channel, str(exc), self.now, actor=self.actor
                 )
-            elif isinstance(exc, TransientError):
-                if attempts >= MAX_ATTEMPTS and not exc.maybe_delivered:
+            elif isinstance(exc, Rejected):
+                ledger.mark_failed(session, entry_id, exc.reason, self.now, actor=self.actor)
+                self.out(plan, "failed", f"rejected by {plan.channel}: {exc.reason}", part=index)
+            else:
+                # transient, or an error we cannot classify: the latter may have gone through
+                delivered = exc.maybe_delivered if isinstance(exc, TransientError) else True
+                if attempts >= MAX_ATTEMPTS and not delivered:
                     ledger.mark_failed(
                         session,
                         entry_id,
@@ -445,20 +450,7 @@ class _Run:
                     str(exc),
                     self.now + backoff(attempts, self.rng),
                     self.now,
-                    maybe_posted=exc.maybe_delivered,
-                    actor=self.actor,
-                )
-            elif isinstance(exc, Rejected):
-                ledger.mark_failed(session, entry_id, exc.reason, self.now, actor=self.actor)
-                self.out(plan, "failed", f"rejected by {plan.channel}: {exc.reason}", part=index)
-            else:
-                ledger.schedule_retry(
-                    session,
-                    entry_id,
-                    str(exc),
-                    self.now + backoff(attempts, self.rng),
-                    self.now,
-                    maybe_posted=True,
+                    maybe_posted=delivered,
                     actor=self.actor,
                 )
         if not isinstance(exc, Rejected):
