@@ -171,3 +171,125 @@ class SchedulerRun(Base):
 
     def __repr__(self) -> str:
         return f"<SchedulerRun {self.id} {self.status} {self.started_at}>"
+
+
+class CommentState(StrEnum):
+    """Where a comment stands in moderation; the transitions live in :mod:`publish.moderation`.
+
+    ``silent`` is a decision (no public answer, with a reason code), not neglect.
+    """
+
+    NEW = "new"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ESCALATED = "escalated"
+    SILENT = "silent"
+    RESOLVED = "resolved"
+
+
+_COMMENT_STATES = ", ".join(f"'{state.value}'" for state in CommentState)
+
+
+class Comment(Base):
+    """A reply (X), comment (Facebook) or mention by someone else, as moderation sees it.
+
+    Only what a moderator needs and the site may show is kept: handle, display name,
+    text, link. Never an e-mail address, not even hashed. ``author_handle`` and
+    ``author_name`` are None after ``forget``, and the text is erased with them.
+    """
+
+    __tablename__ = "comments"
+    __table_args__ = (
+        UniqueConstraint("channel", "remote_id"),
+        CheckConstraint(f"state IN ({_COMMENT_STATES})", name="state"),
+        CheckConstraint("kind IN ('reply', 'mention')", name="kind"),
+        Index(None, "state", "due_at"),
+        Index(None, "channel", "author_handle"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    remote_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default="reply")
+    post_remote_id: Mapped[str | None] = mapped_column(String(200))
+    parent_remote_id: Mapped[str | None] = mapped_column(String(200))
+    piece_id: Mapped[str | None] = mapped_column(String(500))
+    post_slug: Mapped[str | None] = mapped_column(String(500))
+    author_handle: Mapped[str | None] = mapped_column(String(200))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    permalink: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default=CommentState.NEW.value)
+    reason: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(200))
+    spam: Mapped[str | None] = mapped_column(Text)
+    escalated_to: Mapped[str | None] = mapped_column(String(200))
+    assigned_to: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def hidden(self) -> bool:
+        """Deleted or hidden on the network: the site stops showing it."""
+        return self.gone_at is not None
+
+    def __repr__(self) -> str:
+        return f"<Comment {self.id} {self.channel}:{self.remote_id} {self.state}>"
+
+
+class ReplyStatus(StrEnum):
+    """A drafted answer: ``pending`` waits for a second person (sensitive categories),
+    ``queued`` goes out through the ledger, ``sent`` is on the network."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+_REPLY_STATUSES = ", ".join(f"'{status.value}'" for status in ReplyStatus)
+
+
+class CommentReply(Base):
+    """Our answer to a comment. Sending it uses the ledger (piece ``reply:<id>``), so the
+    answer goes out exactly once by the same protocol as posts."""
+
+    __tablename__ = "comment_replies"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_REPLY_STATUSES})", name="status"),
+        Index(None, "comment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(BigId)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    written_by: Mapped[str] = mapped_column(String(200))
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remote_id: Mapped[str | None] = mapped_column(String(200))
+    remote_url: Mapped[str | None] = mapped_column(Text)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<CommentReply {self.id} comment={self.comment_id} {self.status}>"
+
+
+class SyncCursor(Base):
+    """How far comment sync has read one conversation (a post) or one search (mentions)."""
+
+    __tablename__ = "sync_cursors"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(300), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(300))
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -20,7 +20,15 @@ from publish.store.db import head_revision, normalize_url
 from publish.store.models import Base, LedgerEntry
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-TABLES = {"ledger", "channel_state", "audit_events", "scheduler_runs"}
+TABLES = {
+    "ledger",
+    "channel_state",
+    "audit_events",
+    "scheduler_runs",
+    "comments",
+    "comment_replies",
+    "sync_cursors",
+}
 
 
 def test_migrations_create_the_schema_from_an_empty_database(database_url: str) -> None:
@@ -28,7 +36,7 @@ def test_migrations_create_the_schema_from_an_empty_database(database_url: str) 
     try:
         assert store.current_revision() is None
         store.upgrade()
-        assert store.current_revision() == head_revision() == "0002"
+        assert store.current_revision() == head_revision() == "0003"
         assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     finally:
         store.dispose()
