@@ -24,7 +24,9 @@ DEFAULT_DATE_FORMAT = "%d.%m.%Y"
 
 THEME = "theme"
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["dp_frontmatter", "dp_approval_gate", "dp_syndication_links", "dp_social_meta"]
+PLUGINS = [
+    "dp_frontmatter", "dp_approval_gate", "dp_syndication_links", "dp_social_meta", "dp_comments",
+]
 
 DEFAULT_PAGINATION = 5
 SUMMARY_MAX_LENGTH = 40

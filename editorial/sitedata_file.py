@@ -9,13 +9,26 @@ Format::
 
     {"syndication": {"<post slug>": [{"channel": "twitter", "url": "https://…",
                                       "piece": "social/….md"}]},
-     "retracted": ["social/….md", "posts/….md"]}
+     "retracted": ["social/….md", "posts/….md"],
+     "comments": {"<post slug>": [
+         {"id": "twitter:1234", "parent": null, "channel": "twitter",
+          "author": "Display Name", "text": "plain text as written",
+          "created_at": "2026-11-24T10:05:00+00:00", "url": "https://x.com/…",
+          "ours": false}]}}
+
+``comments`` holds, per post, the approved and not hidden comments on the posts that
+shared it and our sent replies, oldest first. ``parent`` is ``null`` for a comment that
+answers the network post, else the ``id`` of the comment it answers; our replies have
+``"ours": true``. ``text`` is plain text as the person wrote it, never HTML: whoever shows
+it escapes it and masks e-mail addresses and phone numbers
+(:mod:`editorial.personal_data`).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +51,37 @@ class SyndicationLink:
     piece: str | None
 
 
+@dataclass(frozen=True)
+class SiteComment:
+    """A comment on a network post that shared a post of the site, or our reply to one.
+
+    ``text`` and ``author`` are what the person wrote, unescaped and unmasked.
+    """
+
+    id: str
+    parent: str | None
+    channel: str
+    author: str
+    text: str
+    created_at: datetime
+    url: str
+    ours: bool
+
+
 @dataclass
 class SiteData:
-    """What the site shows from the store; ``problems`` are entries that were left out."""
+    """What the site shows from the store; the problems name entries that were left out.
+
+    Bad comments are named in ``comment_problems``, apart from the others, so that each
+    plugin reports what it leaves out once (dp_comments those, dp_syndication_links the
+    rest).
+    """
 
     syndication: dict[str, list[SyndicationLink]] = field(default_factory=dict)
     retracted: set[str] = field(default_factory=set)
+    comments: dict[str, list[SiteComment]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    comment_problems: list[str] = field(default_factory=list)
 
 
 def site_root(settings: Settings) -> Path:
@@ -84,12 +121,22 @@ def read_site_data(path: Path) -> SiteData:
     if not isinstance(raw, dict):
         raise SiteDataError(f"{path}: must hold a JSON object, not {type(raw).__name__}")
     data = SiteData()
-    unknown = sorted(set(raw) - {"syndication", "retracted"})
+    unknown = sorted(set(raw) - {"syndication", "retracted", "comments"})
     if unknown:
         data.problems.append(f"{path}: unknown keys {', '.join(unknown)} ignored")
     _read_syndication(path, raw.get("syndication", {}), data)
     _read_retracted(path, raw.get("retracted", []), data)
+    _read_comments(path, raw.get("comments", {}), data)
     return data
+
+
+def is_web_url(value: object) -> bool:
+    """An http(s) URL without whitespace: the only kind that may become an ``href``."""
+    return (
+        isinstance(value, str)
+        and any(value.startswith(s) and len(value) > len(s) for s in URL_SCHEMES)
+        and not any(c.isspace() for c in value)
+    )
 
 
 def _read_syndication(path: Path, value: Any, data: SiteData) -> None:
@@ -115,15 +162,13 @@ def _link(where: str, entry: Any, problems: list[str]) -> SyndicationLink | None
     if channel not in CHANNELS:
         problems.append(f"{where}.channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
         return None
-    if not isinstance(url, str) or not url.startswith(URL_SCHEMES) or any(
-        c.isspace() for c in url
-    ):
+    if not is_web_url(url):
         problems.append(f"{where}.url must be an http(s) URL, not {url!r}")
         return None
     if piece is not None and not isinstance(piece, str):
         problems.append(f"{where}.piece must be a piece id such as social/x.md, not {piece!r}")
         return None
-    return SyndicationLink(channel=channel, url=url, piece=piece)
+    return SyndicationLink(channel=channel, url=str(url), piece=piece)
 
 
 def _read_retracted(path: Path, value: Any, data: SiteData) -> None:
@@ -138,3 +183,74 @@ def _read_retracted(path: Path, value: Any, data: SiteData) -> None:
                 f"{path}: retracted[{index}] must be a piece id such as posts/x.md, "
                 f"not {piece_id!r}"
             )
+
+
+def _read_comments(path: Path, value: Any, data: SiteData) -> None:
+    if not isinstance(value, dict):
+        data.comment_problems.append(f"{path}: comments must be an object keyed by post slug")
+        return
+    seen: set[str] = set()
+    for slug, entries in value.items():
+        if not isinstance(entries, list):
+            data.comment_problems.append(f"{path}: comments[{slug!r}] must be a list")
+            continue
+        for index, entry in enumerate(entries):
+            where = f"{path}: comments[{slug!r}][{index}]"
+            comment = _comment(where, entry, data.comment_problems)
+            if comment is None:
+                continue
+            if comment.id in seen:
+                data.comment_problems.append(f"{where}.id {comment.id!r} appears twice")
+                continue
+            seen.add(comment.id)
+            data.comments.setdefault(slug, []).append(comment)
+
+
+def _text(entry: dict[str, Any], key: str) -> str | None:
+    value = entry.get(key)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _comment(where: str, entry: Any, problems: list[str]) -> SiteComment | None:
+    """One comment, or ``None`` with the first thing wrong with it in ``problems``."""
+    if not isinstance(entry, dict):
+        problems.append(f"{where} must be an object with id, channel, author, text, "
+                        "created_at and url")
+        return None
+    comment_id, author, url = _text(entry, "id"), _text(entry, "author"), entry.get("url")
+    channel, parent, text, ours = (
+        entry.get("channel"), entry.get("parent"), entry.get("text"), entry.get("ours", False)
+    )
+    created_at = _aware_time(entry.get("created_at"))
+    if comment_id is None:
+        problems.append(f"{where}.id must be a comment id such as 'twitter:1234', "
+                        f"not {entry.get('id')!r}")
+    elif parent is not None and (not isinstance(parent, str) or not parent.strip()):
+        problems.append(f"{where}.parent must be null or a comment id, not {parent!r}")
+    elif channel not in CHANNELS:
+        problems.append(f"{where}.channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
+    elif author is None:
+        problems.append(f"{where}.author must be a display name, not {entry.get('author')!r}")
+    elif not isinstance(text, str):
+        problems.append(f"{where}.text must be the comment's text, not {text!r}")
+    elif created_at is None:
+        problems.append(f"{where}.created_at must be an ISO 8601 time with an offset, "
+                        f"such as 2026-11-24T10:05:00+00:00, not {entry.get('created_at')!r}")
+    elif not is_web_url(url):
+        problems.append(f"{where}.url must be an http(s) URL, not {url!r}")
+    elif not isinstance(ours, bool):
+        problems.append(f"{where}.ours must be true or false, not {ours!r}")
+    else:
+        return SiteComment(id=comment_id, parent=parent, channel=channel, author=author,
+                           text=text, created_at=created_at, url=str(url), ours=ours)
+    return None
+
+
+def _aware_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.utcoffset() is not None else None

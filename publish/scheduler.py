@@ -2,7 +2,10 @@
 
 A tick pulls (when asked), builds and deploys only when what the site is made of changed
 since the last build that went live, then syndicates, and builds again when the posts it
-made put new "shared on" links on the site. What is "made of" is a fingerprint of the
+made put new "shared on" links on the site. After posting it syncs comments (every
+``SCHEDULER['sync_minutes']``), sends queued replies and erases rejected comments past
+their retention; approved comments and sent replies reach the site through the data
+file, which the next fingerprint sees. What is "made of" is a fingerprint of the
 content, theme, plugins, settings, the site data file, and which posts' dates have come
 (the approval gate lets a post in by its date, so time alone can change the site). Every
 tick is a row in ``scheduler_runs``; the newest one that went live holds the fingerprint
@@ -25,16 +28,19 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
+from editorial.guideline import GuidelineError, guideline_for
 from editorial.links import post_save_as
 from editorial.pieces import Post
 from editorial.settings import Settings, settings_root
 from publish.build import build_site, production_settings_file
 from publish.context import Context, open_context
 from publish.deploy import DeployError, DeployTarget, make_target
-from publish.settings import max_lateness, scheduler_settings
+from publish.moderation import purge, send_replies
+from publish.settings import max_lateness, moderation_settings, scheduler_settings
 from publish.sitedata import data_path, write_site_data
 from publish.store import Store
 from publish.store.models import SchedulerRun
+from publish.sync import sync, sync_due
 from publish.syndication import Report, syndicate
 
 logger = logging.getLogger(__name__)
@@ -69,6 +75,7 @@ class TickSummary:
     reconciled: int = 0
     late: int = 0
     failed: int = 0
+    comments: int = 0
     syndication_ok: bool = True
     error: str | None = None
     run_id: int | None = None
@@ -359,9 +366,45 @@ def _steps(
             report.paused.setdefault(name, problem)
         _count(summary, report)
         if not dry_run:
+            _conversation(summary, context, now)
             _rebuild_for_links(summary, context, settings_path, now, deployer, should_stop)
         if summary.status == "running":
             summary.status = "ok"
+
+
+def _conversation(summary: TickSummary, context: Context, now: datetime) -> None:
+    """Comments in, queued replies out, old rejected comments erased.
+
+    A network that refuses reads is noted in the step, not a failed tick: posting works
+    regardless, and the message is there each run until the access level changes.
+    """
+    settings = context.settings
+    every = timedelta(minutes=scheduler_settings(settings)["sync_minutes"])
+    rules = moderation_settings(settings)
+    if not sync_due(context.store, now, every):
+        summary.step("sync", "skipped", f"synced less than {every} ago")
+    else:
+        try:
+            guideline = guideline_for(settings)
+        except GuidelineError as exc:
+            summary.step("sync", "failed", f"the guideline cannot be read: {exc}")
+            return
+        result = sync(context.store, context.channels, guideline, rules, now, site=context.site)
+        summary.comments = result.total_added
+        problems = "; ".join(f"{name}: {why}" for name, why in sorted(result.problems.items()))
+        summary.step(
+            "sync",
+            "done",
+            f"{result.total_added} new, {sum(result.updated.values())} edited, "
+            f"{sum(result.hidden.values())} hidden" + (f"; {problems}" if problems else ""),
+        )
+    outcomes = send_replies(context.store, context.channels, now)
+    if outcomes:
+        sent = sum(1 for o in outcomes if o.status in ("sent", "reconciled"))
+        summary.step("replies", "done", f"{sent} of {len(outcomes)} sent")
+    purged = purge(context.store, rules.retention_days, now)
+    if purged:
+        summary.step("retention", "done", f"{purged} rejected comment(s) erased")
 
 
 def _rebuild_for_links(
@@ -376,7 +419,7 @@ def _rebuild_for_links(
     before = data_path(context.settings).read_bytes()
     write_site_data(context.site, context.store, now)
     if data_path(context.settings).read_bytes() == before:
-        summary.step("rebuild", "skipped", "the links on the site did not change")
+        summary.step("rebuild", "skipped", "the links and comments on the site did not change")
         return
     if should_stop():
         summary.status = "stopped"

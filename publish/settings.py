@@ -57,6 +57,16 @@ DEFAULTS: dict[str, Any] = {
     "DEPLOY": {"target": "local", "path": "public"},
     # how often `dialogpress run` ticks and syncs comments, in minutes
     "SCHEDULER": {"tick_minutes": 5, "sync_minutes": 15},
+    # comment sync, triage and retention (see publish.sync and publish.moderation)
+    "MODERATION": {
+        "mentions": [],
+        "blocklist": [],
+        "max_links": 2,
+        "repeat_limit": 3,
+        "refresh_days": 7,
+        "refresh_minutes": 60,
+        "retention_days": 30,
+    },
 }
 
 # Per deploy target: its keys and their defaults (None: required).
@@ -121,6 +131,7 @@ def validate(settings: Settings) -> None:
     max_lateness(settings)
     deploy_settings(settings)
     scheduler_settings(settings)
+    moderation_settings(settings)
 
 
 def _check_channel(source: str, name: object, entry: object) -> None:
@@ -297,3 +308,45 @@ def scheduler_settings(settings: Settings) -> dict[str, float]:
             raise SettingsError(f"{where}[{key!r}] must be a positive number of minutes")
         merged[key] = float(value)
     return merged
+
+
+@dataclass(frozen=True)
+class ModerationSettings:
+    """``MODERATION`` checked: X searches for mentions, spam rules, re-read and retention."""
+
+    mentions: tuple[str, ...]
+    blocklist: tuple[str, ...]
+    max_links: int
+    repeat_limit: int
+    refresh_days: int
+    refresh_minutes: int
+    retention_days: int
+
+
+def moderation_settings(settings: Settings) -> ModerationSettings:
+    """``MODERATION`` with defaults filled in; unknown keys and wrong types are refused."""
+    where = f"{settings.get('DP_SETTINGS_FILE', 'the settings')}: MODERATION"
+    defaults: dict[str, Any] = DEFAULTS["MODERATION"]
+    configured = settings.get("MODERATION", defaults)
+    if not isinstance(configured, dict):
+        raise SettingsError(f"{where} must be a dict such as {defaults!r}")
+    merged = {**defaults, **configured}
+    for key, value in merged.items():
+        if key not in defaults:
+            raise SettingsError(f"{where}: unknown key {key!r}; known: {', '.join(defaults)}")
+        if isinstance(defaults[key], list):
+            if not isinstance(value, list | tuple) or not all(
+                isinstance(item, str) and item.strip() for item in value
+            ):
+                raise SettingsError(f"{where}[{key!r}] must be a list of non-empty strings")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingsError(f"{where}[{key!r}] must be a whole number of at least 1")
+    return ModerationSettings(
+        mentions=tuple(merged["mentions"]),
+        blocklist=tuple(merged["blocklist"]),
+        max_links=merged["max_links"],
+        repeat_limit=merged["repeat_limit"],
+        refresh_days=merged["refresh_days"],
+        refresh_minutes=merged["refresh_minutes"],
+        retention_days=merged["retention_days"],
+    )

@@ -2,7 +2,10 @@
 
 Plugins never open the store (a plain ``pelican`` build needs no database and no
 credentials); what the site shows from it — where each post was shared, which pieces
-were retracted — is written here as JSON, and the plugins read that file.
+were retracted, the approved comments and our replies — is written here as JSON, and
+the plugins read that file. Comments carry the display name only: never a handle's
+contact data, and erased or hidden comments are left out, so a build after ``forget``
+has no trace of them.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from editorial import sitedata_file
 from editorial.pieces import Site
 from publish.store import Store, audit, ledger
-from publish.store.models import Status
+from publish.store.models import Comment, CommentReply, CommentState, ReplyStatus, Status
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +54,80 @@ def site_data(site: Site, store: Store) -> dict[str, Any]:
                         {"channel": entry.channel, "url": entry.remote_url, "piece": snippet.id}
                     )
     return {
+        "comments": _comments(site, store, set(retracted)),
         "syndication": {
             slug: sorted(links, key=lambda link: link["channel"])
             for slug, links in sorted(shared.items())
         },
         "retracted": sorted(set(retracted)),
+    }
+
+
+def _comments(site: Site, store: Store, retracted: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """Approved, visible comments and our sent replies to them, by the post slug they are under."""
+    slugs = {snippet.id: snippet.post for snippet in site.snippets if snippet.post}
+    shown: dict[str, list[dict[str, Any]]] = {}
+    with store.transaction() as session:
+        comments = list(
+            session.scalars(
+                select(Comment)
+                .where(
+                    Comment.state == CommentState.APPROVED.value,
+                    Comment.gone_at.is_(None),
+                    Comment.kind == "reply",
+                )
+                .order_by(Comment.created_at, Comment.id)
+            )
+        )
+        visible = {
+            (c.channel, c.remote_id): c
+            for c in comments
+            if not c.erased and c.piece_id not in retracted and slugs.get(c.piece_id or "")
+        }
+        replies = session.scalars(
+            select(CommentReply)
+            .where(
+                CommentReply.status == ReplyStatus.SENT.value,
+                CommentReply.comment_id.in_([c.id for c in visible.values()]),
+            )
+            .order_by(CommentReply.posted_at, CommentReply.id)
+        ).all()
+        by_id = {c.id: c for c in visible.values()}
+        for comment in visible.values():
+            parent = comment.parent_remote_id
+            shown.setdefault(slugs[comment.piece_id or ""], []).append(
+                {
+                    "id": f"{comment.channel}:{comment.remote_id}",
+                    "parent": f"{comment.channel}:{parent}"
+                    if parent and (comment.channel, parent) in visible
+                    else None,
+                    "channel": comment.channel,
+                    "author": comment.author_name or comment.author_handle or "",
+                    "text": comment.text,
+                    "created_at": comment.created_at.isoformat(timespec="seconds"),
+                    "url": comment.permalink,
+                    "ours": False,
+                }
+            )
+        for reply in replies:
+            answered = by_id[reply.comment_id]
+            if reply.posted_at is None or reply.remote_id is None:
+                continue
+            shown[slugs[answered.piece_id or ""]].append(
+                {
+                    "id": f"{answered.channel}:{reply.remote_id}",
+                    "parent": f"{answered.channel}:{answered.remote_id}",
+                    "channel": answered.channel,
+                    "author": None,
+                    "text": reply.text,
+                    "created_at": reply.posted_at.isoformat(timespec="seconds"),
+                    "url": reply.remote_url,
+                    "ours": True,
+                }
+            )
+    return {
+        slug: sorted(entries, key=lambda entry: (entry["created_at"], entry["id"]))
+        for slug, entries in sorted(shown.items())
     }
 
 

@@ -23,7 +23,8 @@ $DP approvals | tail -n 1
 echo
 echo "== 3. One scheduler tick at $NOW: build, deploy to public/, post to the sandbox =="
 mkdir -p .dialogpress
-$DP sandbox --state "$STATE" > .dialogpress/sandbox.log 2>&1 &
+# --demo-comments: people answer the first post on each network, for the inbox to fill.
+$DP sandbox --state "$STATE" --demo-comments > .dialogpress/sandbox.log 2>&1 &
 SANDBOX=$!
 trap 'kill $SANDBOX 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
@@ -47,6 +48,10 @@ tweets, posts = state["twitter"]["tweets"], state["facebook"]["posts"]
 print(f"The sandbox holds {len(tweets)} posts on X and {len(posts)} on Facebook, e.g.:")
 for item in (tweets[:1] + posts[:1]):
     print("  ", (item.get("text") or item.get("message", "")).splitlines()[0][:100])
+me, page = state["twitter"]["me"]["id"], state["facebook"]["page"]["id"]
+replies = [t for t in tweets if t["author_id"] != me]
+comments = [c for c in state["facebook"]["comments"] if c["from"]["id"] != page]
+print(f"People answered with {len(replies)} replies on X and {len(comments)} comments on Facebook.")
 PY
 cat <<TXT
 

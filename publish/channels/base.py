@@ -7,6 +7,9 @@ mutating calls short-circuited in ``_request()``) without their knowing.
 
 from __future__ import annotations
 
+import html
+import re
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,9 +19,27 @@ from typing import ClassVar
 
 Clock = Callable[[], datetime]
 
+# What the ids a dry run makes up contain (alone on X, after the Page id on Facebook).
+DRY_RUN_MARK = "dry-run-"
+# Networks rewrite links (X shortens every URL to t.co), so reply texts compare without them.
+_LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def reply_text_key(text: str) -> str:
+    """``text`` as :meth:`Channel.find_reply` compares it: what a network may change on
+    the way is taken out (links, which X replaces by t.co links; HTML entities, which X
+    returns for ``&``, ``<`` and ``>``; Unicode composition; runs of whitespace)."""
+    plain = unicodedata.normalize("NFC", html.unescape(text))
+    return " ".join(_LINK.sub(" ", plain).split())
+
+
+def made_up_in_dry_run(remote_id: str) -> bool:
+    """Whether ``remote_id`` came from a dry run, so no network can know it."""
+    return DRY_RUN_MARK in remote_id
 
 
 @dataclass(frozen=True)
@@ -125,8 +146,23 @@ class Channel(ABC):
         looks through to find out whether an intent reached the network."""
 
     @abstractmethod
+    def find_reply(self, parent_id: str, text: str) -> RemotePost | None:
+        """Our own reply to ``parent_id`` (a post or a comment) whose text matches ``text``
+        by :func:`reply_text_key`, or None.
+
+        What reconciliation asks after a crash left a reply's send in doubt: found means
+        it went out (record it), None means it did not (send it). Reads are real in a dry
+        run too; a dry run's made-up parent id (``dry-run-…``) finds nothing.
+        """
+
+    @abstractmethod
     def fetch_comments(self, post_id: str, cursor: str | None) -> CommentPage:
-        """Comments by others under ``post_id`` newer than ``cursor``, every page of them."""
+        """Comments by others under ``post_id`` newer than ``cursor``, every page of them.
+
+        With ``cursor=None`` it is a full re-read: every comment the network still shows,
+        with its current text, so that a caller can see edits (text changed) and
+        deletions (missing).
+        """
 
     @abstractmethod
     def health(self) -> Health:

@@ -14,6 +14,7 @@ import itertools
 import json
 import logging
 import mimetypes
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from urllib.parse import quote
 import requests
 
 from publish.channels.base import (
+    DRY_RUN_MARK,
     Channel,
     Clock,
     CommentPage,
@@ -29,6 +31,8 @@ from publish.channels.base import (
     Message,
     RemoteComment,
     RemotePost,
+    made_up_in_dry_run,
+    reply_text_key,
     utc_now,
 )
 from publish.channels.credentials import FacebookCredentials, mask_secrets
@@ -47,6 +51,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_API_BASE = "https://graph.facebook.com/v26.0"
 PAGE_SIZE = 100
 COMMENT_FIELDS = "id,from{id,name},message,created_time,parent{id},permalink_url,is_hidden"
+REPLY_FIELDS = "id,from{id},message,created_time,permalink_url"
 POST_FIELDS = "id,message,created_time,permalink_url"
 REQUIRED_SCOPES = ("pages_manage_posts", "pages_read_engagement", "pages_manage_engagement")
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tiff"}
@@ -158,7 +163,39 @@ class FacebookChannel(Channel):
             )
         return posts
 
+    def find_reply(self, parent_id: str, text: str) -> RemotePost | None:
+        """Looks through the comments directly under ``parent_id`` (a post's top-level
+        comments, or a comment's replies), newest first, for one by the Page."""
+        if made_up_in_dry_run(parent_id):
+            return None
+        params: dict[str, Any] = {
+            "filter": "toplevel",
+            "order": "reverse_chronological",
+            "fields": REPLY_FIELDS,
+            "limit": PAGE_SIZE,
+        }
+        wanted = reply_text_key(text)
+        for page in self._each_page(f"/{_segment(parent_id)}/comments", params):
+            for item in page.get("data", []):
+                ours = str((item.get("from") or {}).get("id")) == self.page_id
+                if ours and reply_text_key(item.get("message", "")) == wanted:
+                    return RemotePost(
+                        remote_id=str(item["id"]),
+                        url=item.get("permalink_url") or f"{self.web_base}/{item['id']}",
+                        created_at=_parse_time(item.get("created_time")),
+                        text=item.get("message"),
+                    )
+        return None
+
     def fetch_comments(self, post_id: str, cursor: str | None) -> CommentPage:
+        """Every comment by others under ``post_id``, replies to comments included
+        (``filter=stream``; ``parent_id`` is the comment answered, else the post), oldest
+        first, newer than ``cursor``.
+
+        ``cursor`` is Graph's ``after`` cursor of the last comment seen; the page's cursor
+        is the one to pass next time. Comments the Page hid come back with
+        ``hidden=True`` (a Page token sees them, with ``is_hidden``).
+        """
         params: dict[str, Any] = {
             "filter": "stream",
             "order": "chronological",
@@ -246,18 +283,26 @@ class FacebookChannel(Channel):
         )
 
     def _pages(self, path: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+        """Every item of every page, and the ``after`` cursor of the last non-empty page."""
         items: list[dict[str, Any]] = []
-        params = dict(params)
         last_cursor: str | None = None
-        while True:
-            page = self._request("GET", path, params=params)
+        for page in self._each_page(path, params):
             items.extend(page.get("data", []))
-            paging = page.get("paging", {})
-            after = paging.get("cursors", {}).get("after")
+            after = page.get("paging", {}).get("cursors", {}).get("after")
             if after:
                 last_cursor = after
+        return items, last_cursor
+
+    def _each_page(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The pages of a listing, fetched as they are consumed (a search can stop early)."""
+        params = dict(params)
+        while True:
+            page = self._request("GET", path, params=params)
+            yield page
+            paging = page.get("paging", {})
+            after = paging.get("cursors", {}).get("after")
             if not paging.get("next") or not after:
-                return items, last_cursor
+                return
             params["after"] = after
 
     def _auth(self) -> dict[str, str]:
@@ -352,7 +397,7 @@ class FacebookChannel(Channel):
     def _synthetic(self, method: str, path: str) -> dict[str, Any]:
         if method == "DELETE":
             return {"success": True}
-        fake = f"dry-run-{next(self._dry_ids)}"
+        fake = f"{DRY_RUN_MARK}{next(self._dry_ids)}"
         if path.endswith("/photos"):
             return {"id": fake, "post_id": f"{self.page_id}_{fake}"}
         if path.endswith("/feed"):

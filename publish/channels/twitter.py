@@ -17,6 +17,7 @@ import itertools
 import json
 import logging
 import mimetypes
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,7 @@ import requests
 import tweepy
 
 from publish.channels.base import (
+    DRY_RUN_MARK,
     Channel,
     Clock,
     CommentPage,
@@ -33,6 +35,8 @@ from publish.channels.base import (
     Message,
     RemoteComment,
     RemotePost,
+    made_up_in_dry_run,
+    reply_text_key,
     utc_now,
 )
 from publish.channels.credentials import TwitterCredentials, mask_secrets
@@ -71,7 +75,7 @@ _READ_ROUTES = ("/2/tweets/search/recent", "/2/users/")
 
 
 class TwitterChannel(Channel):
-    """Posts, threads, replies, deletes and reads replies on X.
+    """Posts, threads, replies, deletes, reads replies and searches mentions on X.
 
     ``client`` may be passed in (tests, or a caller sharing a session); either way the
     channel mounts its base-URL adapter on the client's session and switches tweepy's
@@ -163,7 +167,42 @@ class TwitterChannel(Channel):
             )
         return posts
 
+    def find_reply(self, parent_id: str, text: str) -> RemotePost | None:
+        """Looks through our timeline since ``parent_id`` (X ids grow with time, so our
+        reply is newer than what it answers), newest first, and stops at the first match."""
+        if made_up_in_dry_run(parent_id):
+            return None
+        me = self._whoami()
+        params = {
+            "max_results": PAGE_SIZE,
+            "since_id": parent_id,
+            "post.fields": POST_FIELDS,
+            "expansions": "referenced_posts",
+        }
+        wanted = reply_text_key(text)
+        for item in self._pages(f"/2/users/{me['id']}/tweets", params, "pagination_token"):
+            if _replied_to(item) == parent_id and reply_text_key(item.get("text", "")) == wanted:
+                return RemotePost(
+                    remote_id=str(item["id"]),
+                    url=self._post_url(str(item["id"]), me.get("username")),
+                    created_at=_parse_time(item.get("created_at")),
+                    text=item.get("text"),
+                )
+        return None
+
     def fetch_comments(self, post_id: str, cursor: str | None) -> CommentPage:
+        """Every reply by others in the conversation of ``post_id`` (replies to replies
+        too, ``parent_id`` says to what) newer than ``cursor``, oldest first.
+
+        ``cursor`` is the newest reply id seen (X's ``since_id``); the page's cursor is the
+        newest id in the answer. X's recent search covers the last seven days only: a full
+        re-read (``cursor=None``) of an older post no longer shows its replies, so a
+        missing reply means deleted only while the post is younger than that.
+
+        ``hidden`` is always False: X v2 has no post field for a hidden reply (hiding is
+        the write-only ``PUT /2/tweets/{id}/hidden``) and search keeps returning hidden
+        replies; the sandbox does the same.
+        """
         me = self._whoami()
         params: dict[str, Any] = {
             "query": f"conversation_id:{post_id}",
@@ -174,29 +213,48 @@ class TwitterChannel(Channel):
         }
         if cursor:
             params["since_id"] = cursor
-        users: dict[str, dict[str, Any]] = {}
-        items = list(self._pages("/2/tweets/search/recent", params, "next_token", users))
-        newest = max((int(item["id"]) for item in items), default=None)
+        items, users = self._search(params)
+        comments = [
+            self._comment(item, users, post_id, _replied_to(item) or post_id)
+            for item in items
+            if str(item.get("author_id")) != str(me["id"]) and str(item["id"]) != post_id
+        ]
+        return CommentPage(comments=comments, cursor=_newest(items) or cursor)
+
+    def search_mentions(self, query: str, since_id: str | None) -> CommentPage:
+        """Posts by others matching ``query`` (brand monitoring), newer than ``since_id``,
+        oldest first, every page of them.
+
+        ``query`` is X search syntax: words (all must match), ``"exact phrases"``, ``OR``,
+        ``from:``/``-from:handle``, parentheses. Our own posts and retweets are left out.
+        A found post's ``post_id`` is its conversation (the post it hangs under, or its own
+        id when it starts one) and ``parent_id`` what it answers (its own id when it
+        answers nothing). The cursor is the newest id seen; X refuses a ``since_id``
+        older than its seven-day search window.
+        """
+        me = self._whoami()
+        params: dict[str, Any] = {
+            "query": f"({query}) -from:{me['username']} -is:retweet",
+            "max_results": PAGE_SIZE,
+            "post.fields": POST_FIELDS,
+            "expansions": "author_id,referenced_posts",
+            "user.fields": "username,name",
+        }
+        if since_id:
+            params["since_id"] = since_id
+        items, users = self._search(params)
         comments = []
         for item in items:
-            if str(item.get("author_id")) == str(me["id"]) or str(item["id"]) == post_id:
+            if str(item.get("author_id")) == str(me["id"]):
                 continue
-            author = users.get(str(item.get("author_id")), {})
-            handle = author.get("username")
+            own_id = str(item["id"])
             comments.append(
-                RemoteComment(
-                    remote_id=str(item["id"]),
-                    parent_id=_replied_to(item) or post_id,
-                    post_id=post_id,
-                    author_handle=handle,
-                    author_name=author.get("name"),
-                    text=item.get("text", ""),
-                    created_at=_parse_time(item.get("created_at")) or self.clock(),
-                    permalink=self._post_url(str(item["id"]), handle),
+                self._comment(
+                    item, users, str(item.get("conversation_id") or own_id),
+                    _replied_to(item) or own_id,
                 )
             )
-        comments.sort(key=lambda comment: int(comment.remote_id))
-        return CommentPage(comments=comments, cursor=str(newest) if newest else cursor)
+        return CommentPage(comments=comments, cursor=_newest(items) or since_id)
 
     def health(self) -> Health:
         try:
@@ -220,19 +278,44 @@ class TwitterChannel(Channel):
         params: dict[str, Any],
         token_name: str,
         users: dict[str, dict[str, Any]] | None = None,
-    ) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+    ) -> Iterator[dict[str, Any]]:
+        """The items of every page, fetched as they are consumed (a search can stop early);
+        ``users`` collects the ``includes.users`` of the pages read so far."""
         params = dict(params)
         while True:
             page = self._request("GET", route, params=params)
-            items.extend(page.get("data", []))
             if users is not None:
                 for user in page.get("includes", {}).get("users", []):
                     users[str(user["id"])] = user
+            yield from page.get("data", [])
             token = page.get("meta", {}).get("next_token")
             if not token:
-                return items
+                return
             params[token_name] = token
+
+    def _search(
+        self, params: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        users: dict[str, dict[str, Any]] = {}
+        items = list(self._pages("/2/tweets/search/recent", params, "next_token", users))
+        items.sort(key=lambda item: int(item["id"]))
+        return items, users
+
+    def _comment(
+        self, item: dict[str, Any], users: dict[str, dict[str, Any]], post_id: str, parent_id: str
+    ) -> RemoteComment:
+        author = users.get(str(item.get("author_id")), {})
+        handle = author.get("username")
+        return RemoteComment(
+            remote_id=str(item["id"]),
+            parent_id=parent_id,
+            post_id=post_id,
+            author_handle=handle,
+            author_name=author.get("name"),
+            text=item.get("text", ""),
+            created_at=_parse_time(item.get("created_at")) or self.clock(),
+            permalink=self._post_url(str(item["id"]), handle),
+        )
 
     def _upload(self, media: MediaFile) -> str:
         category = _IMAGE_CATEGORIES.get(media.path.suffix.lower())
@@ -353,7 +436,7 @@ class TwitterChannel(Channel):
             return {"data": {"deleted": True}}
         if route == "/2/media/metadata":
             return {"data": {"id": (body or {}).get("id", "")}}
-        fake_id = f"dry-run-{next(self._dry_ids)}"
+        fake_id = f"{DRY_RUN_MARK}{next(self._dry_ids)}"
         if route == "/2/media/upload":
             return {"data": {"id": fake_id}}
         return {"data": {"id": fake_id, "text": (body or {}).get("text", "")}}
@@ -394,6 +477,10 @@ def _replied_to(item: dict[str, Any]) -> str | None:
             if reference.get("type") == "replied_to":
                 return str(reference["id"])
     return None
+
+
+def _newest(items: list[dict[str, Any]]) -> str | None:
+    return str(max(int(item["id"]) for item in items)) if items else None
 
 
 def _x_time(moment: datetime) -> str:

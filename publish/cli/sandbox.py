@@ -53,6 +53,9 @@ CONTROLS = (
               f"from the settings, else {PAGE_ID}).")
 @click.option("--page-token", default=PAGE_TOKEN, show_default=True,
               help="The Page access token the Graph sandbox accepts.")
+@click.option("--demo-comments", is_flag=True,
+              help="Under the first post on each network, add a few replies by others "
+              "(praise, a power cut, spam, a question, personal data) to moderate.")
 @format_option("text", "json")
 @settings_option
 def sandbox_command(
@@ -63,6 +66,7 @@ def sandbox_command(
     consumer_key: str,
     page_id: str | None,
     page_token: str,
+    demo_comments: bool,
     output_format: str,
     settings_path: str,
 ) -> None:
@@ -77,7 +81,7 @@ def sandbox_command(
 
     Example:
 
-        dialogpress sandbox --state sandbox-state.json
+        dialogpress sandbox --state sandbox-state.json --demo-comments
 
         curl -X POST http://127.0.0.1:8771/_sandbox/fail \\
              -d '{"method": "POST", "path": "/2/tweets", "error": "server"}'
@@ -92,6 +96,7 @@ def sandbox_command(
             page_token=page_token,
             page_size=page_size,
             state_file=state_file,
+            demo_comments=demo_comments,
         )
     except OSError as exc:
         fail(f"cannot listen on 127.0.0.1 ports {port_x}/{port_facebook}: {exc.strerror}",
@@ -141,6 +146,7 @@ def _announce(sandbox: Sandbox, output_format: str, page_id: str, default_token:
         "facebook_control": f"{sandbox.facebook.url}/_sandbox/",
         "state_file": str(sandbox.state_file) if sandbox.state_file else None,
         "page_id": page_id,
+        "demo_comments": sandbox.twitter.demo_comments,
     }
     if output_format == "json":
         click.echo(json.dumps(urls))
@@ -163,6 +169,8 @@ def _announce(sandbox: Sandbox, output_format: str, page_id: str, default_token:
         "DP_TWITTER_CONSUMER_SECRET, DP_TWITTER_ACCESS_TOKEN, DP_TWITTER_ACCESS_TOKEN_SECRET)",
         f"  DP_FACEBOOK_PAGE_TOKEN={token}",
     ]
+    if sandbox.twitter.demo_comments:
+        lines.append("The first post on each network gets demo replies by others (once).")
     if sandbox.state_file:
         lines.append(f"State is written to {sandbox.state_file} after every change.")
     lines.append("Press Ctrl-C to stop.")

@@ -30,7 +30,9 @@ class Sandbox:
 
     ``state_file``: when given, the state is loaded from it at start (if it exists) and
     written to it after every change, so a demo can inspect what was posted after the
-    process is gone (even after a SIGKILL).
+    process is gone (even after a SIGKILL). ``demo_comments``: the first post our account
+    makes on each network gets a few replies by others (see :mod:`publish.sandbox.demo`),
+    so that a demo has an inbox to moderate.
     """
 
     def __init__(
@@ -45,9 +47,14 @@ class Sandbox:
         app_secret: str | None = None,
         page_size: int = 2,
         state_file: str | os.PathLike[str] | None = None,
+        demo_comments: bool = False,
     ) -> None:
         self.twitter = TwitterSandbox(
-            host, twitter_port, consumer_key=consumer_key, page_size=page_size
+            host,
+            twitter_port,
+            consumer_key=consumer_key,
+            page_size=page_size,
+            demo_comments=demo_comments,
         )
         self.facebook = FacebookSandbox(
             host,
@@ -56,6 +63,7 @@ class Sandbox:
             page_token=page_token,
             app_secret=app_secret,
             page_size=page_size,
+            demo_comments=demo_comments,
         )
         self.state_file = Path(state_file) if state_file else None
         self._save_lock = threading.Lock()

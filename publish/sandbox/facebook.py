@@ -25,6 +25,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from publish.sandbox.demo import FACEBOOK_COMMENTS
 from publish.sandbox.server import BadRequest, Failure, Reply, Request, SandboxServer
 
 PAGE_ID = "100000000000001"
@@ -136,6 +137,9 @@ class FacebookSandbox(SandboxServer):
     ``POST delete-comment`` ``{"id"}``, ``POST revoke-token`` ``{"revoked"?, "reason"?:
     "revoked"|"expired"}``, ``POST set-token`` ``{"expires_at"?, "data_access_expires_at"?,
     "scopes"?, "type"?}`` (what ``/debug_token`` reports).
+
+    ``demo_comments``: the Page's first post gets the comments of
+    :data:`publish.sandbox.demo.FACEBOOK_COMMENTS`, a few minutes after it.
     """
 
     network = "facebook"
@@ -153,8 +157,10 @@ class FacebookSandbox(SandboxServer):
         app_secret: str | None = None,
         page_size: int = 2,
         version: str = "v26.0",
+        demo_comments: bool = False,
     ) -> None:
         super().__init__(host, port)
+        self.demo_comments = demo_comments
         self.page_id = page_id
         self.page_name = page_name
         self.page_token = page_token
@@ -185,6 +191,7 @@ class FacebookSandbox(SandboxServer):
         self.photos: dict[str, dict[str, Any]] = {}
         self.comments: dict[str, dict[str, Any]] = {}
         self.deleted: list[dict[str, Any]] = []
+        self.demo_done = False
         self.token: dict[str, Any] = {
             "type": "PAGE",
             "revoked": False,
@@ -209,6 +216,7 @@ class FacebookSandbox(SandboxServer):
             "photos": sorted(self.photos.values(), key=lambda p: int(p["id"])),
             "comments": sorted(self.comments.values(), key=lambda c: c["seq"]),
             "deleted": self.deleted,
+            "demo_comments_done": self.demo_done,
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -220,6 +228,7 @@ class FacebookSandbox(SandboxServer):
             self.photos = {p["id"]: p for p in data.get("photos", [])}
             self.comments = {c["id"]: c for c in data.get("comments", [])}
             self.deleted = list(data.get("deleted", []))
+            self.demo_done = bool(data.get("demo_comments_done", bool(self.posts)))
 
     # --- the API -------------------------------------------------------------------------
 
@@ -430,7 +439,23 @@ class FacebookSandbox(SandboxServer):
             "permalink_url": f"https://www.facebook.com/{self.page_id}/posts/{number}",
         }
         self.posts[post["id"]] = post
+        if self.demo_comments and not self.demo_done:
+            self._inject_demo(post)
         return post
+
+    def _inject_demo(self, post: dict[str, Any]) -> None:
+        """The demo's comments under the Page's first post (``demo_comments``), once."""
+        self.demo_done = True
+        posted = _graph_epoch(post["created_time"])
+        stored: list[dict[str, Any]] = []
+        for comment in FACEBOOK_COMMENTS:
+            parent = None if comment.answers is None else stored[comment.answers]
+            author = {"id": comment.handle, "name": comment.name}
+            stored.append(
+                self._store_comment(
+                    (post, parent), author, comment.text, posted + 60 * comment.minutes
+                )
+            )
 
     def _create_photo(self, request: Request, params: dict[str, str]) -> Reply:
         upload = request.files.get("source")

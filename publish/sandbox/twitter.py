@@ -24,7 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+from publish.sandbox.demo import X_REPLIES
 from publish.sandbox.server import BadRequest, Failure, Reply, Request, SandboxServer
+from publish.sandbox.x_query import QueryError, compile_query
 
 ME = {"id": "1000000000000000001", "username": "stadtwerke_elbtal", "name": "Stadtwerke Elbtal"}
 FIRST_ID = 1900000000000000001
@@ -57,7 +59,6 @@ _SEARCH_PARAMS = FIELD_PARAMS | {
     "query", "max_results", "next_token", "pagination_token", "start_time", "end_time",
     "since_id", "until_id", "sort_order",
 }
-_CONVERSATION = re.compile(r"^\s*conversation_id:(\d{1,19})\s*$")
 _DIGITS = re.compile(r"^\d{1,19}$")
 _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
@@ -104,10 +105,15 @@ class TwitterSandbox(SandboxServer):
     """X API v2 on 127.0.0.1. Control endpoints (JSON, under ``/_sandbox/``):
 
     ``GET state``, ``GET requests`` (the journal), ``POST reset``, ``POST fail``,
-    ``POST inject-comment`` ``{"in_reply_to", "author_handle", "author_name", "text",
-    "created_at"?}``, ``POST edit-comment`` ``{"id", "text"}``, ``POST hide-comment``
-    ``{"id", "hidden"?}``, ``POST delete-comment`` ``{"id"}``, ``POST revoke-token``
-    ``{"revoked"?}``, ``POST set-tier`` ``{"tier": "free"|"basic"|"pro"}``.
+    ``POST inject-comment`` ``{"in_reply_to"?, "author_handle", "author_name", "text",
+    "created_at"?}`` (without ``in_reply_to``: a post that answers nothing),
+    ``POST edit-comment`` ``{"id", "text"}``, ``POST hide-comment`` ``{"id", "hidden"?}``,
+    ``POST delete-comment`` ``{"id"}``, ``POST revoke-token`` ``{"revoked"?}``,
+    ``POST set-tier`` ``{"tier": "free"|"basic"|"pro"}``.
+
+    Search understands the query language of :mod:`publish.sandbox.x_query`.
+    ``demo_comments``: our first top-level post gets the replies of
+    :data:`publish.sandbox.demo.X_REPLIES`, a few minutes after it.
     """
 
     network = "twitter"
@@ -121,11 +127,13 @@ class TwitterSandbox(SandboxServer):
         consumer_key: str = "sandbox-consumer-key",
         page_size: int = 2,
         rate_limit: int = 300,
+        demo_comments: bool = False,
     ) -> None:
         super().__init__(host, port)
         self.consumer_key = consumer_key
         self.page_size = page_size
         self.rate_limit = rate_limit
+        self.demo_comments = demo_comments
         self.controls.update(
             {
                 "inject-comment": self.inject_comment,
@@ -147,6 +155,7 @@ class TwitterSandbox(SandboxServer):
         self.tier = "basic"
         self.revoked = False
         self.windows: dict[str, dict[str, float]] = {}
+        self.demo_done = False
 
     def reset(self) -> None:
         with self.lock:
@@ -163,6 +172,7 @@ class TwitterSandbox(SandboxServer):
             "tweets": sorted(self.tweets.values(), key=lambda t: int(t["id"])),
             "deleted": self.deleted,
             "media": sorted(self.media.values(), key=lambda m: int(m["id"])),
+            "demo_comments_done": self.demo_done,
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -175,6 +185,7 @@ class TwitterSandbox(SandboxServer):
             self.tweets = {t["id"]: t for t in data.get("tweets", [])}
             self.deleted = list(data.get("deleted", []))
             self.media = {m["id"]: m for m in data.get("media", [])}
+            self.demo_done = bool(data.get("demo_comments_done", bool(self.tweets)))
 
     # --- the API -------------------------------------------------------------------------
 
@@ -314,6 +325,8 @@ class TwitterSandbox(SandboxServer):
             return self._duplicate()
         tweet = self._store_tweet(ME["id"], text, parent, time.time())
         tweet["media_ids"] = [str(m) for m in media_ids]
+        if parent is None and self.demo_comments and not self.demo_done:
+            self._inject_demo(tweet)
         return Reply(
             201, {"data": {"id": tweet["id"], "text": text, "edit_history_post_ids": [tweet["id"]]}}
         )
@@ -373,24 +386,32 @@ class TwitterSandbox(SandboxServer):
         if "start_time" in request.query:
             start = _epoch(request.query["start_time"], "start_time")
             tweets = [t for t in tweets if _epoch(t["created_at"], "created_at") >= start]
-        return self._page(request, tweets, limit, "pagination_token")
+        return self._page(request, self._since(request, tweets), limit, "pagination_token")
 
     def _search(self, request: Request) -> Reply:
         refused = self._read_refused()
         if refused:
             return refused
         self._check_params(request, _SEARCH_PARAMS)
-        match = _CONVERSATION.match(request.query.get("query", ""))
-        if not match:
-            return invalid("The sandbox searches only `conversation_id:<id>` queries", "query")
+        try:
+            matches = compile_query(request.query.get("query", ""), self._handle)
+        except QueryError as exc:
+            return invalid(f"Invalid query: {exc}", "query")
         limit = self._max_results(request, 10, 100, 10)
-        tweets = [t for t in self.tweets.values() if t["conversation_id"] == match.group(1)]
+        tweets = [t for t in self.tweets.values() if matches(t)]
+        return self._page(request, self._since(request, tweets), limit, "next_token")
+
+    def _since(self, request: Request, tweets: list[dict[str, Any]]) -> list[dict[str, Any]]:
         since = request.query.get("since_id")
-        if since:
-            if not _DIGITS.match(since):
-                return invalid(f"The `since_id` query parameter value [{since}] is not valid")
-            tweets = [t for t in tweets if int(t["id"]) > int(since)]
-        return self._page(request, tweets, limit, "next_token")
+        if not since:
+            return tweets
+        if not _DIGITS.match(since):
+            raise BadRequest(f"The `since_id` query parameter value [{since}] is not valid")
+        return [t for t in tweets if int(t["id"]) > int(since)]
+
+    def _handle(self, user_id: str) -> str | None:
+        user = self.users.get(user_id)
+        return user["username"] if user else None
 
     def _check_params(self, request: Request, allowed: set[str]) -> None:
         for name in request.query:
@@ -532,20 +553,38 @@ class TwitterSandbox(SandboxServer):
     # --- control -------------------------------------------------------------------------
 
     def inject_comment(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """A reply by someone else, as if posted on X (for tests and demos)."""
-        parent = self.tweets.get(str(payload["in_reply_to"]))
-        if parent is None:
-            raise BadRequest(f"no tweet {payload['in_reply_to']} to reply to")
+        """A reply by someone else, as if posted on X (for tests and demos); without
+        ``in_reply_to`` a post of their own that answers nothing (a mention to search)."""
+        parent = None
+        if payload.get("in_reply_to") is not None:
+            parent = self.tweets.get(str(payload["in_reply_to"]))
+            if parent is None:
+                raise BadRequest(f"no tweet {payload['in_reply_to']} to reply to")
         handle = str(payload.get("author_handle") or "anwohnerin_elbtal")
-        user = next((u for u in self.users.values() if u["username"] == handle), None)
-        if user is None:
-            user = {"id": self._new_id(), "username": handle,
-                    "name": str(payload.get("author_name") or handle)}
-            self.users[user["id"]] = user
+        user = self._user(handle, str(payload.get("author_name") or handle))
         created = payload.get("created_at")
         moment = _epoch(created, "created_at") if created else time.time()
         tweet = self._store_tweet(user["id"], str(payload["text"]), parent, moment)
         return dict(tweet)
+
+    def _user(self, handle: str, name: str) -> dict[str, str]:
+        user = next((u for u in self.users.values() if u["username"] == handle), None)
+        if user is None:
+            user = {"id": self._new_id(), "username": handle, "name": name}
+            self.users[user["id"]] = user
+        return user
+
+    def _inject_demo(self, post: dict[str, Any]) -> None:
+        """The demo's replies under our first post (``demo_comments``), once per state."""
+        self.demo_done = True
+        posted = _epoch(post["created_at"], "created_at")
+        stored: list[dict[str, Any]] = []
+        for reply in X_REPLIES:
+            parent = post if reply.answers is None else stored[reply.answers]
+            user = self._user(reply.handle, reply.name)
+            stored.append(
+                self._store_tweet(user["id"], reply.text, parent, posted + 60 * reply.minutes)
+            )
 
     def _existing(self, payload: dict[str, Any]) -> dict[str, Any]:
         tweet = self.tweets.get(str(payload["id"]))
@@ -559,6 +598,8 @@ class TwitterSandbox(SandboxServer):
         return dict(tweet)
 
     def _hide_comment(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Marks the reply hidden in the state only: like X, the API answers stay the
+        same (v2 has no post field for it, and search keeps returning hidden replies)."""
         tweet = self._existing(payload)
         tweet["hidden"] = bool(payload.get("hidden", True))
         return dict(tweet)

@@ -140,6 +140,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
         _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
+        # erased personal data (`forget`, retention) must not linger in free pages
+        cursor.execute("PRAGMA secure_delete=ON")
     finally:
         cursor.close()
 
@@ -212,6 +214,16 @@ class Store:
                 return MigrationContext.configure(connection).get_current_revision()
         except DBAPIError as exc:
             raise self._error(exc) from None
+
+    def compact(self) -> None:
+        """Push erased data out of SQLite's write-ahead log into the (secure-deleted) file.
+
+        After ``forget`` the old row images would otherwise survive in the WAL until the
+        next automatic checkpoint; PostgreSQL's dead rows go at the next (auto)vacuum.
+        """
+        if self.url.get_backend_name() == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def dispose(self) -> None:
         """Close pooled connections (tests, and workers before they fork)."""

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Index,
     Integer,
@@ -187,6 +188,9 @@ class CommentState(StrEnum):
     RESOLVED = "resolved"
 
 
+# ``reason`` of a comment whose text and author were erased
+ERASED_REASONS = ("forgotten", "purged")
+
 _COMMENT_STATES = ", ".join(f"'{state.value}'" for state in CommentState)
 
 
@@ -237,6 +241,12 @@ class Comment(Base):
     def hidden(self) -> bool:
         """Deleted or hidden on the network: the site stops showing it."""
         return self.gone_at is not None
+
+    @property
+    def erased(self) -> bool:
+        """Personal data removed (``forget``, retention): a tombstone that keeps the remote
+        id only, so that sync never brings the comment back."""
+        return self.reason in ERASED_REASONS
 
     def __repr__(self) -> str:
         return f"<Comment {self.id} {self.channel}:{self.remote_id} {self.state}>"

@@ -328,3 +328,87 @@ def test_health_names_what_is_wrong_with_the_token(
 
     assert not health.ok
     assert expected in health.message
+
+
+# --- comment sync: full re-reads and reconciliation ---------------------------------------
+
+
+def test_full_reread_pages_through_every_comment_with_edits_deletions_and_hidden(
+    sandbox: Sandbox, facebook: FacebookChannel
+) -> None:
+    root = facebook.post(Message("Neue Abfalltermine 2027"))
+    control = sandbox.facebook.control
+    comments = [
+        control("inject-comment", on=root.remote_id, author_name=f"Person {n}", text=f"Frage {n}")
+        for n in range(4)
+    ]
+    answer = control("inject-comment", on=comments[0]["id"], author_name="Ole", text="Stimmt")
+    assert len(facebook.fetch_comments(root.remote_id, None).comments) == 5
+
+    control("edit-comment", id=comments[1]["id"], text="Frage 1 (korrigiert)")
+    control("delete-comment", id=comments[2]["id"])
+    control("hide-comment", id=comments[3]["id"])
+    before = len(sandbox.facebook.requests())
+    again = facebook.fetch_comments(root.remote_id, None)
+
+    assert [(c.remote_id, c.text, c.hidden) for c in again.comments] == [
+        (comments[0]["id"], "Frage 0", False),
+        (comments[1]["id"], "Frage 1 (korrigiert)", False),
+        (comments[3]["id"], "Frage 3", True),
+        (answer["id"], "Stimmt", False),
+    ]
+    assert again.comments[3].parent_id == comments[0]["id"]
+    assert len(sandbox.facebook.requests()) - before == 2  # four comments, two a page
+
+
+def test_find_reply_finds_the_pages_comment_under_a_post_or_a_comment(
+    sandbox: Sandbox, facebook: FacebookChannel
+) -> None:
+    root = facebook.post(Message("Fragen zur Jahresabrechnung?"))
+    comment = sandbox.facebook.control(
+        "inject-comment", on=root.remote_id, author_name="Jens Peters", text="Wann kommt sie?"
+    )
+    on_post = facebook.reply(root.remote_id, "Ende Januar, für alle.")
+    on_comment = facebook.reply(
+        comment["id"], "Ende Januar, Herr Peters.\nMehr: https://elbtal.example/a"
+    )
+    for n in range(3):  # later comments: the search goes page by page, newest first
+        sandbox.facebook.control(
+            "inject-comment", on=comment["id"], author_name=f"Person {n}", text="Bei mir auch?"
+        )
+
+    found = facebook.find_reply(
+        comment["id"], "Ende Januar,  Herr Peters. Mehr: https://l.facebook.com/x"
+    )
+    top = facebook.find_reply(root.remote_id, "Ende Januar, für alle.")
+
+    assert found is not None and found.remote_id == on_comment.remote_id
+    assert found.url.endswith(f"comment_id={on_comment.remote_id.split('_')[1]}")
+    assert found.created_at is not None
+    assert top is not None and top.remote_id == on_post.remote_id
+    listings = [r for r in sandbox.facebook.requests()
+                if r["path"].endswith(f"/{comment['id']}/comments") and r["method"] == "GET"]
+    assert len(listings) == 2
+    assert listings[0]["query"]["order"] == "reverse_chronological"
+
+
+def test_find_reply_is_none_for_other_text_other_authors_and_dry_run_ids(
+    sandbox: Sandbox, facebook: FacebookChannel, facebook_credentials: FacebookCredentials
+) -> None:
+    root = facebook.post(Message("Umfrage: Newsletter?"))
+    comment = sandbox.facebook.control(
+        "inject-comment", on=root.remote_id, author_name="Lea", text="Gern!"
+    )
+    sandbox.facebook.control(
+        "inject-comment", on=comment["id"], author_name="Trittbrett", text="Danke, Lea!"
+    )
+
+    assert facebook.find_reply(comment["id"], "Danke, Lea!") is None
+    facebook.reply(comment["id"], "Danke, Lea!")
+    assert facebook.find_reply(comment["id"], "Vielen Dank, Lea!") is None
+    assert facebook.find_reply(root.remote_id, "Danke, Lea!") is None
+    dry = FacebookChannel(facebook_credentials, api_base=sandbox.facebook_url, dry_run=True)
+    assert dry.find_reply(comment["id"], "Danke, Lea!") is not None  # reads are real
+    before = len(sandbox.facebook.requests())
+    assert dry.find_reply(f"{PAGE_ID}_dry-run-1", "Danke, Lea!") is None
+    assert len(sandbox.facebook.requests()) == before

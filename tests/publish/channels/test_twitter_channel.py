@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -351,3 +352,197 @@ def test_every_failure_is_a_channel_error() -> None:
     for error in (TransientError, RateLimited, AuthExpired, Rejected, DuplicateContent,
                   ReadNotAvailable):
         assert issubclass(error, ChannelError)
+
+
+# --- comment sync: full re-reads, reconciliation, brand monitoring -------------------------
+
+
+def inject(sandbox: Sandbox, text: str, handle: str, in_reply_to: str | None = None) -> dict:
+    return sandbox.twitter.control(
+        "inject-comment", in_reply_to=in_reply_to, author_handle=handle,
+        author_name=handle.title(), text=text,
+    )
+
+
+def test_full_reread_pages_through_every_reply_and_shows_edits_and_deletions(
+    sandbox: Sandbox, twitter: TwitterChannel
+) -> None:
+    root = twitter.post(Message("Neue Abfalltermine 2027"))
+    replies = [inject(sandbox, f"Frage {n}", f"user_{n}", root.remote_id) for n in range(5)]
+    first = twitter.fetch_comments(root.remote_id, None)
+    assert [c.text for c in first.comments] == [f"Frage {n}" for n in range(5)]
+
+    sandbox.twitter.control("edit-comment", id=replies[1]["id"], text="Frage 1 (korrigiert)")
+    sandbox.twitter.control("delete-comment", id=replies[3]["id"])
+    searches_before = len(sandbox.twitter.requests())
+    again = twitter.fetch_comments(root.remote_id, None)
+
+    assert [(c.remote_id, c.text) for c in again.comments] == [
+        (replies[0]["id"], "Frage 0"),
+        (replies[1]["id"], "Frage 1 (korrigiert)"),
+        (replies[2]["id"], "Frage 2"),
+        (replies[4]["id"], "Frage 4"),
+    ]
+    assert len(sandbox.twitter.requests()) - searches_before == 3  # post + 4 replies, 2 a page
+    assert again.cursor == replies[4]["id"]
+
+
+def test_hidden_replies_come_back_unmarked_as_on_x(
+    sandbox: Sandbox, twitter: TwitterChannel
+) -> None:
+    root = twitter.post(Message("Baustelle Elbbrücke"))
+    reply = inject(sandbox, "Nervt.", "pendler", root.remote_id)
+    sandbox.twitter.control("hide-comment", id=reply["id"])
+
+    [comment] = twitter.fetch_comments(root.remote_id, None).comments
+
+    assert comment.remote_id == reply["id"]
+    assert comment.hidden is False  # X's v2 answers do not say that a reply is hidden
+
+
+def test_free_tier_refuses_every_read_but_posting_and_replying_work(
+    sandbox: Sandbox, twitter: TwitterChannel
+) -> None:
+    root = twitter.post(Message("Tarifinfo"))
+    comment = inject(sandbox, "Was kostet das?", "frager", root.remote_id)
+    sandbox.twitter.control("set-tier", tier="free")
+
+    with pytest.raises(ReadNotAvailable, match="free tier"):
+        twitter.fetch_comments(root.remote_id, "1")
+    with pytest.raises(ReadNotAvailable):
+        twitter.search_mentions("Stadtwerke Elbtal", None)
+    with pytest.raises(ReadNotAvailable):
+        twitter.find_reply(comment["id"], "Siehe Tarifblatt")
+    assert twitter.post(Message("Posten geht weiter")).remote_id
+    assert twitter.reply(comment["id"], "Siehe Tarifblatt").remote_id
+    refused = [r for r in sandbox.twitter.requests() if r["status"] == 403]
+    assert {r["path"] for r in refused} == {
+        "/2/tweets/search/recent", f"/2/users/{sandbox.twitter.state()['me']['id']}/tweets"
+    }
+
+
+def test_find_reply_finds_our_answer_to_a_comment_across_pages(
+    sandbox: Sandbox, twitter: TwitterChannel
+) -> None:
+    root = twitter.post(Message("Fragen zur Jahresabrechnung?"))
+    comment = inject(sandbox, "Wann kommt sie?", "jens_p", root.remote_id)
+    other = inject(sandbox, "Und bei mir?", "mia", root.remote_id)
+    sent = twitter.reply(comment["id"], "@jens_p Ende Januar.\n\nMehr: https://elbtal.example/abr")
+    twitter.reply(other["id"], "@jens_p Ende Januar.")  # same words, other parent
+    for n in range(4):  # newer posts push the reply onto a later page of the timeline
+        twitter.post(Message(f"Meldung {n}"))
+
+    found = twitter.find_reply(comment["id"], "@jens_p  Ende Januar. Mehr: https://t.co/x1Y2z3")
+
+    assert found is not None
+    assert found.remote_id == sent.remote_id
+    assert found.url == f"https://x.com/stadtwerke_elbtal/status/{sent.remote_id}"
+    assert found.created_at is not None
+    timeline = [r for r in sandbox.twitter.requests() if r["path"].endswith("/tweets")
+                and r["method"] == "GET"]
+    assert {r["query"]["since_id"] for r in timeline} == {comment["id"]}
+    assert len(timeline) == 3
+
+
+def test_find_reply_is_none_for_other_text_other_authors_and_dry_run_ids(
+    sandbox: Sandbox, twitter: TwitterChannel, twitter_credentials: TwitterCredentials
+) -> None:
+    root = twitter.post(Message("Umfrage: Newsletter?"))
+    comment = inject(sandbox, "Gern!", "lea", root.remote_id)
+    inject(sandbox, "Danke für Ihr Feedback!", "trittbrett", comment["id"])
+    twitter.reply(comment["id"], "Danke, Lea!")
+
+    assert twitter.find_reply(comment["id"], "Danke für Ihr Feedback!") is None
+    assert twitter.find_reply(root.remote_id, "Danke, Lea!") is None
+    dry = TwitterChannel(twitter_credentials, api_base=sandbox.twitter_url, dry_run=True)
+    assert dry.find_reply(comment["id"], "Danke, Lea!") is not None  # reads are real
+    before = len(sandbox.twitter.requests())
+    assert dry.find_reply("dry-run-3", "Danke, Lea!") is None
+    assert len(sandbox.twitter.requests()) == before
+
+
+def test_search_mentions_finds_posts_by_others_and_says_where_they_hang(
+    sandbox: Sandbox, twitter: TwitterChannel
+) -> None:
+    ours = twitter.post(Message("Die Stadtwerke Elbtal informieren: Wartung am Freitag"))
+    reply = inject(sandbox, "Stadtwerke Elbtal, gilt das auch für Pirna?", "ole", ours.remote_id)
+    loose = inject(sandbox, "Wieder Ärger mit den STADTWERKEN? Nein: stadtwerke elbtal top!",
+                   "kim")
+    answer = inject(sandbox, "@kim Stadtwerke Elbtal? Sehe ich auch so", "tom", loose["id"])
+    inject(sandbox, "Stadtwerke Dresden haben auch Wartung", "ben")
+
+    page = twitter.search_mentions("stadtwerke elbtal", None)
+
+    assert [c.remote_id for c in page.comments] == [reply["id"], loose["id"], answer["id"]]
+    by_id = {c.remote_id: c for c in page.comments}
+    assert (by_id[reply["id"]].post_id, by_id[reply["id"]].parent_id) == (
+        ours.remote_id, ours.remote_id)
+    assert (by_id[loose["id"]].post_id, by_id[loose["id"]].parent_id) == (
+        loose["id"], loose["id"])
+    assert (by_id[answer["id"]].post_id, by_id[answer["id"]].parent_id) == (
+        loose["id"], loose["id"])
+    assert by_id[answer["id"]].author_handle == "tom"
+    assert by_id[answer["id"]].permalink == f"https://x.com/tom/status/{answer['id']}"
+    assert page.cursor == answer["id"]
+    [search] = {r["query"]["query"] for r in sandbox.twitter.requests()
+                if r["path"] == "/2/tweets/search/recent"}
+    assert search == "(stadtwerke elbtal) -from:stadtwerke_elbtal -is:retweet"
+
+    newer = inject(sandbox, "Stadtwerke Elbtal: Danke!", "lea")
+    later = twitter.search_mentions("stadtwerke elbtal", page.cursor)
+    assert [c.remote_id for c in later.comments] == [newer["id"]]
+    nothing = twitter.search_mentions("stadtwerke elbtal", later.cursor)
+    assert nothing.comments == [] and nothing.cursor == later.cursor
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("strom", ["kein_strom", "phrase"]),  # whole words: not "Stromausfall"
+        ("Stromausfall", ["ausfall"]),
+        ('"kein Strom"', ["kein_strom"]),
+        ('"Strom kein"', ["phrase"]),
+        ("Strom Bahnhofstraße", ["kein_strom"]),
+        ("Stromausfall OR Gasgeruch", ["ausfall", "gas"]),
+        ("-from:gas_gabi Strom OR Gasgeruch", ["kein_strom", "gas", "phrase"]),  # AND first
+        ("(Strom OR Gasgeruch) -from:gas_gabi", ["kein_strom", "phrase"]),
+        ("from:@GAS_GABI", ["gas"]),
+        ("#Energiewende", ["hashtag"]),
+        ("energiewende", ["hashtag", "word"]),
+        ("Elbtal -is:reply", ["kein_strom", "ausfall", "gas", "hashtag", "word", "phrase"]),
+    ],
+)
+def test_search_mentions_understands_the_query_forms(
+    sandbox: Sandbox, twitter: TwitterChannel, query: str, expected: list[str]
+) -> None:
+    texts = {
+        "kein_strom": ("anna", "Elbtal: seit 6 Uhr kein Strom in der Bahnhofstraße"),
+        "ausfall": ("bert", "Elbtal, schon wieder ein Stromausfall!"),
+        "gas": ("gas_gabi", "Elbtal: Gasgeruch im Treppenhaus"),
+        "hashtag": ("carl", "Elbtal und die #Energiewende"),
+        "word": ("dora", "Energiewende in Elbtal"),
+        "phrase": ("emil", "Strom: kein Thema in Elbtal"),
+    }
+    ids = {key: inject(sandbox, text, handle)["id"] for key, (handle, text) in texts.items()}
+    twitter.post(Message("Elbtal: kein Strom in der Bahnhofstraße, wir sind dran"))
+
+    found = [c.remote_id for c in twitter.search_mentions(query, None).comments]
+
+    assert found == [ids[key] for key in expected]
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("(Strom", "'(' without ')'"),
+        ("Strom)", "')' without '('"),
+        ("-Strom", "not negated"),
+        ("Strom OR", "OR or ')'"),
+        ("lang:de Strom", "invalid operator 'lang:de'"),
+    ],
+)
+def test_search_queries_x_would_refuse_are_rejected_with_the_reason(
+    sandbox: Sandbox, twitter: TwitterChannel, query: str, reason: str
+) -> None:
+    with pytest.raises(Rejected, match=re.escape(reason)):
+        twitter.search_mentions(query, None)

@@ -90,3 +90,23 @@ def test_a_busy_port_is_a_clear_error() -> None:
 
     assert process.returncode == 1
     assert f"cannot listen on 127.0.0.1 ports {port}/0" in errors
+
+
+def test_demo_comments_flag_puts_replies_under_the_first_post() -> None:
+    process = start("--port-x", "0", "--port-facebook", "0", "--format", "json",
+                    "--demo-comments")
+    try:
+        assert process.stdout is not None
+        urls = json.loads(process.stdout.readline())
+        credentials = TwitterCredentials("sandbox-consumer-key", "a", "b", "c")
+        channel = TwitterChannel(credentials, api_base=urls["twitter"], timeout=5)
+        posted = channel.post(Message("Aus der Demo"))
+        page = channel.fetch_comments(posted.remote_id, None)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=30)
+
+    assert process.returncode == 0, errors
+    assert urls["demo_comments"] is True
+    assert len(page.comments) == 4
+    assert any("kein Strom" in comment.text for comment in page.comments)

@@ -178,6 +178,7 @@ def test_facebook_channel_uses_only_documented_graph_fields_and_params(
     facebook.reply(root.remote_id, "Antwort")
     sandbox.facebook.control("inject-comment", on=root.remote_id, author_name="A", text="x")
     facebook.fetch_comments(root.remote_id, None)
+    facebook.find_reply(root.remote_id, "Antwort")
     facebook.recent_posts(datetime.now(UTC) - timedelta(hours=1))
 
     comment_fields = {f["name"] for f in _graph_spec("Comment.json")["fields"]}

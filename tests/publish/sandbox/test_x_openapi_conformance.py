@@ -164,6 +164,14 @@ def drive_every_endpoint(
                   author_name=handle.title(), text=f"Gruß von {handle}")
     page = twitter.fetch_comments(root.remote_id, None)
     twitter.fetch_comments(root.remote_id, page.cursor)
+    answer = twitter.reply(page.comments[0].remote_id, "Danke für den Gruß!")
+    found = twitter.find_reply(page.comments[0].remote_id, "Danke für den Gruß!")
+    assert found is not None and found.remote_id == answer.remote_id
+    x.control("inject-comment", author_handle="lea", text="Die Stadtwerke Elbtal sind toll")
+    mentions = twitter.search_mentions('"Stadtwerke Elbtal" OR (Öffnungszeiten -from:ole)', None)
+    twitter.search_mentions("Stadtwerke Elbtal", mentions.cursor)
+    with pytest.raises(Rejected):
+        twitter.search_mentions("(Stadtwerke", None)
     twitter.recent_posts(datetime.now(UTC) - timedelta(hours=1))
     twitter.recent_posts(datetime.now(UTC) + timedelta(hours=1))
     with pytest.raises(DuplicateContent):
@@ -205,7 +213,8 @@ EXPECTED = {
     ("POST", "/2/media/upload", 200), ("POST", "/2/media/metadata", 200),
     ("POST", "/2/media/metadata", 404),
     ("DELETE", "/2/tweets/{id}", 200), ("DELETE", "/2/tweets/{id}", 404),
-    ("GET", "/2/tweets/search/recent", 200), ("GET", "/2/tweets/search/recent", 403),
+    ("GET", "/2/tweets/search/recent", 200), ("GET", "/2/tweets/search/recent", 400),
+    ("GET", "/2/tweets/search/recent", 403),
     ("GET", "/2/tweets/search/recent", 429),
     ("GET", "/2/users/{id}/tweets", 200),
 }

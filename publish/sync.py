@@ -1,0 +1,396 @@
+"""Comment sync: replies on X and comments on Facebook into the moderation inbox.
+
+For every post the ledger says is on a network, sync reads the comments newer than the
+stored cursor and inserts each once, keyed by (channel, remote id), triaged on arrival
+(:mod:`editorial.triage`). Cursors only see what is new, so conversations of recent posts
+are re-read in full now and then (``MODERATION['refresh_minutes']``, for posts younger
+than ``refresh_days``): that is where edits and deletions show. An edited comment gets
+the new text (an approved one goes back to ``new``: approval was for the old words); a
+comment deleted or hidden on the network is hidden on the site.
+
+The commenter's e-mail address is never asked for nor stored: only the handle, the display
+name, the text and the link. Reading can be refused by the network (X's free tier): sync
+says so once per run and goes on with the other channels; posting is not affected.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from editorial.guideline import Guideline
+from editorial.pieces import Site
+from editorial.triage import SpamRules, normal_text, triage
+from publish.channels import (
+    AuthExpired,
+    Channel,
+    ChannelError,
+    RateLimited,
+    ReadNotAvailable,
+    RemoteComment,
+)
+from publish.settings import ModerationSettings
+from publish.store import Store, audit
+from publish.store.models import Comment, CommentState, LedgerEntry, Status, SyncCursor
+
+logger = logging.getLogger(__name__)
+
+SUBJECT = "comment"
+MENTIONS = "search:"
+# the cursor row that remembers when sync last ran, for the scheduler's sync interval
+LAST_RUN = ("*", "last-sync")
+
+
+@dataclass
+class SyncReport:
+    """What one sync run brought in, per channel, and why a channel could not be read."""
+
+    now: datetime
+    added: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    hidden: dict[str, int] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def total_added(self) -> int:
+        return sum(self.added.values())
+
+    def count(self, bucket: dict[str, int], channel: str) -> None:
+        bucket[channel] = bucket.get(channel, 0) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["now"] = self.now.isoformat(timespec="seconds")
+        return data
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """One comment after :func:`ingest`: its id, and whether this call inserted it."""
+
+    id: int
+    created: bool
+
+
+def _repeats(session: Session, text: str) -> int:
+    wanted = normal_text(text)
+    if not wanted:
+        return 0
+    # exact copies of the text, from anyone: compared in Python to fold case and links
+    rows = session.scalars(select(Comment.text).where(func.length(Comment.text) == len(text))).all()
+    return sum(1 for row in rows if normal_text(row) == wanted)
+
+
+def _post_entry(session: Session, channel: str, post_id: str) -> LedgerEntry | None:
+    return session.scalars(
+        select(LedgerEntry).where(LedgerEntry.channel == channel, LedgerEntry.remote_id == post_id)
+    ).first()
+
+
+def ingest(
+    store: Store,
+    guideline: Guideline,
+    channel: str,
+    remote: RemoteComment,
+    now: datetime,
+    *,
+    rules: SpamRules | None = None,
+    kind: str = "reply",
+    post_slug: str | None = None,
+) -> Ingested:
+    """Insert ``remote`` once, triaged; a second call with the same ids changes nothing.
+
+    Sync and the Facebook webhook both call this, so a comment that arrives by webhook
+    and is fetched again by the next sync stays one comment.
+    """
+    with store.transaction() as session:
+        existing = session.scalars(
+            select(Comment.id).where(
+                Comment.channel == channel, Comment.remote_id == remote.remote_id
+            )
+        ).first()
+        if existing is not None:
+            return Ingested(existing, created=False)
+        entry = _post_entry(session, channel, remote.post_id)
+        received = min(remote.created_at, now)
+        verdict = triage(
+            remote.text, received, guideline, rules or SpamRules(), _repeats(session, remote.text)
+        )
+        state = CommentState.NEW
+        reason = None
+        if verdict.spam:
+            state, reason = CommentState.REJECTED, f"spam: {verdict.spam}"
+        elif verdict.contact:
+            state = CommentState.ESCALATED
+        comment = Comment(
+            channel=channel,
+            remote_id=remote.remote_id,
+            kind=kind,
+            post_remote_id=remote.post_id,
+            parent_remote_id=remote.parent_id,
+            piece_id=entry.piece_id if entry is not None else None,
+            post_slug=post_slug,
+            author_handle=remote.author_handle,
+            author_name=remote.author_name,
+            text=remote.text,
+            permalink=remote.permalink,
+            created_at=received,
+            received_at=now,
+            gone_at=now if remote.hidden else None,
+            state=state.value,
+            reason=reason,
+            category=verdict.category,
+            spam=verdict.spam,
+            escalated_to=verdict.contact,
+            assigned_to=verdict.contact,
+            due_at=verdict.due_at,
+            updated_at=now,
+        )
+        session.add(comment)
+        session.flush()
+        audit.record(
+            session,
+            audit.SYSTEM,
+            "comment.received",
+            SUBJECT,
+            str(comment.id),
+            {
+                "channel": channel,
+                "kind": kind,
+                "state": state.value,
+                "category": verdict.category,
+                "escalated_to": verdict.contact,
+                "spam": verdict.spam,
+            },
+            now,
+        )
+        return Ingested(comment.id, created=True)
+
+
+def _apply_current(
+    store: Store,
+    channel: str,
+    post_id: str,
+    current: list[RemoteComment],
+    now: datetime,
+    report: SyncReport,
+) -> None:
+    """Compare a full read of one conversation with the store: edits and disappearances."""
+    seen = {remote.remote_id: remote for remote in current}
+    with store.transaction() as session:
+        known = session.scalars(
+            select(Comment).where(
+                Comment.channel == channel,
+                Comment.post_remote_id == post_id,
+                Comment.kind == "reply",
+            )
+        ).all()
+        for comment in known:
+            if comment.erased:
+                continue  # a tombstone is never filled again from the network
+            remote = seen.get(comment.remote_id)
+            if remote is None or remote.hidden:
+                if comment.gone_at is None:
+                    _set(session, comment, {"gone_at": now}, now)
+                    audit.record(
+                        session,
+                        audit.SYSTEM,
+                        "comment.gone",
+                        SUBJECT,
+                        str(comment.id),
+                        {"channel": channel, "hidden": remote is not None},
+                        now,
+                    )
+                    report.count(report.hidden, channel)
+                continue
+            changes: dict[str, Any] = {}
+            if comment.gone_at is not None:
+                changes["gone_at"] = None
+            if remote.text != comment.text:
+                changes.update(text=remote.text, edited_at=now)
+                if comment.state == CommentState.APPROVED:
+                    changes.update(
+                        state=CommentState.NEW.value, reason="edited on the network after approval"
+                    )
+            if changes:
+                _set(session, comment, changes, now)
+                audit.record(
+                    session,
+                    audit.SYSTEM,
+                    "comment.edited" if "text" in changes else "comment.back",
+                    SUBJECT,
+                    str(comment.id),
+                    {"channel": channel, "state": changes.get("state")},
+                    now,
+                )
+                report.count(report.updated, channel)
+
+
+def _set(session: Session, comment: Comment, changes: dict[str, Any], now: datetime) -> None:
+    session.execute(
+        update(Comment)
+        .where(Comment.id == comment.id, Comment.updated_at == comment.updated_at)
+        .values(**changes, updated_at=now)
+    )
+
+
+def _cursor(session: Session, channel: str, source: str) -> SyncCursor | None:
+    return session.get(SyncCursor, (channel, source), populate_existing=True)
+
+
+def _save_cursor(
+    store: Store, channel: str, source: str, cursor: str | None, now: datetime, refreshed: bool
+) -> None:
+    with store.transaction() as session:
+        row = _cursor(session, channel, source)
+        if row is None:
+            row = SyncCursor(channel=channel, source=source, updated_at=now)
+            session.add(row)
+        row.cursor = cursor
+        row.updated_at = now
+        if refreshed:
+            row.refreshed_at = now
+
+
+def _conversations(store: Store, channel: str) -> list[tuple[str, str, datetime | None]]:
+    """(post remote id, piece id, posted at) of our first parts on ``channel``."""
+    with store.transaction() as session:
+        rows = session.execute(
+            select(LedgerEntry.remote_id, LedgerEntry.piece_id, LedgerEntry.posted_at).where(
+                LedgerEntry.channel == channel,
+                LedgerEntry.status == Status.POSTED.value,
+                LedgerEntry.part_index == 0,
+                LedgerEntry.remote_id.is_not(None),
+                LedgerEntry.piece_id.not_like("reply:%"),
+            )
+        ).all()
+    return [(str(r[0]), str(r[1]), r[2]) for r in rows]
+
+
+def _slugs(site: Site | None) -> dict[str, str]:
+    if site is None:
+        return {}
+    return {snippet.id: snippet.post for snippet in site.snippets if snippet.post}
+
+
+def sync_due(store: Store, now: datetime, every: timedelta) -> bool:
+    """Whether the scheduler's tick should sync now: ``every`` has passed since the last sync."""
+    with store.transaction() as session:
+        row = _cursor(session, *LAST_RUN)
+        return row is None or row.refreshed_at is None or now - row.refreshed_at >= every
+
+
+def sync(
+    store: Store,
+    channels: Mapping[str, Channel],
+    guideline: Guideline,
+    moderation: ModerationSettings,
+    now: datetime,
+    *,
+    site: Site | None = None,
+) -> SyncReport:
+    """Bring in what is new under every post on every channel; see the module docstring."""
+    report = SyncReport(now=now)
+    rules = SpamRules(
+        max_links=moderation.max_links,
+        blocklist=moderation.blocklist,
+        repeat_limit=moderation.repeat_limit,
+    )
+    slugs = _slugs(site)
+    for name, channel in sorted(channels.items()):
+        report.added.setdefault(name, 0)
+        try:
+            for post_id, piece_id, posted_at in _conversations(store, name):
+                _sync_post(
+                    store,
+                    channel,
+                    name,
+                    guideline,
+                    rules,
+                    moderation,
+                    now,
+                    report,
+                    post_id,
+                    slugs.get(piece_id),
+                    posted_at,
+                )
+            if name == "twitter" and moderation.mentions:
+                _sync_mentions(store, channel, guideline, rules, moderation, now, report)
+        except ReadNotAvailable as exc:
+            report.problems[name] = f"cannot read comments: {exc}"
+        except (AuthExpired, RateLimited) as exc:
+            report.problems[name] = f"sync stopped: {exc}"
+        except ChannelError as exc:
+            report.problems[name] = f"sync stopped after an error: {exc}"
+    _save_cursor(store, *LAST_RUN, None, now, refreshed=True)
+    for name, problem in report.problems.items():
+        logger.warning("comment sync on %s: %s", name, problem)
+    logger.info(
+        "comment sync: %s added, %s updated, %s hidden",
+        report.total_added,
+        sum(report.updated.values()),
+        sum(report.hidden.values()),
+    )
+    return report
+
+
+def _sync_post(
+    store: Store,
+    channel: Channel,
+    name: str,
+    guideline: Guideline,
+    rules: SpamRules,
+    moderation: ModerationSettings,
+    now: datetime,
+    report: SyncReport,
+    post_id: str,
+    slug: str | None,
+    posted_at: datetime | None,
+) -> None:
+    with store.transaction() as session:
+        row = _cursor(session, name, post_id)
+        cursor = row.cursor if row else None
+        refreshed_at = row.refreshed_at if row else None
+    recent = posted_at is None or now - posted_at <= timedelta(days=moderation.refresh_days)
+    refresh = recent and (
+        refreshed_at is None or now - refreshed_at >= timedelta(minutes=moderation.refresh_minutes)
+    )
+    page = channel.fetch_comments(post_id, None if refresh else cursor)
+    for remote in page.comments:
+        if ingest(store, guideline, name, remote, now, rules=rules, post_slug=slug).created:
+            report.count(report.added, name)
+    if refresh:
+        _apply_current(store, name, post_id, page.comments, now, report)
+    _save_cursor(store, name, post_id, page.cursor or cursor, now, refresh)
+
+
+def _sync_mentions(
+    store: Store,
+    channel: Channel,
+    guideline: Guideline,
+    rules: SpamRules,
+    moderation: ModerationSettings,
+    now: datetime,
+    report: SyncReport,
+) -> None:
+    search = getattr(channel, "search_mentions", None)
+    if search is None:
+        return
+    for query in moderation.mentions:
+        source = MENTIONS + query
+        with store.transaction() as session:
+            row = _cursor(session, channel.name, source)
+            cursor = row.cursor if row else None
+        page = search(query, cursor)
+        for remote in page.comments:
+            if ingest(
+                store, guideline, channel.name, remote, now, rules=rules, kind="mention"
+            ).created:
+                report.count(report.added, channel.name)
+        _save_cursor(store, channel.name, source, page.cursor or cursor, now, refreshed=False)
