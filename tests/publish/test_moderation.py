@@ -18,7 +18,7 @@ import pytest
 
 from publish.build import build_site
 from publish.store.models import Comment
-from tests.publish.test_syndication import NOW, Site
+from tests.publish.test_syndication import Site
 from tests.publish.test_syndication import site as syndication_site  # noqa: F401
 
 LATER = "2026-11-24T10:30:00+01:00"
