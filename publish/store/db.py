@@ -221,9 +221,15 @@ class Store:
         After ``forget`` the old row images would otherwise survive in the WAL until the
         next automatic checkpoint; PostgreSQL's dead rows go at the next (auto)vacuum.
         """
-        if self.url.get_backend_name() == "sqlite":
-            with self.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        if self.url.get_backend_name() != "sqlite":
+            return
+        # on the driver's connection: a checkpoint cannot run inside the BEGIN IMMEDIATE
+        # that SQLAlchemy's connection would open first
+        raw = self.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
 
     def dispose(self) -> None:
         """Close pooled connections (tests, and workers before they fork)."""
