@@ -7,8 +7,6 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from conftest import CONSUMER_KEY, PAGE_TOKEN
-
 from publish.channels import (
     FacebookChannel,
     FacebookCredentials,
@@ -17,6 +15,7 @@ from publish.channels import (
     TwitterCredentials,
 )
 from publish.sandbox import Sandbox
+from tests.publish.sandbox.conftest import CONSUMER_KEY, PAGE_TOKEN
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 PHONE = re.compile(r"\b0\d{2,4}[ /-]?\d{3,4}[ -]?\d{3,4}\b")
