@@ -82,8 +82,14 @@ def _comments(site: Site, store: Store, retracted: set[str]) -> dict[str, list[d
         visible = {
             (c.channel, c.remote_id): c
             for c in comments
-            if not c.erased and c.piece_id not in retracted and slugs.get(c.piece_id or "")
+            if not c.erased
+            and c.piece_id not in retracted
+            and slugs.get(c.piece_id or "")
+            # the site shows words by someone: a picture-only comment has nothing to show
+            and c.text.strip()
+            and (c.author_name or c.author_handle or "").strip()
         }
+        ours = str(site.settings.get("SITENAME") or "").strip() or "dialogpress"
         replies = session.scalars(
             select(CommentReply)
             .where(
@@ -118,7 +124,7 @@ def _comments(site: Site, store: Store, retracted: set[str]) -> dict[str, list[d
                     "id": f"{answered.channel}:{reply.remote_id}",
                     "parent": f"{answered.channel}:{answered.remote_id}",
                     "channel": answered.channel,
-                    "author": None,
+                    "author": ours,
                     "text": reply.text,
                     "created_at": reply.posted_at.isoformat(timespec="seconds"),
                     "url": reply.remote_url,

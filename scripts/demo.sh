@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the example site, end to end against the local network sandbox:
-# check, approvals, one scheduler tick at a fixed time (build, deploy, post), the result,
-# and a second tick that has nothing to do.
+# check, approvals, one scheduler tick at a fixed time (build, deploy, post, bring the
+# replies people wrote into the inbox), the result, a second tick that has nothing to do,
+# then a moderator's work: decisions, a reply, a refused reply, and the site rebuilt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DP=.venv/bin/dialogpress
@@ -53,6 +54,31 @@ replies = [t for t in tweets if t["author_id"] != me]
 comments = [c for c in state["facebook"]["comments"] if c["from"]["id"] != page]
 print(f"People answered with {len(replies)} replies on X and {len(comments)} comments on Facebook.")
 PY
+echo
+echo "== 6. The inbox: what people answered, triaged with the guideline =="
+$DP inbox --state all --now "$NOW"
+pick() {
+    $DP inbox --state all --format json --now "$NOW" | .venv/bin/python -c \
+        'import json, sys; print(next(c["id"] for c in json.load(sys.stdin) if sys.argv[1] in c["text"]))' "$1"
+}
+praise=$(pick "Danke für die schnelle Info")
+question=$(pick "Quick question")
+bill=$(pick "Schlussrechnung")
+echo
+echo "== 7. A moderator decides (a second 'make demo' reports the decisions as conflicts) =="
+$DP comment approve "$praise" --expect new --now "$NOW" || true
+$DP comment approve "$question" --expect new --now "$NOW" || true
+$DP comment approve "$bill" --expect new --now "$NOW" || true
+echo "-- a reply with a phrase the guideline forbids is refused:"
+$DP comment reply "$bill" "Das garantieren wir: Ihre Rechnung kommt diese Woche." --now "$NOW" || true
+echo "-- a clean one goes out in the thread, once (run it twice: one post):"
+$DP comment reply "$question" "Yes: our customer centre is open on Saturdays from 9 am to 1 pm." --now "$NOW"
+echo
+echo "== 8. A third tick: the approved comments and our reply go on the site =="
+$DP tick --now "$NOW" || status=$?
+echo
+echo "== 9. Response times against the guideline's targets =="
+$DP report --now "$NOW"
 cat <<TXT
 
 Run 'make demo' again: nothing is posted twice (the ledger is in .dialogpress/).
