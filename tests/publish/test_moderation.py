@@ -295,3 +295,32 @@ def test_tick_syncs_comments_and_sends_queued_replies(synced: Site) -> None:
     again = synced.run("tick", "--now", "2026-11-24T10:35:00+01:00", "--format", "json")
     steps = {step["name"]: step for step in json.loads(again.stdout)["steps"]}
     assert steps["sync"]["status"] == "skipped"  # SCHEDULER sync_minutes is 15
+
+
+def test_a_network_that_refuses_reads_is_reported_once_and_the_others_sync(synced: Site) -> None:
+    inject(synced)
+    synced.sandbox.twitter.control("set-tier", tier="free")
+    result = synced.run("sync", "--now", LATER, "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["added"]["facebook"] == 2
+    assert list(data["problems"]) == ["twitter"]
+    assert "cannot read comments" in data["problems"]["twitter"]
+    searches = [r for r in synced.sandbox.twitter.requests() if "search" in r["path"]]
+    assert len(searches) == 1  # refused once, not asked again for every post
+
+
+def test_mentions_from_the_settings_come_in_marked_as_mentions(synced: Site) -> None:
+    with (synced.root / "pelicanconf.py").open("a", encoding="utf-8") as conf:
+        conf.write('\nMODERATION = {"mentions": ["Stadtwerke Elbtal"]}\n')
+    synced.sandbox.twitter.control(
+        "inject-comment",
+        text="Wieder mal super Service von den Stadtwerke Elbtal heute am Schalter.",
+        author_handle="kundin_dd",
+        author_name="Kundin aus Dresden",
+    )
+    data = run_json(synced, "sync", "--now", LATER)
+    assert data["added"]["twitter"] == 1
+    (mention,) = [c for c in run_json(synced, "inbox", "--state", "all") if c["kind"] == "mention"]
+    assert mention["author_handle"] == "kundin_dd"
+    assert run_json(synced, "sync", "--now", LATER)["added"]["twitter"] == 0
