@@ -34,10 +34,11 @@ test: install lint
 	@scripts/apt-install.sh $(TEST_PACKAGES)
 	$(BIN)/pytest
 
-# Benchmarks time things and so are no tests: two scheduler ticks on the example site and
-# on a generated site of 2,000 posts (bench/tick.py); figures in bench/results/tick.json.
+# Benchmarks time things and so are no tests: scheduler ticks (bench/tick.py) and builds,
+# stock Pelican against ours (bench/build.py); figures in bench/results/.
 bench: install
 	$(BIN)/python bench/tick.py
+	$(BIN)/python bench/build.py
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

@@ -26,6 +26,7 @@ THEME = "theme"
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = [
     "dp_frontmatter", "dp_approval_gate", "dp_syndication_links", "dp_social_meta", "dp_comments",
+    "dp_incremental",
 ]
 
 DEFAULT_PAGINATION = 5

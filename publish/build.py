@@ -3,6 +3,11 @@
 Pelican logs a file it cannot read and goes on; we count the errors logged anywhere
 during the build (Pelican's and our plugins' loggers) so that a build that silently
 dropped a post is reported as failed, with the reason, rather than deployed.
+
+A build whose inputs are those of the last good build into the same output, whose
+output is untouched and whose time of validity has not passed, is skipped
+(:mod:`publish.build_stamp`); everything else is Pelican's run, made incremental by the
+dp_incremental plugin.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from editorial.settings import Settings, load_settings
+from publish import build_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -99,12 +105,25 @@ def build_site(
     settings = load_settings(path, override=extra)
     settings.setdefault("DP_BUILD_MODE", "production" if production else "preview")
     settings["DP_BUILD_MODE"] = "production" if production else "preview"
+    started = time.monotonic()
+    inputs = build_stamp.inputs_digest(settings, sorted({path, path.with_name("pelicanconf.py")}))
+    if build_stamp.unchanged(settings, inputs):
+        logger.info(
+            "event=build.skipped reason=unchanged seconds=%.2f output=%s",
+            time.monotonic() - started, settings["OUTPUT_PATH"],
+        )
+        return BuildResult(
+            output=Path(settings["OUTPUT_PATH"]), settings_file=path.resolve(),
+            production=production,
+        )
+    build_stamp.forget(settings)
+    stamp, output_path = build_stamp.stamp_path(settings), Path(settings["OUTPUT_PATH"])
     collector = _ErrorCollector()
     root_logger = logging.getLogger()
     root_logger.addHandler(collector)
     _disconnect_plugins()
-    started = time.monotonic()
     logger.info("event=build.start settings=%s output=%s", path.name, settings["OUTPUT_PATH"])
+    pelican = None
     try:
         pelican = Pelican(settings)
         _report_progress()
@@ -119,8 +138,11 @@ def build_site(
             time.monotonic() - started,
             len(collector.messages),
         )
+    # dp_incremental tells until when the output holds; without it a build always runs
+    if pelican is not None and not collector.messages and hasattr(pelican, "dp_valid_until"):
+        build_stamp.write(stamp, output_path, inputs, pelican.dp_valid_until)
     return BuildResult(
-        output=Path(settings["OUTPUT_PATH"]),
+        output=output_path,
         settings_file=path.resolve(),
         production=production,
         errors=collector.messages,

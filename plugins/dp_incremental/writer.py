@@ -1,0 +1,341 @@
+"""A Pelican writer that renders only what changed, and renders that on every core.
+
+Pelican's writer renders and writes every page on every build. This one, given the
+record of the last build into the same output (:mod:`.record`), keeps a page whose
+recorded inputs have the same digests now and whose file is still there; every other
+page is queued and rendered at the end of the build, by forked worker processes when
+there are enough pages to pay for them (each worker inherits the whole site, so nothing
+is pickled but the paths of the files written and what each page read). Feeds are
+compared by a digest of their entries and written at once.
+
+Pagination, ``override_output`` and the ``content_written``/``feed_written`` signals
+behave as in Pelican's writer (for a kept page ``content_written`` is still sent; a
+kept feed sends neither ``feed_generated`` nor ``feed_written``).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from pelican.paginator import Paginator
+from pelican.plugins import signals
+from pelican.utils import get_relative_path, path_to_url, sanitised_join
+from pelican.writers import FileOverwriteFailedError, Writer
+
+from .dependencies import (
+    Attributes,
+    Dependencies,
+    Digester,
+    Recording,
+    Unstable,
+    digest_names,
+)
+from .record import PageEntry, Record
+
+logger = logging.getLogger(__name__)
+
+# fewer pages than this are rendered in this process: forking costs more than it saves
+PARALLEL_MIN = 200
+FEED_FIELDS = ("title", "url", "summary", "category", "tags", "author", "date", "modified")
+
+
+@dataclass
+class Job:
+    """One page to render: what Pelican's ``_write_file`` would have been given."""
+
+    template: Any
+    localcontext: dict[str, Any]
+    context: dict[str, Any]
+    path: str
+    name: str
+    override: bool
+    siteurl: str = ""
+
+
+class BuildState:
+    """This build's view of the last one, and what it has written so far."""
+
+    def __init__(
+        self, old: Record | None, new: Record, workers: int, contents: Any, settings: dict[str, Any]
+    ) -> None:
+        self.old = old
+        self.new = new
+        self.workers = workers
+        self.settings = settings
+        self.digester = Digester()
+        self.attributes = Attributes(contents, self.digester)
+        self.jobs: list[Job] = []
+        self.produced: set[str] = set()
+        self.kept = 0
+        self.rendered = 0
+        self.feeds_kept = 0
+
+    def page_unchanged(self, entry: PageEntry, localcontext: dict[str, Any], siteurl: str) -> bool:
+        if entry.siteurl != siteurl:
+            return False
+        names = digest_names(entry.names, localcontext, self.digester, self.settings)
+        if names != entry.names:
+            return False
+        value = self.attributes.value
+        if any(value(key, attr, siteurl) != digest for key, attr, digest in entry.reads):
+            return False
+        column = self.attributes.column
+        return all(column(attr, siteurl) == digest for attr, digest in entry.columns.items())
+
+    def entry(self, job: Job, dependencies: Dependencies) -> PageEntry | None:
+        """The record of a page just rendered; ``None`` when an input has no digest."""
+        names, reads, columns = dependencies
+        siteurl = job.siteurl
+        digests = digest_names(names, job.localcontext, self.digester, self.settings)
+        if digests is None:
+            return None
+        values = []
+        for key, attr in reads:
+            digest = self.attributes.value(key, attr, siteurl)
+            if digest is None:
+                return None
+            values.append((key, attr, digest))
+        column_digests = {}
+        for attr in columns:
+            digest = self.attributes.column(attr, siteurl)
+            if digest is None:
+                return None
+            column_digests[attr] = digest
+        return PageEntry(names=digests, reads=values, columns=column_digests, siteurl=siteurl)
+
+
+_state: BuildState | None = None
+# the queue as forked workers inherit it
+_jobs: list[Job] = []
+
+
+def start(state: BuildState | None) -> None:
+    global _state
+    _state = state
+
+
+def current() -> BuildState | None:
+    return _state
+
+
+class IncrementalWriter(Writer):
+    """Pelican's Writer, keeping unchanged pages and queueing the others."""
+
+    def write_file(
+        self,
+        name: str,
+        template: Any,
+        context: dict[str, Any],
+        relative_urls: bool = False,
+        paginated: dict[str, Any] | None = None,
+        template_name: str | None = None,
+        override_output: bool = False,
+        url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not name:
+            return
+
+        def localcontext_for(name: str, extra: dict[str, Any]) -> dict[str, Any]:
+            localcontext = context.copy()
+            localcontext["localsiteurl"] = localcontext.get("localsiteurl", None)
+            if relative_urls:
+                relative_url = path_to_url(get_relative_path(name))
+                localcontext["SITEURL"] = relative_url
+                localcontext["localsiteurl"] = relative_url
+            localcontext["output_file"] = name
+            localcontext.update(extra)
+            return localcontext
+
+        if paginated is None:
+            paginated = {key: val for key, val in kwargs.items() if key in {"articles", "dates"}}
+        if paginated and template_name in self.settings["PAGINATED_TEMPLATES"]:
+            per_page = (
+                self.settings["PAGINATED_TEMPLATES"][template_name]
+                or self.settings["DEFAULT_PAGINATION"]
+            )
+            paginators = {
+                key: Paginator(name, url, val, self.settings, per_page)
+                for key, val in paginated.items()
+            }
+            for page_num in range(next(iter(paginators.values())).num_pages):
+                paginated_kwargs = kwargs.copy()
+                page = None
+                for key, paginator in paginators.items():
+                    previous_page = paginator.page(page_num) if page_num > 0 else None
+                    page = paginator.page(page_num + 1)
+                    next_page = (
+                        paginator.page(page_num + 2) if page_num + 1 < paginator.num_pages else None
+                    )
+                    paginated_kwargs.update(
+                        {
+                            f"{key}_paginator": paginator,
+                            f"{key}_page": page,
+                            f"{key}_previous_page": previous_page,
+                            f"{key}_next_page": next_page,
+                        }
+                    )
+                assert page is not None  # noqa: S101 - paginated is not empty here
+                self._page(
+                    template, localcontext_for(page.save_as, paginated_kwargs), context,
+                    page.save_as, override_output,
+                )
+        else:
+            self._page(template, localcontext_for(name, kwargs), context, name, override_output)
+
+    def _claim(self, path: str, override: bool) -> bool:
+        """Pelican's rules for writing one file twice; False means skip this write."""
+        if path in self._overridden_files:
+            if override:
+                raise FileOverwriteFailedError(
+                    f'Failed to overwrite "{path}" a second time (was previously overwritten)'
+                )
+            logger.info('Skipping "%s", not overwriting', path)
+            return False
+        if path in self._written_files and not override:
+            raise FileOverwriteFailedError(
+                f'Failed to overwrite "{path}" as Pelican has already written to it previously '
+                "(set `override=True` if intended)"
+            )
+        if override:
+            self._overridden_files.add(path)
+        self._written_files.add(path)
+        return True
+
+    def _page(
+        self, template: Any, localcontext: dict[str, Any], context: dict[str, Any], name: str,
+        override: bool,
+    ) -> None:
+        path = sanitised_join(self.output_path, name)
+        if not self._claim(path, override):
+            return
+        state = current()
+        job = Job(template, localcontext, context, path, name, override)
+        if state is None:
+            _render(job)
+            signals.content_written.send(path, context=localcontext)
+            return
+        state.produced.add(os.path.relpath(path, self.output_path))
+        if localcontext["localsiteurl"]:
+            context["localsiteurl"] = localcontext["localsiteurl"]
+        siteurl = str(context.get("localsiteurl") or "")
+        entry = state.old.pages.get(name) if state.old is not None else None
+        if (
+            entry is not None and os.path.isfile(path) and not override
+            and state.page_unchanged(entry, localcontext, siteurl)
+        ):
+            state.new.pages[name] = entry
+            state.kept += 1
+            signals.content_written.send(path, context=localcontext)
+            return
+        job.siteurl = siteurl
+        state.jobs.append(job)
+
+    def write_feed(
+        self,
+        elements: list[Any],
+        context: dict[str, Any],
+        path: str | None = None,
+        url: str | None = None,
+        feed_type: str = "atom",
+        override_output: bool = False,
+        feed_title: str | None = None,
+    ) -> Any:
+        state = current()
+        if state is None or not path:
+            return super().write_feed(
+                elements, context, path, url, feed_type, override_output, feed_title
+            )
+        complete = sanitised_join(self.output_path, path)
+        state.produced.add(os.path.relpath(complete, self.output_path))
+        digest = self._feed_digest(state, elements, context, path, url, feed_type, feed_title)
+        old = state.old.feeds.get(path) if state.old is not None else None
+        if digest is not None:
+            state.new.feeds[path] = digest
+        if digest is not None and digest == old and os.path.isfile(complete):
+            if complete in self._written_files and not override_output:
+                raise FileOverwriteFailedError(f'Failed to overwrite "{complete}"')
+            self._written_files.add(complete)
+            state.feeds_kept += 1
+            return None
+        return super().write_feed(
+            elements, context, path, url, feed_type, override_output, feed_title
+        )
+
+    def _feed_digest(
+        self, state: BuildState, elements: list[Any], context: dict[str, Any], *about: Any
+    ) -> str | None:
+        site_url = context.get("SITEURL", path_to_url(get_relative_path(about[0])))
+        parts: list[Any] = [about, site_url, context.get("FEED_DOMAIN")]
+        for item in elements[: self.settings["FEED_MAX_ITEMS"]]:
+            parts.append(item)
+            parts.append(item.get_content(site_url))
+            siteurl = str(item.get_siteurl() or "")
+            for attr in FEED_FIELDS:
+                parts.append(state.attributes.value(item.source_path, attr, siteurl))
+        if None in parts[3:]:
+            return None
+        try:
+            return state.digester.digest(parts)
+        except Unstable:
+            return None
+
+
+def _render(job: Job) -> Dependencies:
+    """Render one page and write it, noting what it read (Pelican's ``_write_file``)."""
+    if job.localcontext["localsiteurl"]:
+        job.context["localsiteurl"] = job.localcontext["localsiteurl"]
+    with Recording() as recorder:
+        output = job.template.render(job.localcontext)
+    os.makedirs(os.path.dirname(job.path), exist_ok=True)
+    with open(job.path, "w", encoding="utf-8") as file:
+        file.write(output)
+    logger.info('Writing "%s"', job.path)
+    return recorder.dependencies()
+
+
+def _render_chunk(indexes: list[int]) -> list[tuple[int, Dependencies | None, str | None]]:
+    """In a forked worker: render the queued pages at ``indexes``."""
+    done: list[tuple[int, Dependencies | None, str | None]] = []
+    for index in indexes:
+        try:
+            done.append((index, _render(_jobs[index]), None))
+        except Exception as exc:  # handed to the parent, which fails the build with it
+            done.append((index, None, f"{type(exc).__name__}: {exc}"))
+    return done
+
+
+def render_queued(state: BuildState) -> None:
+    """Render every queued page, in worker processes when it pays."""
+    global _jobs
+    jobs = state.jobs
+    results: list[tuple[int, Dependencies | None, str | None]]
+    if state.workers > 1 and len(jobs) >= PARALLEL_MIN:
+        _jobs = jobs
+        step = max(1, len(jobs) // (state.workers * 8))
+        chunks = [list(range(i, min(i + step, len(jobs)))) for i in range(0, len(jobs), step)]
+        try:
+            with multiprocessing.get_context("fork").Pool(state.workers) as pool:
+                results = [r for chunk in pool.imap_unordered(_render_chunk, chunks) for r in chunk]
+        finally:
+            _jobs = []
+    else:
+        results = [(i, _render(job), None) for i, job in enumerate(jobs)]
+    errors = []
+    for index, dependencies, error in sorted(results, key=lambda r: r[0]):
+        job = jobs[index]
+        if error is not None or dependencies is None:
+            errors.append(f"{job.name}: {error}")
+            continue
+        entry = state.entry(job, dependencies)
+        if entry is not None:
+            state.new.pages[job.name] = entry
+        signals.content_written.send(job.path, context=job.localcontext)
+    state.rendered = len(jobs) - len(errors)
+    state.jobs = []
+    if errors:
+        raise RuntimeError("dp_incremental: pages failed to render: " + "; ".join(errors[:5]))

@@ -1,0 +1,90 @@
+"""dp_incremental in real builds of the example site: its setting, its record, its skips.
+
+tests/publish/test_incremental.py compares incremental and full output trees; here the
+plugin's own promises are checked: a bad setting stops the build with a clear message,
+a build with nothing to do is skipped, a touched but unchanged file renders nothing, and
+``enabled: False`` builds as Pelican does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from publish.build import build_site
+
+POST = "content/posts/wasserhaerte-fragen-und-antworten.md"
+
+
+def _stamps(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.rglob("*.html")}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"workers": 0}, "DP_INCREMENTAL['workers'] must be None"),
+        ({"enabled": "yes"}, "DP_INCREMENTAL['enabled'] must be True or False"),
+        ({"record": "x"}, "DP_INCREMENTAL must be a dict with the keys"),
+    ],
+)
+def test_a_bad_setting_fails_the_build_with_its_name(
+    repo_root: Path, tmp_path: Path, value: dict[str, object], message: str
+) -> None:
+    result = build_site(
+        repo_root / "pelicanconf.py", output=tmp_path / "out",
+        override={"DP_INCREMENTAL": value, "CACHE_PATH": str(tmp_path / "cache")},
+    )
+    assert not result.ok
+    assert any(message in error for error in result.errors), result.errors
+
+
+def test_nothing_changed_is_skipped_and_a_touched_file_renders_nothing(
+    repo_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = repo_root / "pelicanconf.py"
+    override = {"CACHE_PATH": str(tmp_path / "cache")}
+    output = tmp_path / "out"
+    assert build_site(settings, output=output, override=override).ok
+    written = _stamps(output)
+    with caplog.at_level(logging.INFO, logger="publish.build"):
+        assert build_site(settings, output=output, override=override).ok
+    assert any("event=build.skipped" in r.getMessage() for r in caplog.records)
+    assert _stamps(output) == written
+    # a file the stamp does not know makes it stale: the build runs and renders nothing;
+    # the stray file stays, as Pelican keeps what it did not write (the development
+    # settings do not set DELETE_OUTPUT_DIRECTORY)
+    (output / "stray.html").write_text("<p>stray</p>", "utf-8")
+    assert build_site(settings, output=output, override=override).ok
+    assert (output / "stray.html").read_text("utf-8") == "<p>stray</p>"
+    assert {k: v for k, v in _stamps(output).items() if k != "stray.html"} == written
+
+
+def test_a_touched_post_is_read_again_and_its_pages_kept(repo_root: Path, tmp_path: Path) -> None:
+    settings = repo_root / "pelicanconf.py"
+    override = {"CACHE_PATH": str(tmp_path / "cache")}
+    output = tmp_path / "out"
+    assert build_site(settings, output=output, override=override).ok
+    written = _stamps(output)
+    post = repo_root / POST
+    stat = post.stat()
+    try:
+        os.utime(post, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        assert build_site(settings, output=output, override=override).ok
+    finally:
+        os.utime(post, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert _stamps(output) == written
+
+
+def test_disabled_builds_every_page(repo_root: Path, tmp_path: Path) -> None:
+    settings = repo_root / "pelicanconf.py"
+    override = {"CACHE_PATH": str(tmp_path / "cache"), "DP_INCREMENTAL": {"enabled": False}}
+    output = tmp_path / "out"
+    assert build_site(settings, output=output, override=override).ok
+    written = _stamps(output)
+    assert build_site(settings, output=output, override=override).ok
+    assert all(stamp != written[name] for name, stamp in _stamps(output).items())
+    assert not (tmp_path / "cache" / "dp_incremental").exists()
