@@ -6,9 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | $(PYTHON) -c "import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:12])")
 # Debian packages the tools call: ssh-keygen checks approvals, rsync is a deploy target;
-# the tests also need PostgreSQL (the suite starts its own server in a temp dir).
+# the tests also need PostgreSQL (the suite starts its own server in a temp dir) and
+# Debian's Chromium, which Playwright drives for the desk's browser tests.
 RUN_PACKAGES := openssh-client rsync
-TEST_PACKAGES := $(RUN_PACKAGES) postgresql
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql chromium
 
 .PHONY: install demo test lint bench clean
 

@@ -67,6 +67,18 @@ DEFAULTS: dict[str, Any] = {
         "refresh_minutes": 60,
         "retention_days": 30,
     },
+    # the moderators' web desk (see publish.desk and desk_settings below)
+    "DESK": {
+        "host": "127.0.0.1",
+        "port": 8780,
+        "secure_cookies": True,
+        "session_hours": 12,
+        "lockout_failures": 10,
+        "lockout_minutes": 15,
+        "address_failures": 50,
+        "proxy_hops": 0,
+        "report_days": 28,
+    },
 }
 
 # Per deploy target: its keys and their defaults (None: required).
@@ -116,6 +128,11 @@ def apply_defaults(settings: Settings) -> Settings:
         settings["SCHEDULER"] = {**DEFAULTS["SCHEDULER"], **configured_scheduler}
     elif configured_scheduler is None:
         settings["SCHEDULER"] = dict(DEFAULTS["SCHEDULER"])
+    configured_desk = settings.get("DESK")
+    if isinstance(configured_desk, dict):
+        settings["DESK"] = {**DEFAULTS["DESK"], **configured_desk}
+    elif configured_desk is None:
+        settings["DESK"] = dict(DEFAULTS["DESK"])
     return settings
 
 
@@ -132,6 +149,7 @@ def validate(settings: Settings) -> None:
     deploy_settings(settings)
     scheduler_settings(settings)
     moderation_settings(settings)
+    desk_settings(settings)
 
 
 def _check_channel(source: str, name: object, entry: object) -> None:
@@ -350,3 +368,47 @@ def moderation_settings(settings: Settings) -> ModerationSettings:
         refresh_minutes=merged["refresh_minutes"],
         retention_days=merged["retention_days"],
     )
+
+
+# DESK keys that are whole numbers, with the smallest value that makes sense.
+_DESK_NUMBERS = {
+    "port": 1,
+    "session_hours": 1,
+    "lockout_failures": 1,
+    "lockout_minutes": 1,
+    "address_failures": 1,
+    "proxy_hops": 0,
+    "report_days": 1,
+}
+
+
+def desk_settings(settings: Settings) -> dict[str, Any]:
+    """``DESK`` with defaults filled in, each key checked; unknown keys refused.
+
+    ``secure_cookies`` False is for a desk on the moderator's own machine without TLS;
+    ``proxy_hops`` is how many reverse proxies in front of the desk may set
+    ``X-Forwarded-For``/``-Proto`` (0: trust none, the client address is the socket's).
+    """
+    where = f"{settings.get('DP_SETTINGS_FILE', 'the settings')}: DESK"
+    configured = settings.get("DESK", DEFAULTS["DESK"])
+    if not isinstance(configured, dict):
+        raise SettingsError(f"{where} must be a dict such as {{'port': 8780}}")
+    merged: dict[str, Any] = {**DEFAULTS["DESK"], **configured}
+    for key, value in merged.items():
+        if key not in DEFAULTS["DESK"]:
+            raise SettingsError(
+                f"{where}: unknown key {key!r}; known: {', '.join(DEFAULTS['DESK'])}"
+            )
+        if key in _DESK_NUMBERS and (
+            isinstance(value, bool) or not isinstance(value, int) or value < _DESK_NUMBERS[key]
+        ):
+            raise SettingsError(
+                f"{where}[{key!r}] must be a whole number of at least {_DESK_NUMBERS[key]}"
+            )
+    if merged["port"] > 65535:
+        raise SettingsError(f"{where}['port'] must be a TCP port (1-65535)")
+    if not isinstance(merged["host"], str) or not merged["host"].strip():
+        raise SettingsError(f"{where}['host'] must be a host name or address")
+    if not isinstance(merged["secure_cookies"], bool):
+        raise SettingsError(f"{where}['secure_cookies'] must be True or False")
+    return merged

@@ -35,6 +35,7 @@ def _register() -> None:
         approvals,
         calendar,
         deploy,
+        desk,
         moderation,
         sandbox,
         scheduler,

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Index,
     Integer,
@@ -302,3 +303,78 @@ class SyncCursor(Base):
     cursor: Mapped[str | None] = mapped_column(String(300))
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Role(StrEnum):
+    """What a person may do in the desk; the route × role rule is in :mod:`publish.desk.access`."""
+
+    ADMIN = "admin"
+    MODERATOR = "moderator"
+    EDITOR = "editor"
+    APPROVER = "approver"
+
+
+_ROLES = ", ".join(f"'{role.value}'" for role in Role)
+
+
+class DeskUser(Base):
+    """A person who logs in to the desk. Only an argon2 hash of the password is kept.
+
+    ``failed_logins`` counts wrong passwords since the last success; reaching the limit
+    sets ``locked_until`` and starts the count again. ``must_change_password`` is set for
+    a password an admin handed out, so that only its owner knows the one in use.
+    """
+
+    __tablename__ = "desk_users"
+    __table_args__ = (
+        UniqueConstraint("email"),
+        CheckConstraint(f"role IN ({_ROLES})", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<DeskUser {self.id} {self.email} {self.role}>"
+
+
+class DeskSession(Base):
+    """A logged-in browser. The cookie holds a random token; only its SHA-256 is stored,
+    so a copy of the database lets nobody in, and logging out really ends the session."""
+
+    __tablename__ = "desk_sessions"
+    __table_args__ = (UniqueConstraint("token_hash"), Index(None, "user_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(BigId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<DeskSession {self.id} user={self.user_id} until={self.expires_at}>"
+
+
+class LoginAttempt(Base):
+    """One login try: the record behind throttling per address and for unknown accounts.
+
+    ``email`` is what was typed (lower-cased, cut to 200 characters); never the password.
+    """
+
+    __tablename__ = "desk_login_attempts"
+    __table_args__ = (Index(None, "email", "at"), Index(None, "address", "at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    email: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)

@@ -28,6 +28,9 @@ TABLES = {
     "comments",
     "comment_replies",
     "sync_cursors",
+    "desk_users",
+    "desk_sessions",
+    "desk_login_attempts",
 }
 
 
@@ -36,7 +39,7 @@ def test_migrations_create_the_schema_from_an_empty_database(database_url: str) 
     try:
         assert store.current_revision() is None
         store.upgrade()
-        assert store.current_revision() == head_revision() == "0003"
+        assert store.current_revision() == head_revision() == "0004"
         assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     finally:
         store.dispose()

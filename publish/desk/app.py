@@ -1,0 +1,347 @@
+"""The desk's application factory and what every request shares: the site, the store,
+the clock, the secrets and the guard in :mod:`publish.desk.access`.
+
+Secrets come from the environment only (``DP_DESK_SECRET_KEY``, and for the Facebook
+webhook ``DP_FACEBOOK_APP_SECRET`` and ``DP_FACEBOOK_VERIFY_TOKEN``); they are never
+logged. The factory is the desk's entry point under a WSGI server, so it is, beside
+:mod:`publish.context`, the one place that reads the process environment (``environ``
+defaults to ``os.environ``; tests pass their own).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import Flask, Response, current_app, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
+
+from editorial.guideline import Guideline, guideline_for
+from editorial.pieces import Site, load_site
+from editorial.settings import Settings, SettingsError
+from publish.channels import Channel, CredentialsError, load_credentials, make_channel
+from publish.context import Context, production_settings
+from publish.desk import access, csrf, display, sessions
+from publish.desk.accounts import Throttle
+from publish.settings import desk_settings
+from publish.store import Store, open_store
+from publish.store.models import DeskUser
+
+logger = logging.getLogger(__name__)
+
+# the names of the environment variables, not secrets
+ENV_SECRET_KEY = "DP_DESK_SECRET_KEY"  # noqa: S105
+ENV_APP_SECRET = "DP_FACEBOOK_APP_SECRET"  # noqa: S105
+ENV_VERIFY_TOKEN = "DP_FACEBOOK_VERIFY_TOKEN"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+EXTENSION = "dialogpress.desk"
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Desk:
+    """What the desk's views need, built once per application."""
+
+    settings: Settings
+    options: dict[str, Any]
+    store: Store
+    guideline: Guideline
+    secret: bytes = field(repr=False)
+    app_secret: bytes | None = field(repr=False)
+    verify_token: str | None = field(repr=False)
+    environ: Mapping[str, str] = field(repr=False)
+    clock: Clock = _utc_now
+    fixed_channels: dict[str, Channel] | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(str(self.settings.get("TIMEZONE") or "UTC"))
+
+    @property
+    def throttle(self) -> Throttle:
+        return Throttle(
+            failures=self.options["lockout_failures"],
+            lock=timedelta(minutes=self.options["lockout_minutes"]),
+            address_failures=self.options["address_failures"],
+        )
+
+    @property
+    def cookie_name(self) -> str:
+        # __Host- cookies are only accepted with Secure, path / and no domain: a
+        # neighbouring subdomain cannot plant or overwrite them
+        return "__Host-dp-desk" if self.options["secure_cookies"] else "dp-desk"
+
+    @property
+    def csrf_cookie_name(self) -> str:
+        return self.cookie_name + "-csrf"
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def site(self) -> Site:
+        """The production site as it is now (read per request: the scheduler pulls)."""
+        return load_site(self.settings)
+
+    def context(self) -> Context:
+        return Context(settings=self.settings, site=self.site(), store=self.store)
+
+    def channels(self) -> tuple[dict[str, Channel], dict[str, str]]:
+        """Channels whose credentials are there, and what is wrong with the others."""
+        if self.fixed_channels is not None:
+            return self.fixed_channels, {}
+        found: dict[str, Channel] = {}
+        problems: dict[str, str] = {}
+        for name in sorted(self.settings["CHANNELS"]):
+            try:
+                credentials = load_credentials(name, self.environ)
+            except CredentialsError as exc:
+                problems[name] = str(exc)
+                continue
+            found[name] = make_channel(name, self.settings, credentials)
+        return found, problems
+
+
+def desk() -> Desk:
+    """The running application's :class:`Desk`."""
+    found: Desk = current_app.extensions[EXTENSION]
+    return found
+
+
+def current_user() -> DeskUser:
+    """The logged-in user (the guard has made sure there is one on non-public routes)."""
+    user: DeskUser | None = g.get("user")
+    if user is None:
+        raise RuntimeError("no user on a route that needs a login")
+    return user
+
+
+def csrf_token() -> str:
+    return csrf.token(desk().secret, g.csrf_binding)
+
+
+def _secret(environ: Mapping[str, str]) -> bytes:
+    value = environ.get(ENV_SECRET_KEY, "")
+    if len(value) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"{ENV_SECRET_KEY} must be set in the environment to a random value of at least "
+            f"{MIN_SECRET_LENGTH} characters, e.g. the output of "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return value.encode("utf-8")
+
+
+def create_app(
+    settings_path: str | os.PathLike[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+    channels: dict[str, Channel] | None = None,
+    store: Store | None = None,
+) -> Flask:
+    """The desk for the site of ``settings_path`` (its publishconf.py when there is one).
+
+    ``clock`` and ``channels`` replace the wall clock and the channels built from the
+    environment's credentials (tests); ``store`` an opened store. Raises
+    :class:`SettingsError` for bad settings or a missing secret key.
+    """
+    env = os.environ if environ is None else environ
+    settings = production_settings(Path(settings_path))
+    options = desk_settings(settings)
+    opened = store if store is not None else open_store(settings)
+    state = Desk(
+        settings=settings,
+        options=options,
+        store=opened,
+        guideline=guideline_for(settings),
+        secret=_secret(env),
+        app_secret=env[ENV_APP_SECRET].encode("utf-8") if env.get(ENV_APP_SECRET) else None,
+        verify_token=env.get(ENV_VERIFY_TOKEN) or None,
+        environ=env,
+        clock=clock or _utc_now,
+        fixed_channels=channels,
+    )
+    app = Flask(__name__)
+    app.extensions[EXTENSION] = state
+    # Flask's signed-cookie session carries only the one-time messages after an action
+    # (flash); who is logged in lives in the store (publish.desk.sessions)
+    app.config.update(
+        SECRET_KEY=state.secret,
+        SESSION_COOKIE_NAME=state.cookie_name + "-flash",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=options["secure_cookies"],
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    if options["proxy_hops"]:
+        hops = options["proxy_hops"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
+    _register(app)
+    logger.info(
+        "desk for %s on store %s (secure cookies: %s)",
+        settings_path,
+        opened.masked_url,
+        options["secure_cookies"],
+    )
+    return app
+
+
+def _register(app: Flask) -> None:
+    from publish.desk import auth, dashboard, inbox, users, webhook
+
+    for blueprint in (
+        auth.blueprint,
+        inbox.blueprint,
+        dashboard.blueprint,
+        users.blueprint,
+        webhook.blueprint,
+    ):
+        app.register_blueprint(blueprint)
+    app.before_request(_guard)
+    app.after_request(_headers)
+    app.register_error_handler(HTTPException, _error_page)
+    app.add_url_rule("/", "home", _home)
+
+    @app.context_processor
+    def page_helpers() -> dict[str, Any]:
+        state = desk()
+        zone = state.zone
+        return {
+            "user": g.get("user"),
+            "csrf_token": csrf_token,
+            "now": state.now(),
+            "may": lambda rule: g.get("user") is not None and g.user.role in getattr(access, rule),
+            "local": lambda moment, pattern="%d.%m.%Y %H:%M": display.local(moment, zone, pattern),
+            "countdown": lambda due: display.countdown(due, state.now()),
+            "site_name": state.settings.get("SITENAME", "dialogpress"),
+            "zone_name": str(zone),
+        }
+
+
+@access.requires(access.EVERYONE)
+def _home() -> BaseResponse:
+    """Where a login lands: the inbox for those who work it, else the dashboard."""
+    user = current_user()
+    if user.role in access.READ_INBOX:
+        return redirect(url_for("inbox.index"))
+    return redirect(url_for("dashboard.index"))
+
+
+def safe_next(target: str | None) -> str | None:
+    """A redirect target from a form or query, only if it stays on this site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def _guard() -> BaseResponse | None:
+    if request.endpoint is None or request.endpoint == "static":
+        return None
+    view = current_app.view_functions[request.endpoint]
+    state = desk()
+    g.user = None
+    g.session_token = None
+    token = request.cookies.get(state.cookie_name)
+    if token:
+        with state.store.transaction() as session:
+            g.user = sessions.user_for(session, token, state.now())
+        if g.user is not None:
+            g.session_token = token
+    binding = g.session_token or request.cookies.get(state.csrf_cookie_name)
+    if binding is None:
+        binding = csrf.new_binding()
+        g.new_csrf_binding = binding
+    g.csrf_binding = binding
+    roles = access.roles_of(view)
+    if roles is not None and g.user is None:
+        if request.method in access.SAFE_METHODS:
+            wanted = request.full_path if request.query_string else request.path
+            return redirect(url_for("auth.login", next=wanted))
+        return redirect(url_for("auth.login"))
+    if access.needs_csrf(view, request.method):
+        presented = request.form.get(csrf.FIELD) or request.headers.get(csrf.HEADER)
+        if not csrf.valid(state.secret, binding, presented):
+            logger.warning(
+                "desk: %s %s refused: missing or wrong CSRF token", request.method, request.path
+            )
+            return _error_page(
+                BadRequest(
+                    "The form was stale or not sent by this desk. Reload the page and try again."
+                )
+            )
+    if roles is not None and g.user.role not in roles:
+        return _error_page(Forbidden("Your role may not do this."))
+    if (
+        g.user is not None
+        and g.user.must_change_password
+        and request.endpoint not in ("auth.password", "auth.logout")
+    ):
+        return redirect(url_for("auth.password"))
+    return None
+
+
+def _error_page(error: HTTPException) -> BaseResponse:
+    code = error.code or 500
+    if request.accept_mimetypes.best == "application/json" or request.is_json:
+        return Response(
+            json.dumps({"error": error.description}), status=code, mimetype="application/json"
+        )
+    body = render_template("error.html", code=code, name=error.name, message=error.description)
+    return Response(body, status=code, mimetype="text/html")
+
+
+def _headers(response: Response) -> Response:
+    state = desk()
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static":
+        # inbox pages carry people's comments: no copies in shared caches or the history
+        response.headers.setdefault("Cache-Control", "no-store")
+    if state.options["secure_cookies"]:
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+        )
+    binding = g.get("new_csrf_binding")
+    if binding is not None and g.get("session_token") is None:
+        set_cookie(response, state.csrf_cookie_name, binding, max_age=None)
+    return response
+
+
+def set_cookie(response: BaseResponse, name: str, value: str, max_age: int | None) -> None:
+    """A cookie as the desk sets them all: HttpOnly, SameSite=Lax, Secure in production."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=desk().options["secure_cookies"],
+    )

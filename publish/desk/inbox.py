@@ -1,0 +1,298 @@
+"""The inbox: comments to work on, one comment with its context, and the actions on it.
+
+Every action form carries the state the moderator saw (``expected_state``), and
+moderation refuses the change when the comment is no longer in it: when someone acted
+first, the page says who and what, and nothing is overwritten. Replies are checked
+against the guideline while they are typed (``/reply/check``) and again on submit; a
+reply that needs no second person goes out at once, exactly once, through the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from editorial.checks import TextFinding
+from editorial.length import measure
+from editorial.links import post_url
+from editorial.personal_data import mask_personal_data
+from publish import moderation
+from publish.desk import access, accounts
+from publish.desk.app import current_user, desk
+from publish.moderation import CommentView, NotAllowed, ReplyRefused
+from publish.store.errors import Conflict, NotFound
+from publish.store.models import CommentState, ReplyStatus
+
+logger = logging.getLogger(__name__)
+
+blueprint = Blueprint("inbox", __name__)
+
+STATES = [state.value for state in CommentState]
+DEFAULT_STATES = ["new", "escalated"]
+ACTIONS = ("approve", "reject", "silence", "escalate", "resolve", "assign")
+MASK_LANG = "en"
+
+
+def masked(text: str | None) -> str:
+    """A commenter's text or name with e-mail addresses and phone numbers masked: the
+    desk shows no commenter's contact details either (the network's page has them)."""
+    return mask_personal_data(text or "", MASK_LANG)
+
+
+def _filters() -> dict[str, Any]:
+    states = [s for s in request.args.getlist("state") if s in STATES] or DEFAULT_STATES
+    return {
+        "states": states,
+        "channel": request.args.get("channel") or None,
+        "category": request.args.get("category") or None,
+        "overdue": request.args.get("overdue") == "1",
+        "mine": request.args.get("mine") == "1",
+    }
+
+
+@blueprint.route("/inbox")
+@access.requires(access.READ_INBOX)
+def index() -> str:
+    state = desk()
+    chosen = _filters()
+    now = state.now()
+    comments = moderation.inbox(
+        state.store,
+        states=chosen["states"],
+        channel=chosen["channel"],
+        category=chosen["category"],
+        overdue_at=now if chosen["overdue"] else None,
+        assigned_to=current_user().email if chosen["mine"] else None,
+    )
+    return render_template(
+        "inbox.html",
+        comments=comments,
+        filters=chosen,
+        states=STATES,
+        channels=sorted(state.settings["CHANNELS"]),
+        categories=list(state.guideline.categories),
+        masked=masked,
+    )
+
+
+def _comment_or_404(comment_id: int) -> CommentView:
+    try:
+        return moderation.show(desk().store, comment_id)
+    except NotFound:
+        abort(404, f"There is no comment {comment_id}.")
+
+
+def _assignees() -> list[str]:
+    state = desk()
+    with state.store.transaction() as session:
+        users = accounts.all_users(session)
+    return [u.email for u in users if u.role in access.MODERATE]
+
+
+def _page(
+    comment: CommentView,
+    *,
+    status: int = 200,
+    draft: str = "",
+    findings: list[TextFinding] | None = None,
+    problem: str | None = None,
+) -> tuple[str, int]:
+    state = desk()
+    try:
+        context = moderation.thread(state.store, comment.id)
+    except NotFound:
+        context = [comment]
+    limit = state.guideline.channel(comment.channel).max_length
+    page = render_template(
+        "comment.html",
+        comment=comment,
+        thread=context,
+        masked=masked,
+        contacts=state.guideline.contacts,
+        silent_reasons=moderation.SILENT_REASONS,
+        assignees=_assignees(),
+        sensitive=state.guideline.is_sensitive(comment.category),
+        draft=draft,
+        findings=findings or [],
+        length=measure(draft, comment.channel, limit),
+        problem=problem,
+        post_url=_post_url(comment),
+    )
+    return page, status
+
+
+def _post_url(comment: CommentView) -> str | None:
+    """Where the post the conversation is about is on the public site."""
+    if not comment.post_slug:
+        return None
+    site = desk().site()
+    post = next((p for p in site.posts if p.slug == comment.post_slug), None)
+    return post_url(site, post) if post is not None else None
+
+
+@blueprint.route("/inbox/<int:comment_id>")
+@access.requires(access.READ_INBOX)
+def show(comment_id: int) -> tuple[str, int]:
+    return _page(_comment_or_404(comment_id))
+
+
+@blueprint.route(
+    "/inbox/<int:comment_id>/<any(" + ", ".join(ACTIONS) + "):action>", methods=["POST"]
+)
+@access.requires(access.MODERATE)
+def decide(comment_id: int, action: str) -> BaseResponse | tuple[str, int]:
+    state = desk()
+    comment = _comment_or_404(comment_id)
+    actor = current_user().email
+    form = request.form
+    common: dict[str, Any] = {
+        "actor": actor,
+        "now": state.now(),
+        "expected_state": form.get("expected_state") or None,
+    }
+    try:
+        if action == "approve":
+            moderation.approve(state.store, comment_id, **common)
+        elif action == "reject":
+            moderation.reject(state.store, comment_id, reason=form.get("reason") or None, **common)
+        elif action == "silence":
+            moderation.silence(state.store, comment_id, reason=form.get("reason", ""), **common)
+        elif action == "escalate":
+            moderation.escalate(
+                state.store,
+                comment_id,
+                contact=form.get("contact") or None,
+                guideline=state.guideline,
+                **common,
+            )
+        elif action == "resolve":
+            moderation.resolve(state.store, comment_id, **common)
+        else:
+            to = (form.get("to") or "").strip()
+            if not to:
+                return _page(comment, status=422, problem="Choose whom to assign it to.")
+            moderation.assign(state.store, comment_id, to=to, **common)
+    except Conflict as exc:
+        logger.info("desk: %s of comment %s by %s lost: %s", action, comment_id, actor, exc)
+        return _page(
+            _comment_or_404(comment_id),
+            status=409,
+            problem=f"Someone acted first: {exc}. Look at the comment as it is now.",
+        )
+    except NotAllowed as exc:
+        return _page(comment, status=422, problem=str(exc))
+    flash(f"Comment {comment_id}: {_DONE[action]}.")
+    return redirect(url_for("inbox.show", comment_id=comment_id))
+
+
+_DONE = {
+    "approve": "approved",
+    "reject": "rejected",
+    "silence": "marked silent",
+    "escalate": "escalated",
+    "resolve": "resolved",
+    "assign": "assigned",
+}
+
+
+def _finding_dicts(findings: list[TextFinding]) -> list[dict[str, Any]]:
+    return [
+        {"rule": f.rule, "severity": f.severity, "message": f.message, "column": f.column}
+        for f in findings
+    ]
+
+
+@blueprint.route("/inbox/<int:comment_id>/reply/check", methods=["POST"])
+@access.requires(access.MODERATE)
+def check(comment_id: int) -> BaseResponse:
+    """The live check while a reply is typed: findings and the network's length."""
+    state = desk()
+    comment = _comment_or_404(comment_id)
+    text = request.form.get("text", "")
+    findings = moderation.check_reply(state.guideline, comment.channel, text) if text else []
+    limit = state.guideline.channel(comment.channel).max_length
+    length = measure(text, comment.channel, limit)
+    return jsonify(
+        {
+            "findings": _finding_dicts(findings),
+            "length": length.count,
+            "limit": length.limit,
+            "weighted": comment.channel == "twitter",
+            "ok": not any(f.severity == "error" for f in findings) and length.excess == 0,
+        }
+    )
+
+
+@blueprint.route("/inbox/<int:comment_id>/reply", methods=["POST"])
+@access.requires(access.MODERATE)
+def reply(comment_id: int) -> BaseResponse | tuple[str, int]:
+    state = desk()
+    comment = _comment_or_404(comment_id)
+    text = request.form.get("text", "")
+    actor = current_user().email
+    try:
+        written = moderation.reply(
+            state.store, state.guideline, comment_id, text, actor=actor, now=state.now()
+        )
+    except ReplyRefused as exc:
+        return _page(
+            comment,
+            status=422,
+            draft=text,
+            findings=exc.findings,
+            problem="The reply was not sent: it breaks the guideline (see below).",
+        )
+    except NotAllowed as exc:
+        return _page(comment, status=422, draft=text, problem=str(exc))
+    except Conflict as exc:
+        return _page(
+            _comment_or_404(comment_id),
+            status=409,
+            draft=text,
+            problem=f"Someone acted first: {exc}.",
+        )
+    if written.status == ReplyStatus.PENDING:
+        flash("The reply waits for a second person's approval (sensitive category).")
+    else:
+        flash(_send(written.id))
+    return redirect(url_for("inbox.show", comment_id=comment_id))
+
+
+def _send(reply_id: int) -> str:
+    """Send one queued reply now; what happened, for the page."""
+    state = desk()
+    channels, problems = state.channels()
+    outcomes = moderation.send_replies(
+        state.store, channels, state.now(), actor=current_user().email, reply_ids=[reply_id]
+    )
+    if not outcomes:
+        return "The reply is stored; it was sent already."
+    outcome = outcomes[0]
+    if outcome.status in ("sent", "reconciled"):
+        return f"The reply was sent: {outcome.url}"
+    reason = outcome.message or problems.get(outcome.channel, "")
+    return f"The reply is queued ({outcome.status}: {reason}); the scheduler sends it."
+
+
+@blueprint.route("/inbox/replies/<int:reply_id>/approve", methods=["POST"])
+@access.requires(access.APPROVE_REPLY)
+def approve_reply(reply_id: int) -> BaseResponse | tuple[str, int]:
+    state = desk()
+    comment_id = request.form.get("comment_id", type=int)
+    try:
+        approved = moderation.approve_reply(
+            state.store, reply_id, actor=current_user().email, now=state.now()
+        )
+    except NotFound:
+        abort(404, f"There is no reply {reply_id}.")
+    except (Conflict, NotAllowed) as exc:
+        if comment_id is None:
+            abort(409, str(exc))
+        return _page(_comment_or_404(comment_id), status=409, problem=str(exc))
+    flash(_send(approved.id))
+    if comment_id is None:
+        return redirect(url_for("inbox.index"))
+    return redirect(url_for("inbox.show", comment_id=comment_id))
