@@ -39,9 +39,7 @@ from publish.channels import (
     ChannelError,
     DuplicateContent,
     RateLimited,
-    Rejected,
     RemotePost,
-    TransientError,
 )
 from publish.store import Store, audit, channel_state, ledger
 from publish.store.errors import Conflict, NotFound
@@ -55,7 +53,7 @@ from publish.store.models import (
     ReplyStatus,
     Status,
 )
-from publish.syndication import WORKER, backoff
+from publish.syndication import WORKER, backoff, record_failure
 
 logger = logging.getLogger(__name__)
 
@@ -825,36 +823,16 @@ def _failed(
     out: ReplyOutcome,
 ) -> ReplyOutcome:
     with store.transaction() as session:
-        row = _reply_row(session, reply_id)
-        if isinstance(exc, RateLimited):
-            ledger.schedule_retry(session, entry_id, str(exc), exc.until, now, actor=actor)
-            channel_state.pause(session, channel_name, exc.until, str(exc), now, actor=actor)
-            out.status, out.message = "waiting", str(exc)
+        failure = record_failure(session, entry_id, channel_name, exc, attempts, now, actor=actor)
+        if failure is not None:
+            _mark_failed(session, _reply_row(session, reply_id), failure, now)
+            out.status, out.message = "failed", failure
         elif isinstance(exc, AuthExpired):
-            ledger.schedule_retry(session, entry_id, str(exc), None, now, actor=actor)
-            channel_state.report_auth_problem(session, channel_name, str(exc), now, actor=actor)
             out.status, out.message = "auth", str(exc)
-        elif isinstance(exc, Rejected):
-            ledger.mark_failed(session, entry_id, exc.reason, now, actor=actor)
-            _mark_failed(session, row, exc.reason, now)
-            out.status, out.message = "failed", f"rejected by {channel_name}: {exc.reason}"
+        elif isinstance(exc, RateLimited):
+            out.status, out.message = "waiting", str(exc)
         else:
-            delivered = exc.maybe_delivered if isinstance(exc, TransientError) else True
-            if attempts >= MAX_ATTEMPTS and not delivered:
-                ledger.mark_failed(session, entry_id, str(exc), now, actor=actor)
-                _mark_failed(session, row, str(exc), now)
-                out.status, out.message = "failed", f"gave up after {attempts} attempts: {exc}"
-            else:
-                ledger.schedule_retry(
-                    session,
-                    entry_id,
-                    str(exc),
-                    now + backoff(attempts),
-                    now,
-                    maybe_posted=delivered,
-                    actor=actor,
-                )
-                out.status, out.message = "waiting", f"will retry: {exc}"
+            out.status, out.message = "waiting", f"will retry: {exc}"
     logger.warning("reply %s on %s: %s %s", reply_id, channel_name, out.status, out.message)
     return out
 

@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from editorial.approvals import ApprovalState, approval_states, content_hash
 from editorial.links import snippet_link
 from editorial.pieces import Post, Site, Snippet
@@ -416,45 +418,20 @@ class _Run:
             self.out(plan, "failed", f"the network calls it a duplicate: {exc}", part=index)
             return None
         with self.store.transaction() as session:
-            if isinstance(exc, RateLimited):
-                ledger.schedule_retry(
-                    session, entry_id, str(exc), exc.until, self.now, actor=self.actor
-                )
-                channel_state.pause(
-                    session, plan.channel, exc.until, str(exc), self.now, actor=self.actor
-                )
-            elif isinstance(exc, AuthExpired):
-                ledger.schedule_retry(session, entry_id, str(exc), None, self.now, actor=self.actor)
-                channel_state.report_auth_problem(
-                    session, plan.channel, str(exc), self.now, actor=self.actor
-                )
-            elif isinstance(exc, Rejected):
-                ledger.mark_failed(session, entry_id, exc.reason, self.now, actor=self.actor)
-                self.out(plan, "failed", f"rejected by {plan.channel}: {exc.reason}", part=index)
-            else:
-                # transient, or an error we cannot classify: the latter may have gone through
-                delivered = exc.maybe_delivered if isinstance(exc, TransientError) else True
-                if attempts >= MAX_ATTEMPTS and not delivered:
-                    ledger.mark_failed(
-                        session,
-                        entry_id,
-                        f"gave up after {attempts} attempts: {exc}",
-                        self.now,
-                        actor=self.actor,
-                    )
-                    self.out(plan, "failed", f"gave up after {attempts} attempts: {exc}")
-                    return None
-                ledger.schedule_retry(
-                    session,
-                    entry_id,
-                    str(exc),
-                    self.now + backoff(attempts, self.rng),
-                    self.now,
-                    maybe_posted=delivered,
-                    actor=self.actor,
-                )
-        if not isinstance(exc, Rejected):
-            self.network_error(plan, exc, index)
+            failure = record_failure(
+                session,
+                entry_id,
+                plan.channel,
+                exc,
+                attempts,
+                self.now,
+                actor=self.actor,
+                rng=self.rng,
+            )
+        if failure is not None:
+            self.out(plan, "failed", failure, part=index if isinstance(exc, Rejected) else None)
+            return None
+        self.network_error(plan, exc, index)
         return None
 
     def network_error(self, plan: Plan, exc: ChannelError, index: int | None = None) -> None:
@@ -468,6 +445,54 @@ class _Run:
             self.out(plan, "auth", str(exc), part=index)
         else:
             self.out(plan, "retry", str(exc), part=index)
+
+
+def record_failure(
+    session: Session,
+    entry_id: int,
+    channel: str,
+    exc: ChannelError,
+    attempts: int,
+    now: datetime,
+    *,
+    actor: str,
+    rng: random.Random | None = None,
+) -> str | None:
+    """Record what a failed send of a ledger entry means; why, when it failed for good.
+
+    The one place that decides what each channel error means for an entry, for posts and
+    for replies alike: ``RateLimited`` waits for the reset and pauses the channel,
+    ``AuthExpired`` waits for new credentials, ``Rejected`` fails the entry, and anything
+    else retries with backoff, unless it surely did not go out and the attempts are used up.
+    ``DuplicateContent`` is the caller's to reconcile before it gets here.
+    """
+    if isinstance(exc, RateLimited):
+        ledger.schedule_retry(session, entry_id, str(exc), exc.until, now, actor=actor)
+        channel_state.pause(session, channel, exc.until, str(exc), now, actor=actor)
+        return None
+    if isinstance(exc, AuthExpired):
+        ledger.schedule_retry(session, entry_id, str(exc), None, now, actor=actor)
+        channel_state.report_auth_problem(session, channel, str(exc), now, actor=actor)
+        return None
+    if isinstance(exc, Rejected):
+        ledger.mark_failed(session, entry_id, exc.reason, now, actor=actor)
+        return f"rejected by {channel}: {exc.reason}"
+    # transient, or an error we cannot classify: the latter may have gone through
+    delivered = exc.maybe_delivered if isinstance(exc, TransientError) else True
+    if attempts >= MAX_ATTEMPTS and not delivered:
+        reason = f"gave up after {attempts} attempts: {exc}"
+        ledger.mark_failed(session, entry_id, reason, now, actor=actor)
+        return reason
+    ledger.schedule_retry(
+        session,
+        entry_id,
+        str(exc),
+        now + backoff(attempts, rng),
+        now,
+        maybe_posted=delivered,
+        actor=actor,
+    )
+    return None
 
 
 def _ago(delta: timedelta) -> str:
