@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -25,7 +25,6 @@ from publish.scheduler import overview
 from publish.settings import max_lateness
 from publish.sitedata import write_site_data
 from publish.store import channel_state, ledger
-from publish.store.errors import Conflict
 from publish.store.models import Status
 from publish.syndication import Outcome, retract, syndicate
 
@@ -215,37 +214,27 @@ def _person_command(
     piece: str,
     channel: str | None,
     who: str | None,
-    action: str,
+    action: Literal["release", "skip"],
     reason: str | None,
 ) -> None:
     context = open_production(settings_path)
     person = actor(who, os.environ, context.site.root)
     now = datetime.now(UTC)
     piece_id = piece.removeprefix("content/")
-    changed = 0
+    statuses = (
+        (Status.LATE, Status.FAILED)
+        if action == "release"
+        else (Status.INTENT, Status.LATE, Status.FAILED)
+    )
     with context.store.transaction() as session:
-        entries = [
-            e
-            for e in ledger.entries_for(session, piece_id, channel)
-            if e.status
-            in (
-                (Status.LATE, Status.FAILED)
-                if action == "release"
-                else (Status.INTENT, Status.LATE, Status.FAILED)
-            )
-        ]
-        if not entries:
+        decision = ledger.decide(
+            session, piece_id, channel, action, person, now, statuses=statuses, reason=reason
+        )
+        if not decision.matched:
             fail(f"{piece_id}: nothing to {action} (see 'dialogpress status')")
-        for entry in entries:
-            try:
-                if action == "release":
-                    ledger.release(session, entry.id, person, now)
-                else:
-                    ledger.skip(session, entry.id, person, now, reason)
-                changed += 1
-            except Conflict as exc:
-                click.echo(f"Error: {exc}", err=True)
-    click.echo(f"{action}: {changed} part(s) of {piece_id} by {person}")
+    for conflict in decision.conflicts:
+        click.echo(f"Error: {conflict}", err=True)
+    click.echo(f"{action}: {decision.changed} part(s) of {piece_id} by {person}")
 
 
 @main.command("release")

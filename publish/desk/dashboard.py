@@ -20,7 +20,6 @@ from publish.desk import access, calendar_grid, chart
 from publish.desk.app import current_user, desk
 from publish.desk.display import span
 from publish.store import channel_state, ledger
-from publish.store.errors import Conflict
 from publish.store.models import LedgerEntry, Status
 
 logger = logging.getLogger(__name__)
@@ -163,20 +162,18 @@ def late(decision: str) -> BaseResponse:
     reason = request.form.get("reason") or None
     person = current_user().email
     now = state.now()
-    changed = 0
-    problems: list[str] = []
     with state.store.transaction() as session:
-        for entry in ledger.entries_for(session, piece, channel or None):
-            if entry.status != Status.LATE:
-                continue
-            try:
-                if decision == "release":
-                    ledger.release(session, entry.id, person, now)
-                else:
-                    ledger.skip(session, entry.id, person, now, reason)
-                changed += 1
-            except Conflict as exc:
-                problems.append(str(exc))
+        outcome = ledger.decide(
+            session,
+            piece,
+            channel or None,
+            "release" if decision == "release" else "skip",
+            person,
+            now,
+            statuses=(Status.LATE,),
+            reason=reason,
+        )
+    problems, changed = outcome.conflicts, outcome.changed
     if problems:
         flash(f"Someone acted first on {piece}: {'; '.join(problems)}")
     elif changed == 0:

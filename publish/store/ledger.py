@@ -42,8 +42,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.engine import CursorResult
@@ -525,6 +526,45 @@ def skip(
         conditions=(LedgerEntry.sending_since.is_(None), _claim_free(now)),
         details={"reason": reason},
     )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a person's release or skip of one piece did: parts found, changed, conflicts."""
+
+    matched: int
+    changed: int
+    conflicts: list[str]
+
+
+def decide(
+    session: Session,
+    piece_id: str,
+    channel: str | None,
+    action: Literal["release", "skip"],
+    actor: str,
+    now: datetime,
+    *,
+    statuses: Sequence[Status],
+    reason: str | None = None,
+) -> Decision:
+    """Release or skip every part of a piece (on one channel) that is in ``statuses``.
+
+    The command line and the desk offer the same decision; a part someone else changed
+    meanwhile is a conflict, reported, while the other parts go on.
+    """
+    entries = [e for e in entries_for(session, piece_id, channel) if e.status in statuses]
+    changed, conflicts = 0, []
+    for entry in entries:
+        try:
+            if action == "release":
+                release(session, entry.id, actor, now)
+            else:
+                skip(session, entry.id, actor, now, reason)
+            changed += 1
+        except Conflict as exc:
+            conflicts.append(str(exc))
+    return Decision(matched=len(entries), changed=changed, conflicts=conflicts)
 
 
 def mark_retracted(session: Session, entry_id: int, actor: str, now: datetime) -> LedgerEntry:
