@@ -204,16 +204,7 @@ class TwitterChannel(Channel):
         replies; the sandbox does the same.
         """
         me = self._whoami()
-        params: dict[str, Any] = {
-            "query": f"conversation_id:{post_id}",
-            "max_results": PAGE_SIZE,
-            "post.fields": POST_FIELDS,
-            "expansions": "author_id,referenced_posts",
-            "user.fields": "username,name",
-        }
-        if cursor:
-            params["since_id"] = cursor
-        items, users = self._search(params)
+        items, users = self._search(f"conversation_id:{post_id}", cursor)
         comments = [
             self._comment(item, users, post_id, _replied_to(item) or post_id)
             for item in items
@@ -233,16 +224,7 @@ class TwitterChannel(Channel):
         older than its seven-day search window.
         """
         me = self._whoami()
-        params: dict[str, Any] = {
-            "query": f"({query}) -from:{me['username']} -is:retweet",
-            "max_results": PAGE_SIZE,
-            "post.fields": POST_FIELDS,
-            "expansions": "author_id,referenced_posts",
-            "user.fields": "username,name",
-        }
-        if since_id:
-            params["since_id"] = since_id
-        items, users = self._search(params)
+        items, users = self._search(f"({query}) -from:{me['username']} -is:retweet", since_id)
         comments = []
         for item in items:
             if str(item.get("author_id")) == str(me["id"]):
@@ -294,8 +276,19 @@ class TwitterChannel(Channel):
             params[token_name] = token
 
     def _search(
-        self, params: dict[str, Any]
+        self, query: str, since_id: str | None
     ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Every post matching ``query`` newer than ``since_id``, oldest first, with their
+        authors: comment sync and mention search read the same fields."""
+        params: dict[str, Any] = {
+            "query": query,
+            "max_results": PAGE_SIZE,
+            "post.fields": POST_FIELDS,
+            "expansions": "author_id,referenced_posts",
+            "user.fields": "username,name",
+        }
+        if since_id:
+            params["since_id"] = since_id
         users: dict[str, dict[str, Any]] = {}
         items = list(self._pages("/2/tweets/search/recent", params, "next_token", users))
         items.sort(key=lambda item: int(item["id"]))
