@@ -15,6 +15,11 @@ approval.
 Nobody approves their own piece: the authors are everyone who committed a change of its
 content (approval-only commits excepted), whoever has uncommitted changes of it in this
 working tree (the current git user), and everyone its front matter names.
+
+Approvers who do not use git approve in the desk's portal (``via: portal``). The portal
+signs with a key of its own on their behalf, and such an approval counts only when
+``PORTAL_SIGNER`` lists that approver: the portal's key can never speak for anyone the
+client did not name, and the portal's signature cannot pass for the approver's own.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from editorial.findings import Finding
+from editorial.front_matter_edit import EditError, append_entry, yaml_entry
 from editorial.history import Change, Repository, follow, open_repository
 from editorial.pieces import Piece, Site
 from editorial.settings import Settings
@@ -46,6 +52,12 @@ NAMESPACE = "dialogpress-approval"
 PAYLOAD_VERSION = "dialogpress-approval v1"
 _TIME_FIELDS = ("date", "modified", "publish_at")
 _FIELD_ORDER = ("piece", "hash", "approver", "at", "comment", "via", "signature")
+#: front-matter keys that say what people decided about a piece, not what it says
+REVIEW_KEYS = ("approvals", "change_requests")
+#: ``via`` of an approval the portal signed for an approver
+PORTAL = "portal"
+#: the principal of the portal's key in the allowed-signers file (never an e-mail address)
+PORTAL_PRINCIPAL = "dialogpress-portal"
 
 State = Literal["approved", "missing", "stale", "invalid"]
 Verdict = Literal["valid", "stale", "invalid"]
@@ -93,10 +105,11 @@ def _canonical(value: Any) -> Any:
 
 
 def canonical_front_matter(metadata: dict[str, Any]) -> dict[str, Any]:
-    """The front matter as far as it means something: approvals left out, times unified."""
+    """The front matter as far as it means something: approvals and change requests left
+    out (what people said about a piece is not part of it), times unified."""
     canonical: dict[str, Any] = {}
     for key, value in metadata.items():
-        if key == "approvals":
+        if key in REVIEW_KEYS:
             continue
         if key in _TIME_FIELDS and isinstance(value, str):
             canonical[key] = _canonical_time(value)
@@ -236,6 +249,32 @@ def find_approver(settings: Settings, email: str) -> Approver | None:
     return None
 
 
+@dataclass(frozen=True)
+class PortalSigner:
+    """The portal's public key and the approvers it may sign for (``PORTAL_SIGNER``)."""
+
+    key: str
+    approvers: tuple[str, ...]
+
+    @property
+    def key_id(self) -> tuple[str, str] | None:
+        return _key_id(self.key)
+
+    def may_sign_for(self, email: str) -> bool:
+        wanted = email.strip().casefold()
+        return any(wanted == listed.strip().casefold() for listed in self.approvers)
+
+
+def portal_signer(settings: Settings) -> PortalSigner | None:
+    configured = settings.get("PORTAL_SIGNER")
+    if not configured:
+        return None
+    return PortalSigner(
+        key=str(configured["key"]).strip(),
+        approvers=tuple(str(e) for e in configured.get("approvers", [])),
+    )
+
+
 def public_key(key_path: Path) -> str:
     """The public half of an SSH key: ``<key>.pub`` beside it, or derived by ssh-keygen."""
     text_path = Path(key_path)
@@ -310,18 +349,11 @@ class Approval:
 
     def to_yaml(self, indent: str = "  ") -> str:
         """The entry as YAML lines of an ``approvals:`` list, ``indent`` before the dash."""
-        data = self.to_dict()
-        lines: list[str] = []
-        for key in _FIELD_ORDER:
-            if key not in data:
-                continue
-            lead = f"{indent}- " if not lines else f"{indent}  "
-            if key == "signature":
-                lines.append(f"{lead}signature: |")
-                lines += [f"{indent}    {line}" for line in self.signature.strip().splitlines()]
-            else:
-                lines.append(f"{lead}{key}: {json.dumps(data[key], ensure_ascii=False)}")
-        return "\n".join(lines) + "\n"
+        return yaml_entry(self.to_dict(), _FIELD_ORDER, indent, blocks=("signature",))
+
+    @property
+    def via_portal(self) -> bool:
+        return self.via == PORTAL
 
 
 def parse_approval(entry: object, index: int) -> tuple[Approval, str | None]:
@@ -423,7 +455,7 @@ def sign(approval: Approval, key_path: Path) -> Approval:
 class _Signatures:
     """Checks signatures against an allowed_signers file made from APPROVERS."""
 
-    def __init__(self, people: list[Approver], folder: Path):
+    def __init__(self, people: list[Approver], folder: Path, portal: PortalSigner | None = None):
         self.folder = folder
         self.allowed = folder / "allowed_signers"
         lines = [
@@ -431,11 +463,19 @@ class _Signatures:
             for a in people
             if a.key_id is not None
         ]
+        if portal is not None and portal.key_id is not None:
+            lines.append(
+                f'{PORTAL_PRINCIPAL} namespaces="{NAMESPACE}" '
+                f"{portal.key_id[0]} {portal.key_id[1]}"
+            )
         self.allowed.write_text("\n".join(lines) + "\n", encoding="utf-8")
         self.count = 0
 
     def problem(self, approval: Approval, principal: str) -> str | None:
-        """None when the approver's listed key signed exactly these fields; else why not."""
+        """None when ``principal``'s listed key signed exactly these fields; else why not.
+
+        The principal is the approver's e-mail, or the portal's for a portal approval.
+        """
         self.count += 1
         sig = self.folder / f"{self.count}.sig"
         sig.write_text(approval.signature.strip() + "\n", encoding="utf-8")
@@ -462,10 +502,11 @@ class _Signatures:
                 "APPROVERS"
             )
         if principal not in principals:
-            return (
-                f"bad signature: signed with the key of {', '.join(principals)}, "
-                f"not of {approval.approver}"
+            expected = "the portal" if principal == PORTAL_PRINCIPAL else approval.approver
+            signers = ", ".join(
+                "the portal" if p == PORTAL_PRINCIPAL else p for p in principals
             )
+            return f"bad signature: signed with the key of {signers}, not of {expected}"
         return "bad signature: the approval's fields were changed after it was signed"
 
 
@@ -677,7 +718,8 @@ class _Judge:
         self.site = site
         self.people = approvers(site.settings)
         self.required = int(site.settings.get("REQUIRED_APPROVALS", 1))
-        self.signatures = _Signatures(self.people, folder)
+        self.portal = portal_signer(site.settings)
+        self.signatures = _Signatures(self.people, folder, self.portal)
         self.authorship = _Authorship(site)
         self.batch: list[Piece] = []
 
@@ -703,8 +745,19 @@ class _Judge:
                 f"unknown approver: {approval.approver} is not in APPROVERS",
                 name,
             )
+        principal = approver.email
+        if approval.via_portal:
+            if self.portal is None or not self.portal.may_sign_for(approver.email):
+                return ApprovalCheck(
+                    approval,
+                    "invalid",
+                    f"the portal may not sign for {approver.email}: PORTAL_SIGNER does not "
+                    "list them",
+                    name,
+                )
+            principal = PORTAL_PRINCIPAL
         try:
-            problem = self.signatures.problem(approval, approver.email)
+            problem = self.signatures.problem(approval, principal)
         except ApprovalError as exc:
             problem = f"bad signature: cannot be checked: {exc}"
         if problem:
@@ -832,7 +885,6 @@ def sign_approval(
     approver_email: str,
     now: datetime,
     comment: str | None = None,
-    via: str | None = None,
 ) -> Approval:
     """Sign the piece's current content as ``approver_email`` with their key.
 
@@ -846,12 +898,62 @@ def sign_approval(
         raise ApprovalError(
             f"the key {key_path} is not the key APPROVERS lists for {approver.email}"
         )
+    return _sign_current(piece, site, approver, key_path, now, comment, None)
+
+
+def sign_portal_approval(
+    piece: Piece,
+    site: Site,
+    key_path: Path,
+    approver_email: str,
+    now: datetime,
+    comment: str | None = None,
+    expected_hash: str | None = None,
+) -> Approval:
+    """Sign the piece's current content for ``approver_email`` with the portal's key.
+
+    The portal has verified who the approver is (their single-use link); it may sign
+    only for the approvers ``PORTAL_SIGNER`` lists, and with ``expected_hash`` only the
+    version the approver was shown.
+    """
+    signer = portal_signer(site.settings)
+    if signer is None:
+        raise ApprovalError("PORTAL_SIGNER is not set: the portal may not sign for anyone")
+    approver = find_approver(site.settings, approver_email)
+    if approver is None:
+        raise ApprovalError(f"{approver_email} is not in APPROVERS")
+    if not signer.may_sign_for(approver.email):
+        raise ApprovalError(
+            f"the portal may not sign for {approver.email}: PORTAL_SIGNER does not list them"
+        )
+    if _key_id(public_key(key_path)) != signer.key_id:
+        raise ApprovalError(f"the key {key_path} is not the key PORTAL_SIGNER lists")
+    if expected_hash is not None and piece.source is not None:
+        current = content_hash(piece)
+        if current != expected_hash:
+            raise ApprovalError(
+                f"{piece.path} changed since it was shown ({expected_hash[:19]}… is now "
+                f"{current[:19]}…); look at the new version first"
+            )
+    return _sign_current(piece, site, approver, key_path, now, comment, PORTAL)
+
+
+def _sign_current(
+    piece: Piece,
+    site: Site,
+    approver: Approver,
+    key_path: Path,
+    now: datetime,
+    comment: str | None,
+    via: str | None,
+) -> Approval:
     if piece.source is None:
         raise ApprovalError(f"{piece.path} cannot be read; fix its errors first")
+    who = "you are" if via is None else f"{approver.email} is"
     for author in authors_of(site, [piece])[piece.id]:
         if author.is_approver(approver):
             raise ApprovalError(
-                f"{piece.path}: you are an author of this piece ({author.source}); "
+                f"{piece.path}: {who} an author of this piece ({author.source}); "
                 "another approver has to approve it"
             )
     if now.tzinfo is None:
@@ -867,78 +969,14 @@ def sign_approval(
     return sign(approval, key_path)
 
 
-_APPROVALS_KEY = re.compile(r"^approvals[ \t]*:[ \t]*(?P<value>[^#]*?)[ \t]*(?P<comment>#.*)?$")
-
-
-def _with_entry(text: str, approval: Approval) -> str:
-    """``text`` with the approval appended to (or a new) ``approvals:`` block."""
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
-        raise ApprovalError("the file does not start with front matter ('---')")
-    close = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
-    if close is None:
-        raise ApprovalError("the front matter is not closed by a '---' line")
-    start = next((i for i in range(1, close) if _APPROVALS_KEY.match(lines[i])), None)
-    if start is None:
-        block = ["approvals:", *approval.to_yaml().rstrip("\n").split("\n")]
-        return "\n".join(lines[:close] + block + lines[close:])
-    match = _APPROVALS_KEY.match(lines[start])
-    assert match is not None  # noqa: S101 - found by the same pattern just above
-    if match.group("value") not in ("", "[]", "~", "null"):
-        raise ApprovalError(
-            "'approvals:' is written on one line (flow style); write it as a list with "
-            "one '- piece: …' entry per approval"
-        )
-    key = "approvals:" + (f"  {match.group('comment')}" if match.group("comment") else "")
-    last = start
-    for index in range(start + 1, close):
-        line = lines[index]
-        if line.strip() and not line[0].isspace() and not line.startswith("-"):
-            break
-        if line.strip():
-            last = index
-    dash = next((lines[i] for i in range(start + 1, last + 1) if lines[i].lstrip()[:1] == "-"),
-                None)
-    indent = dash[: len(dash) - len(dash.lstrip())] if dash is not None else "  "
-    entry = approval.to_yaml(indent).rstrip("\n").split("\n")
-    return "\n".join(
-        [*lines[:start], key, *lines[start + 1 : last + 1], *entry, *lines[last + 1 :]]
-    )
-
-
 def write_approval(piece: Piece, approval: Approval) -> None:
-    """Append ``approval`` to the piece's ``approvals:`` list, changing nothing else.
-
-    The file is edited as text, not re-dumped, so that the editor's comments, quotes
-    and key order survive; the result is parsed again and must read back as before
-    plus the new entry, or the file is left untouched.
-    """
+    """Append ``approval`` to the piece's ``approvals:`` list, changing nothing else."""
     if piece.source is None:
         raise ApprovalError(f"{piece.path} cannot be read; fix its errors first")
-    path = piece.source.path
-    raw = path.read_bytes()
-    text = raw.decode("utf-8-sig")
-    bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
-    newline = "\r\n" if "\r\n" in text else "\n"
-    normal = text.replace("\r\n", "\n")
     try:
-        updated = _with_entry(normal, approval)
-    except ApprovalError as exc:
-        raise ApprovalError(f"{piece.path}: cannot add the approval: {exc}") from None
-    before = parse_source(normal, path, piece.path)
-    try:
-        after = parse_source(updated, path, piece.path)
-    except SourceError as exc:
-        raise ApprovalError(
-            f"{piece.path}: adding the approval would break the front matter ({exc}); "
-            "the file was left unchanged"
-        ) from None
-    old_entries = before.metadata.get("approvals") or []
-    expected = {**before.metadata, "approvals": [*old_entries, approval.to_dict()]}
-    if after.metadata != expected or after.body != before.body:
-        raise ApprovalError(
-            f"{piece.path}: the approvals block has a layout dialogpress cannot extend; "
-            "the file was left unchanged"
+        append_entry(
+            piece.source.path, piece.path, "approvals", approval.to_yaml, approval.to_dict()
         )
-    path.write_bytes((bom + updated.replace("\n", newline)).encode("utf-8"))
+    except EditError as exc:
+        raise ApprovalError(str(exc)) from None
     logger.info("approval of %s by %s written", piece.id, approval.approver)

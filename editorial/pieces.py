@@ -37,6 +37,7 @@ POST_FIELDS = {
     "sponsored",
     "status",
     "approvals",
+    "change_requests",
     "template",
     "translation",
     "save_as",
@@ -56,6 +57,7 @@ SNIPPET_FIELDS = {
     "category",
     "tags",
     "approvals",
+    "change_requests",
     "status",
 }
 POST_STATUSES = ("published", "draft", "hidden")

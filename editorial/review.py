@@ -26,6 +26,7 @@ from editorial.approvals import (
     canonical_front_matter,
     referenced_media,
 )
+from editorial.change_requests import ChangeRequest, piece_change_requests
 from editorial.checks import check_site
 from editorial.findings import Finding
 from editorial.history import HistoryError, Repository, open_repository
@@ -74,6 +75,8 @@ class ReviewItem:
     field_changes: list[tuple[str, Any, Any]] = field(default_factory=list)
     media_changes: list[str] = field(default_factory=list)
     diff: str = ""
+    #: what approvers asked to change, each with whether it is about the current version
+    change_requests: list[tuple[ChangeRequest, bool]] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
@@ -240,6 +243,11 @@ def build_review(site: Site, base: str) -> Review:
         item.link = _link(site, item.piece)
         if item.change != "removed":
             item.approval = states[item.piece.id]
+            current = item.approval.hash
+            item.change_requests = [
+                (request, request.hash == current)
+                for request in piece_change_requests(item.piece)
+            ]
         if item.change == "changed" and item.old is not None:
             item.field_changes = _field_changes(item.old, item.piece)
             item.diff = _diff(site, item.old, item.piece, base)
@@ -293,6 +301,10 @@ def _item_to_dict(item: ReviewItem, timezone: str) -> dict[str, Any]:
         "media": [{"file": m.file, "alt": m.alt} for m in piece.media],
         "findings": [f.to_dict() for f in item.findings],
         "approval": item.approval.to_dict() if item.approval else None,
+        "change_requests": [
+            {**request.to_dict(), "current_version": current}
+            for request, current in item.change_requests
+        ],
         "field_changes": [
             {"field": name, "before": before, "after": after}
             for name, before, after in item.field_changes
@@ -373,6 +385,8 @@ def render_markdown(review: Review) -> str:
     for item in review.items:
         when = schedule(item.piece.publish_at, review.timezone)
         approval = _approval_line(item.approval) if item.change != "removed" else "—"
+        if any(current for _, current in item.change_requests):
+            approval += " · 💬 changes requested"
         checks = _checks_line(item.findings) if item.change != "removed" else "—"
         lines.append(
             f"| {CHANGE_ICONS[item.change]} {item.change} "
@@ -411,6 +425,15 @@ def _section(item: ReviewItem, review: Review) -> list[str]:
     for finding in item.findings:
         line = f" (line {finding.line})" if finding.line else ""
         lines.append(f"  - {finding.severity} `{finding.rule}`{line}: {md(finding.message)}")
+    if item.change_requests:
+        lines.append("- **Changes requested:**")
+        for request, current in item.change_requests:
+            note = "" if current else " (about an earlier version)"
+            via = " via the portal" if request.via == "portal" else ""
+            lines.append(
+                f"  - 💬 {md(request.approver)} on {request.at:%Y-%m-%d %H:%M %z}{via}{note}: "
+                f"{md(request.comment)}"
+            )
     if item.approval:
         lines.append(f"- **Approval:** {_approval_line(item.approval)}")
         for check in item.approval.approvals:
@@ -419,8 +442,10 @@ def _section(item: ReviewItem, review: Review) -> list[str]:
             when_text = f"{check.approval.at:%Y-%m-%d %H:%M %z}"
             icon = {"valid": "✅", "stale": "⚠️", "invalid": "⛔"}[check.verdict]
             note = f": {md(check.reason)}" if check.reason else ""
+            via = " via the portal" if check.approval.via_portal else ""
             lines.append(
-                f"  - {icon} {who} on {when_text}, version `{check.approval.hash[7:19]}`{note}"
+                f"  - {icon} {who} on {when_text}{via}, version `{check.approval.hash[7:19]}`"
+                f"{note}"
             )
         if not item.approval.approvals:
             lines.append("  - nobody has approved it yet")

@@ -189,9 +189,10 @@ def _print_state(piece: Piece, state: ApprovalState) -> None:
         mark = {"valid": "ok", "stale": "stale", "invalid": "invalid"}[check.verdict]
         who = f"{check.name} <{check.approval.approver}>" if check.name else check.approval.approver
         note = f": {check.reason}" if check.reason else ""
+        via = " via the portal (signed by the portal's key)" if check.approval.via_portal else ""
         click.echo(
             f"          {mark}: {who} approved {check.approval.hash[:19]}… "
-            f"on {check.approval.at:%Y-%m-%d %H:%M %z}{note}"
+            f"on {check.approval.at:%Y-%m-%d %H:%M %z}{via}{note}"
         )
     if state.note:
         click.echo(f"          {state.note}")
