@@ -7,9 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | $(PYTHON) -c "import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:12])")
 # Debian packages the tools call: ssh-keygen checks approvals, rsync is a deploy target;
 # the tests also need PostgreSQL (the suite starts its own server in a temp dir) and
-# Debian's Chromium, which Playwright drives for the desk's browser tests.
+# Debian's Chromium, which Playwright drives for the desk's browser tests, and openssl,
+# which makes the mail tests' throw-away TLS certificate.
 RUN_PACKAGES := openssh-client rsync
-TEST_PACKAGES := $(RUN_PACKAGES) postgresql chromium
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql chromium openssl
 
 .PHONY: install demo test lint bench clean
 
