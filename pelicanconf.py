@@ -103,6 +103,13 @@ APPROVERS = [
     },
 ]
 REQUIRED_APPROVALS = 1
+# Approvers without git approve in the desk's portal (README, "For client approvers");
+# the portal signs for them with its own key (private half: DP_PORTAL_KEY), and only for
+# those listed here. The key is the test key in tests/fixtures/keys/portal_ed25519.
+PORTAL_SIGNER = {
+    "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOhCtfOV+WekcOir4kbqRNKlVZGoS5MzlmePMFoU27am",
+    "approvers": ["petra.schulz@stadtwerke-elbtal.example"],
+}
 
 # A snippet due longer ago than this is held as `late` for a person to release or skip,
 # instead of going out stale after an outage. The example's editors post daily, so two

@@ -79,6 +79,26 @@ DEFAULTS: dict[str, Any] = {
         "proxy_hops": 0,
         "report_days": 28,
     },
+    # outgoing e-mail (magic links, decision notices); host None: .eml files in `outbox`.
+    # SMTP login from DP_SMTP_USER / DP_SMTP_PASSWORD, never from here
+    "MAIL": {
+        "host": None,
+        "port": 587,
+        "security": "starttls",
+        "sender": "dialogpress <dialogpress@localhost>",
+        "outbox": ".dialogpress/outbox",
+        "timeout": 30,
+    },
+    # the approval portal in the desk (see publish.reviews); its signing key comes from
+    # DP_PORTAL_KEY, the approvers it may sign for from PORTAL_SIGNER
+    "PORTAL": {
+        "url": None,
+        "link_days": 7,
+        "session_hours": 8,
+        "remote": None,
+        "workspace": ".dialogpress/portal",
+        "committer": "dialogpress portal <portal@dialogpress.invalid>",
+    },
 }
 
 # Per deploy target: its keys and their defaults (None: required).
@@ -133,6 +153,12 @@ def apply_defaults(settings: Settings) -> Settings:
         settings["DESK"] = {**DEFAULTS["DESK"], **configured_desk}
     elif configured_desk is None:
         settings["DESK"] = dict(DEFAULTS["DESK"])
+    for name in ("MAIL", "PORTAL"):
+        configured_entry = settings.get(name)
+        if isinstance(configured_entry, dict):
+            settings[name] = {**DEFAULTS[name], **configured_entry}
+        elif configured_entry is None:
+            settings[name] = dict(DEFAULTS[name])
     return settings
 
 
@@ -150,6 +176,8 @@ def validate(settings: Settings) -> None:
     scheduler_settings(settings)
     moderation_settings(settings)
     desk_settings(settings)
+    mail_settings(settings)
+    portal_settings(settings)
 
 
 def _check_channel(source: str, name: object, entry: object) -> None:
@@ -411,4 +439,81 @@ def desk_settings(settings: Settings) -> dict[str, Any]:
         raise SettingsError(f"{where}['host'] must be a host name or address")
     if not isinstance(merged["secure_cookies"], bool):
         raise SettingsError(f"{where}['secure_cookies'] must be True or False")
+    return merged
+
+
+_ADDRESS = re.compile(r"^(?:[^<>@\s][^<>@]*<)?[^@\s<>]+@[^@\s<>]+>?$")
+
+
+def _dict_setting(settings: Settings, name: str) -> tuple[str, dict[str, Any]]:
+    """``name`` merged over its defaults, unknown keys refused; the prefix for messages."""
+    where = f"{settings.get('DP_SETTINGS_FILE', 'the settings')}: {name}"
+    defaults: dict[str, Any] = DEFAULTS[name]
+    configured = settings.get(name, defaults)
+    if not isinstance(configured, dict):
+        raise SettingsError(f"{where} must be a dict such as {defaults!r}")
+    merged = {**defaults, **configured}
+    for key in merged:
+        if key not in defaults:
+            raise SettingsError(f"{where}: unknown key {key!r}; known: {', '.join(defaults)}")
+    return where, merged
+
+
+def mail_settings(settings: Settings) -> dict[str, Any]:
+    """``MAIL`` checked: an SMTP server, or (host None) an outbox folder for development.
+
+    ``security`` is ``starttls`` (port 587), ``ssl`` (port 465) or ``none``; ``none`` sends
+    magic links in the clear and is allowed only for a debugging server on loopback.
+    """
+    where, merged = _dict_setting(settings, "MAIL")
+    host = merged["host"]
+    if host is not None and not (isinstance(host, str) and host.strip()):
+        raise SettingsError(f"{where}['host'] must be the SMTP server's name, or None")
+    port = merged["port"]
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise SettingsError(f"{where}['port'] must be a TCP port (1-65535)")
+    if merged["security"] not in ("starttls", "ssl", "none"):
+        raise SettingsError(f"{where}['security'] must be 'starttls', 'ssl' or 'none'")
+    if merged["security"] == "none" and host is not None and host not in _LOOPBACK:
+        raise SettingsError(
+            f"{where}['security'] 'none' would send magic links in the clear; it is only "
+            "for a debugging SMTP server on 127.0.0.1"
+        )
+    if not (isinstance(merged["sender"], str) and _ADDRESS.match(merged["sender"].strip())):
+        raise SettingsError(
+            f"{where}['sender'] must be an address such as 'Agentur <desk@agentur.example>'"
+        )
+    if not (isinstance(merged["outbox"], str) and merged["outbox"].strip()):
+        raise SettingsError(f"{where}['outbox'] must be a folder path")
+    timeout = merged["timeout"]
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise SettingsError(f"{where}['timeout'] must be a positive number of seconds")
+    return merged
+
+
+def portal_settings(settings: Settings) -> dict[str, Any]:
+    """``PORTAL`` checked: where links point, how long they live, where the desk's clone is.
+
+    ``url`` is the desk's public address (None: the ``DESK`` host and port, for a desk on
+    the agency's own machine); ``remote`` the site's git remote the portal pushes to
+    (None: the site repository's ``origin``).
+    """
+    where, merged = _dict_setting(settings, "PORTAL")
+    if merged["url"] is not None:
+        _check_url(f"{where}['url']", merged["url"])
+    for key in ("link_days", "session_hours"):
+        value = merged[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingsError(f"{where}[{key!r}] must be a whole number of at least 1")
+    remote = merged["remote"]
+    if remote is not None and not (isinstance(remote, str) and remote.strip()):
+        raise SettingsError(f"{where}['remote'] must be a git URL or path, or None (origin)")
+    if not (isinstance(merged["workspace"], str) and merged["workspace"].strip()):
+        raise SettingsError(f"{where}['workspace'] must be a folder path")
+    committer = merged["committer"]
+    match = re.match(r"^([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>$", str(committer).strip())
+    if not isinstance(committer, str) or match is None:
+        raise SettingsError(
+            f"{where}['committer'] must look like 'dialogpress portal <portal@agentur.example>'"
+        )
     return merged

@@ -378,3 +378,81 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class ReviewRequest(Base):
+    """A branch's pieces sent to client approvers for review in the portal.
+
+    ``head`` is the branch's commit when the review was requested; the pieces and the
+    versions (content hashes) the approvers were asked about are in ``review_pieces``.
+    """
+
+    __tablename__ = "review_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    branch: Mapped[str] = mapped_column(String(250))
+    base: Mapped[str] = mapped_column(String(250))
+    head: Mapped[str] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ReviewPiece(Base):
+    """One piece of a review, in the version the link was sent for."""
+
+    __tablename__ = "review_pieces"
+    __table_args__ = (UniqueConstraint("review_id", "piece"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    review_id: Mapped[int] = mapped_column(BigId)
+    piece: Mapped[str] = mapped_column(String(500))
+    hash: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str | None] = mapped_column(String(500))
+
+
+class ReviewLink(Base):
+    """A magic link: single-use, expiring, bound to one approver and one review.
+
+    Only SHA-256 hashes are stored: of the link's token, and of the portal session the
+    link opened when it was used (``used_at``), so a copy of the database opens nothing.
+    """
+
+    __tablename__ = "review_links"
+    __table_args__ = (
+        UniqueConstraint("token_hash"),
+        UniqueConstraint("session_hash"),
+        Index(None, "review_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    review_id: Mapped[int] = mapped_column(BigId)
+    approver: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_hash: Mapped[str | None] = mapped_column(String(64))
+    session_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReviewDecision(Base):
+    """What an approver decided in the portal about one piece, and the commit it made."""
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (
+        CheckConstraint("decision IN ('approved', 'changes_requested')", name="decision"),
+        Index(None, "review_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    review_id: Mapped[int] = mapped_column(BigId)
+    link_id: Mapped[int] = mapped_column(BigId)
+    approver: Mapped[str] = mapped_column(String(200))
+    piece: Mapped[str] = mapped_column(String(500))
+    hash: Mapped[str] = mapped_column(String(80))
+    decision: Mapped[str] = mapped_column(String(24))
+    comment: Mapped[str | None] = mapped_column(Text)
+    commit: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
