@@ -95,6 +95,7 @@ FEED_ALL_ATOM = "feeds/all.atom.xml"
 CATEGORY_FEED_ATOM = "feeds/{slug}.atom.xml"
 AUTHOR_NAMES = %r
 APPROVERS = []
+PORTAL_SIGNER = None
 DP_APPROVAL_GATE = {"mode": "preview"}
 """.replace("AUTHOR_NAMES = %r", f"AUTHOR_NAMES = {AUTHORS!r}")
 STOCK_SETTINGS = """

@@ -56,6 +56,7 @@ SITE_DIRS = ["theme", "plugins", "content/pages", "content/images"]
 GENERATED_SETTINGS = """
 # --- bench/tick.py: a generated site without approvers; every post is built
 APPROVERS = []
+PORTAL_SIGNER = None
 DP_APPROVAL_GATE = {"mode": "preview"}
 """
 

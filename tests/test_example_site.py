@@ -284,7 +284,7 @@ def test_check_lists_every_piece_without_errors(repo_root: Path) -> None:
 
 def test_unapproved_preview_shows_a_banner(build_example: BuildExample) -> None:
     # without approvers no approval counts: the real gate marks every article, by language
-    result = build_example(override={"APPROVERS": []})
+    result = build_example(override={"APPROVERS": [], "PORTAL_SIGNER": None})
     assert result.ok, result.errors
     german = parse(result.output / "kundennummer-nicht-oeffentlich-posten.html")
     [banner] = german.classes["preview-banner"]

@@ -37,6 +37,7 @@ def _register() -> None:
         deploy,
         desk,
         moderation,
+        reviews,
         sandbox,
         scheduler,
         site,

@@ -31,6 +31,9 @@ MODERATE = frozenset({ADMIN, MODERATOR})
 APPROVE_REPLY = frozenset({ADMIN, MODERATOR, APPROVER})
 DECIDE_LATE = frozenset({ADMIN, EDITOR})
 MANAGE_USERS = frozenset({ADMIN})
+# review requests for the approval portal: everyone sees them, editors send them
+READ_REVIEWS = EVERYONE
+REQUEST_REVIEW = frozenset({ADMIN, EDITOR})
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

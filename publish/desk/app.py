@@ -33,6 +33,7 @@ from publish.channels import Channel, CredentialsError, load_credentials, make_c
 from publish.context import Context, production_settings
 from publish.desk import access, csrf, display, sessions
 from publish.desk.accounts import Throttle
+from publish.portal import Portal
 from publish.settings import desk_settings
 from publish.store import Store, open_store
 from publish.store.models import DeskUser
@@ -67,6 +68,7 @@ class Desk:
     environ: Mapping[str, str] = field(repr=False)
     clock: Clock = _utc_now
     fixed_channels: dict[str, Channel] | None = None
+    _portal: Portal | None = field(default=None, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -99,6 +101,12 @@ class Desk:
 
     def context(self) -> Context:
         return Context(settings=self.settings, site=self.site(), store=self.store)
+
+    def portal(self) -> Portal:
+        """The approval portal: its clone of the site, its key and its mailer."""
+        if self._portal is None:
+            self._portal = Portal(self.settings, self.environ)
+        return self._portal
 
     def channels(self) -> tuple[dict[str, Channel], dict[str, str]]:
         """Channels whose credentials are there, and what is wrong with the others."""
@@ -203,7 +211,7 @@ def create_app(
 
 
 def _register(app: Flask) -> None:
-    from publish.desk import auth, dashboard, inbox, users, webhook
+    from publish.desk import auth, dashboard, inbox, portal, review_requests, users, webhook
 
     for blueprint in (
         auth.blueprint,
@@ -211,6 +219,8 @@ def _register(app: Flask) -> None:
         dashboard.blueprint,
         users.blueprint,
         webhook.blueprint,
+        portal.blueprint,
+        review_requests.blueprint,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_guard)
@@ -268,7 +278,11 @@ def _guard() -> BaseResponse | None:
             g.user = sessions.user_for(session, token, state.now())
         if g.user is not None:
             g.session_token = token
-    binding = g.session_token or request.cookies.get(state.csrf_cookie_name)
+    binding = (
+        g.session_token
+        or _portal_binding()
+        or request.cookies.get(state.csrf_cookie_name)
+    )
     if binding is None:
         binding = csrf.new_binding()
         g.new_csrf_binding = binding
@@ -299,6 +313,16 @@ def _guard() -> BaseResponse | None:
     ):
         return redirect(url_for("auth.password"))
     return None
+
+
+def _portal_binding() -> str | None:
+    """In the approval portal, forms are bound to the review's portal session."""
+    if request.blueprint != "portal" or not request.view_args:
+        return None
+    from publish.desk.portal import cookie_name
+
+    review_id = request.view_args.get("review_id")
+    return request.cookies.get(cookie_name(review_id)) if isinstance(review_id, int) else None
 
 
 def _error_page(error: HTTPException) -> BaseResponse:

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from editorial.settings import SettingsError
-from publish import response_times, scheduler
+from publish import response_times, reviews, scheduler
 from publish.calendar import calendar_entries
 from publish.desk import access, calendar_grid, chart
 from publish.desk.app import current_user, desk
@@ -137,8 +137,12 @@ def index() -> str:
         overview = scheduler.overview(state.store, state.settings, now)
     except SettingsError as exc:
         overview = {"error": str(exc)}
+    with state.store.transaction() as session:
+        decisions = reviews.latest_decisions(session)
+        session.expunge_all()
     return render_template(
         "dashboard.html",
+        decisions=decisions,
         grid=grid,
         today=now.astimezone(state.zone).date(),
         health=_health(now),

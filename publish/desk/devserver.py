@@ -1,5 +1,6 @@
 """``dialogpress desk``'s server: Werkzeug's, with a request log that hides the webhook's
-verify token (Facebook sends it in the query string of the subscription handshake)."""
+verify token (Facebook sends it in the query string of the subscription handshake) and
+the approval portal's magic links (the token is the last part of the path)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,25 @@ from flask import Flask
 from werkzeug.serving import WSGIRequestHandler
 
 _TOKEN = re.compile(r"(hub\.verify_token=)[^&\s]*")
+_MAGIC_LINK = re.compile(
+    r"(/portal/\d+/)(?!(?:approve|changes)(?:[\s?]|$)|preview/)[A-Za-z0-9_-]+"
+)
+
+
+def mask(line: str) -> str:
+    """A request line or path with the secrets in it replaced by ``***``."""
+    return _MAGIC_LINK.sub(r"\1***", _TOKEN.sub(r"\1***", line))
 
 
 class MaskingRequestHandler(WSGIRequestHandler):
-    """Logs each request as Werkzeug does, the verify token replaced by ``***``."""
+    """Logs each request as Werkzeug does, verify tokens and magic links as ``***``."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # the request's environ was built before the response is logged: only the log
         # line sees the masked path
-        self.requestline = _TOKEN.sub(r"\1***", self.requestline)
+        self.requestline = mask(self.requestline)
         if hasattr(self, "path"):
-            self.path = _TOKEN.sub(r"\1***", self.path)
+            self.path = mask(self.path)
         super().log_request(code, size)
 
 

@@ -38,9 +38,20 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("GET", "/account/password", ALL),
     ("POST", "/account/password", ALL),
     ("POST", "/logout", ALL),
+    ("GET", "/reviews", ALL),
+    ("POST", "/reviews", {"admin", "editor"}),
 ]
-# public routes: the login page and Facebook's webhook (which proves itself by signature)
-PUBLIC = {"/login", "/webhooks/facebook"}
+# public routes: the login page, Facebook's webhook (which proves itself by signature) and
+# the approval portal (its magic links and portal sessions; tests/publish/desk/test_portal.py)
+PUBLIC = {
+    "/login",
+    "/webhooks/facebook",
+    "/portal/<int:review_id>/<token>",
+    "/portal/<int:review_id>",
+    "/portal/<int:review_id>/approve",
+    "/portal/<int:review_id>/changes",
+    "/portal/<int:review_id>/preview/<sha>/<path:name>",
+}
 FORM = {
     "expected_state": "new",
     "reason": "troll",

@@ -31,6 +31,10 @@ TABLES = {
     "desk_users",
     "desk_sessions",
     "desk_login_attempts",
+    "review_requests",
+    "review_pieces",
+    "review_links",
+    "review_decisions",
 }
 
 

@@ -1,0 +1,641 @@
+"""The approval portal's work on the branch: what the approver sees and what lands in git.
+
+The desk keeps its own clone of the site (``PORTAL["workspace"]``) and pushes to the
+site's remote; everything here runs under the clone's lock, so one checkout serves one
+request at a time. What an approver is shown is read from the branch as it is on the
+remote at that moment; what they approve is checked against what they were shown, in
+the commit that records it: when the editor pushed a change in between, nothing is
+written and the page shows the new version first (:class:`ContentChanged`).
+
+An approval made here is an approval like any other (``editorial.approvals``), signed
+with the portal's own key (``DP_PORTAL_KEY``, a file outside git) for the approver the
+single-use link verified, and only when ``PORTAL_SIGNER`` lists them. A change request
+goes into the piece's front matter, where ``dialogpress review`` shows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from editorial.approvals import (
+    ApprovalError,
+    approval_states,
+    content_hash,
+    find_approver,
+    sign_portal_approval,
+    write_approval,
+)
+from editorial.change_requests import ChangeRequest, ChangeRequestError, write_change_request
+from editorial.checks import check_site
+from editorial.history import HistoryError
+from editorial.links import post_save_as
+from editorial.pieces import Piece, Post, Site, Snippet, load_site
+from editorial.review import changed_pieces, channel_texts, schedule
+from editorial.settings import Settings, SettingsError
+from publish import reviews
+from publish.context import production_settings
+from publish.mail import Mailer, MailError, Message, make_mailer
+from publish.previews import PreviewError, build_preview
+from publish.reviews import RequestedPiece, ReviewError, check_approvers
+from publish.settings import desk_settings, mail_settings, portal_settings
+from publish.store import Store
+from publish.store.models import ReviewLink, ReviewPiece, ReviewRequest
+from publish.workspace import BranchGone, Identity, Workspace, WorkspaceError
+
+logger = logging.getLogger(__name__)
+
+ENV_PORTAL_KEY = "DP_PORTAL_KEY"
+CHANNEL_LABELS = {"twitter": "X", "facebook": "Facebook"}
+_URL = re.compile(r"https?://[^\s]+")
+# X shows a link as its address without the scheme, cut after this many characters
+X_DISPLAY_URL = 25
+
+
+class PortalError(Exception):
+    """The portal cannot do its work (set-up, git, the branch); the message says why."""
+
+
+class ContentChanged(Exception):
+    """What the approver was shown is no longer what the branch holds; nothing was written."""
+
+    def __init__(self, pieces: list[str]):
+        super().__init__("changed since it was shown: " + ", ".join(pieces))
+        self.pieces = pieces
+
+
+@dataclass
+class PartView:
+    text: str
+    display: str
+    count: int
+    limit: int
+
+    @property
+    def fits(self) -> bool:
+        return self.count <= self.limit
+
+
+@dataclass
+class Card:
+    """A link card as the networks build it from the post's Open Graph tags."""
+
+    title: str
+    description: str
+    host: str
+    image: str | None = None  # a path inside the preview build
+    image_alt: str | None = None
+
+
+@dataclass
+class ChannelView:
+    channel: str
+    label: str
+    parts: list[PartView]
+    card: Card | None = None
+    media: list[tuple[str, str]] = field(default_factory=list)  # (preview path, alt)
+
+
+@dataclass
+class PieceView:
+    """One piece as the approver sees it, and where it stands for them."""
+
+    id: str
+    kind: str
+    title: str
+    hash: str
+    sent_hash: str | None
+    when: dict[str, str] | None
+    findings: list[str]
+    state: str
+    approved_by_me: bool
+    page: str | None = None  # the post's page inside the preview build
+    channels: list[ChannelView] = field(default_factory=list)
+    missing: bool = False
+
+    @property
+    def changed_since_sent(self) -> bool:
+        return self.sent_hash is not None and self.sent_hash != self.hash
+
+
+@dataclass
+class ReviewView:
+    review_id: int
+    branch: str
+    sha: str
+    timezone: str
+    pieces: list[PieceView]
+    preview_error: str | None = None
+
+    @property
+    def open_pieces(self) -> list[PieceView]:
+        return [p for p in self.pieces if not p.approved_by_me and not p.missing]
+
+
+@dataclass
+class RequestOutcome:
+    """A requested review: which pieces, and to whom the link went or did not."""
+
+    review_id: int
+    branch: str
+    head: str
+    pieces: list[str]
+    sent: list[str] = field(default_factory=list)
+    unsent: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "review": self.review_id,
+            "branch": self.branch,
+            "head": self.head,
+            "pieces": self.pieces,
+            "sent": self.sent,
+            "unsent": self.unsent,
+        }
+
+
+class _OpenGraph(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "meta":
+            return
+        values = dict(attrs)
+        name = values.get("property") or values.get("name")
+        if name and name.startswith("og:") and values.get("content") is not None:
+            self.tags.setdefault(name, str(values["content"]))
+
+
+def open_graph(page: Path) -> dict[str, str]:
+    """The ``og:`` tags of a built page (the first of each), as the networks read them."""
+    parser = _OpenGraph()
+    try:
+        parser.feed(page.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return parser.tags
+
+
+def x_display(text: str) -> str:
+    """The text as X shows it: links without ``https://``, long ones cut with an ellipsis."""
+
+    def short(match: re.Match[str]) -> str:
+        shown = re.sub(r"^https?://(www\.)?", "", match.group(0))
+        return shown if len(shown) <= X_DISPLAY_URL else shown[: X_DISPLAY_URL - 1] + "…"
+
+    return _URL.sub(short, text)
+
+
+def _parse_identity(committer: str) -> Identity:
+    name, _, rest = committer.partition("<")
+    return Identity(name.strip(), rest.rstrip(">").strip())
+
+
+class Portal:
+    """The portal for one site: its settings, its clone, its key and its mailer."""
+
+    def __init__(self, settings: Settings, environ: Mapping[str, str]):
+        self.settings = settings
+        self.options = portal_settings(settings)
+        self.mail = mail_settings(settings)
+        self.environ = environ
+        settings_file = Path(str(settings.get("DP_SETTINGS_FILE", "pelicanconf.py"))).resolve()
+        self.root = settings_file.parent
+        self.settings_name = (
+            "pelicanconf.py" if settings_file.name == "publishconf.py" else settings_file.name
+        )
+        self.workspace_path = self.root / self.options["workspace"]
+        self.previews = self.workspace_path.with_name(self.workspace_path.name + ".previews")
+        self._remote: str | None = self.options["remote"]
+        self._workspace: Workspace | None = None
+        self._prefix: Path | None = None
+
+    # --- set-up ----------------------------------------------------------------------------
+
+    def _git(self, *args: str) -> str:
+        result = subprocess.run(
+            ["git", *args], cwd=self.root, capture_output=True, text=True, check=False
+        )
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    @property
+    def remote(self) -> str:
+        if self._remote is None:
+            found = self._git("remote", "get-url", "origin")
+            if not found:
+                raise PortalError(
+                    f"{self.root} has no git remote 'origin'; set PORTAL['remote'] to the "
+                    "site repository the portal pushes approvals to"
+                )
+            if "://" not in found and not found.startswith(("/", "git@")) and ":" not in found:
+                found = str((self.root / found).resolve())
+            self._remote = found
+        return self._remote
+
+    @property
+    def prefix(self) -> Path:
+        """Where the site is inside its repository (``.`` when at the top)."""
+        if self._prefix is None:
+            top = self._git("rev-parse", "--show-toplevel")
+            self._prefix = self.root.relative_to(Path(top).resolve()) if top else Path(".")
+        return self._prefix
+
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._workspace = Workspace(
+                self.workspace_path, self.remote, _parse_identity(self.options["committer"])
+            )
+        return self._workspace
+
+    def key_path(self) -> Path:
+        value = self.environ.get(ENV_PORTAL_KEY, "").strip()
+        if not value:
+            raise PortalError(
+                f"{ENV_PORTAL_KEY} is not set: the portal needs the path of its private SSH "
+                "key (the one PORTAL_SIGNER['key'] names) to sign approvals"
+            )
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise PortalError(f"{ENV_PORTAL_KEY} names {path}, which is not a file")
+        return path
+
+    def mailer(self) -> Mailer:
+        return make_mailer(self.mail, self.root, self.environ)
+
+    def base_url(self) -> str:
+        if self.options["url"]:
+            return str(self.options["url"]).rstrip("/")
+        desk = desk_settings(self.settings)
+        return f"http://{desk['host']}:{desk['port']}"
+
+    def link_url(self, review_id: int, token: str) -> str:
+        return f"{self.base_url()}/portal/{review_id}/{token}"
+
+    # --- reading the branch ------------------------------------------------------------------
+
+    def _site_in(self, worktree: Path) -> Site:
+        settings_file = worktree / self.prefix / self.settings_name
+        try:
+            return load_site(production_settings(settings_file))
+        except SettingsError as exc:
+            raise PortalError(f"the branch's settings are broken: {exc}") from None
+
+    def _checkout(self, branch: str) -> tuple[Site, str]:
+        try:
+            self.workspace.sync()
+            sha = self.workspace.checkout(branch)
+        except BranchGone:
+            raise PortalError(f"the branch {branch} is no longer on the remote") from None
+        except WorkspaceError as exc:
+            raise PortalError(str(exc)) from None
+        return self._site_in(self.workspace.path), sha
+
+    def belongs(self, branch: str, sha: str) -> bool:
+        """Whether commit ``sha`` is on ``branch`` as last fetched (previews of this review
+        only; another branch's preview is not this approver's to see)."""
+        result = subprocess.run(
+            ["git", "merge-base", "--is-ancestor", sha, f"refs/remotes/origin/{branch}"],
+            cwd=self.workspace_path, capture_output=True, check=False,
+        )
+        return result.returncode == 0
+
+    def branches(self) -> list[str]:
+        with self.workspace.locked():
+            try:
+                self.workspace.sync()
+                return self.workspace.branches()
+            except WorkspaceError as exc:
+                raise PortalError(str(exc)) from None
+
+    def pieces_to_review(
+        self, branch: str, base: str, approvers: list[str], expected_head: str | None = None
+    ) -> tuple[str, list[RequestedPiece], list[str]]:
+        """The branch's head, its changed pieces in their current versions, the approvers.
+
+        ``expected_head`` is the editor's local commit: a review of something they have
+        not pushed would show the approver an older text, so it is refused.
+        """
+        checked = check_approvers(self.settings, approvers)
+        with self.workspace.locked():
+            site, sha = self._checkout(branch)
+            if expected_head is not None and expected_head != sha:
+                raise ReviewError(
+                    f"{branch} on the remote is at {sha[:12]}, your checkout at "
+                    f"{expected_head[:12]}: push first (git push), then request the review"
+                )
+            branch_site_approvers = check_approvers(site.settings, checked)
+            try:
+                pieces = changed_pieces(site, f"origin/{base}")
+            except HistoryError as exc:
+                raise ReviewError(str(exc)) from None
+            requested = [
+                RequestedPiece(p.id, content_hash(p), p.title) for p in pieces if p.source
+            ]
+        return sha, requested, branch_site_approvers
+
+    def request_review(
+        self,
+        store: Store,
+        *,
+        branch: str,
+        base: str,
+        approvers: list[str],
+        requested_by: str,
+        note: str | None,
+        now: datetime,
+        expected_head: str | None = None,
+    ) -> RequestOutcome:
+        """Create the review of ``branch`` and mail each approver their link.
+
+        A mail that fails leaves that link unsent (the outcome names it); the review and
+        the other links stand, and the editor can ask again for the one approver.
+        """
+        sha, pieces, checked = self.pieces_to_review(branch, base, approvers, expected_head)
+        with store.transaction() as session:
+            review, invitations = reviews.create_review(
+                session, branch=branch, base=base, head=sha, pieces=pieces, approvers=checked,
+                requested_by=requested_by, note=note, now=now,
+                link_lifetime=timedelta(days=self.options["link_days"]),
+            )
+        outcome = RequestOutcome(review.id, branch, sha, [p.piece for p in pieces])
+        mailer = self.mailer()
+        for invitation in invitations:
+            message = self.invitation(
+                review, invitation.approver, invitation.token, len(pieces), requested_by
+            )
+            try:
+                mailer.send(message)
+            except MailError as exc:
+                logger.error("review %s: link for %s not sent: %s", review.id,
+                             invitation.approver, exc)
+                outcome.unsent[invitation.approver] = str(exc)
+                continue
+            with store.transaction() as session:
+                reviews.mark_sent(session, invitation.link_id, now)
+            outcome.sent.append(invitation.approver)
+        return outcome
+
+    def view(
+        self, review: ReviewRequest, rows: list[ReviewPiece], approver: str
+    ) -> ReviewView:
+        """Everything the review page shows, read from the branch as it is now."""
+        with self.workspace.locked():
+            site, sha = self._checkout(review.branch)
+            check_site(site)
+            error = None
+            preview: Path | None = None
+            try:
+                preview = build_preview(
+                    self.workspace.path / self.prefix / self.settings_name, self.previews, sha
+                )
+            except PreviewError as exc:
+                logger.warning("portal: preview of %s at %s: %s", review.branch, sha[:12], exc)
+                error = str(exc)
+            found = [site.get(row.piece) for row in rows]
+            states = approval_states(site, [p for p in found if p is not None])
+            views = []
+            for row, piece in zip(rows, found, strict=True):
+                if piece is None or piece.source is None:
+                    views.append(
+                        PieceView(row.piece, "missing", row.title or row.piece, "", row.hash,
+                                  None, [], "removed", False, missing=True)
+                    )
+                    continue
+                state = states[piece.id]
+                mine = any(
+                    c.verdict == "valid" and c.approval.approver.casefold() == approver.casefold()
+                    for c in state.approvals
+                )
+                views.append(self._piece_view(site, piece, row, state.state, mine, preview))
+        return ReviewView(
+            review.id, review.branch, sha, str(site.settings.get("TIMEZONE", "UTC")), views, error
+        )
+
+    def _piece_view(
+        self, site: Site, piece: Piece, row: ReviewPiece, state: str, mine: bool,
+        preview: Path | None,
+    ) -> PieceView:
+        timezone = str(site.settings.get("TIMEZONE", "UTC"))
+        view = PieceView(
+            id=piece.id,
+            kind=piece.kind,
+            title=piece.title or piece.id,
+            hash=content_hash(piece),
+            sent_hash=row.hash,
+            when=schedule(piece.publish_at, timezone),
+            findings=[f"{f.severity}: {f.message}" for f in piece.findings],
+            state=state,
+            approved_by_me=mine,
+        )
+        if isinstance(piece, Post):
+            view.page = post_save_as(site, piece)
+        if isinstance(piece, Snippet):
+            card = self._card(site, piece, preview)
+            media = [
+                (m.file, m.alt) for m in piece.media
+                if preview is not None and (preview / m.file).is_file()
+            ]
+            for text in channel_texts(site, piece):
+                display = x_display if text.channel == "twitter" else (lambda t: t)
+                view.channels.append(
+                    ChannelView(
+                        text.channel,
+                        CHANNEL_LABELS.get(text.channel, text.channel),
+                        [PartView(p.text, display(p.text), p.count, p.limit) for p in text.parts],
+                        card=None if media else card,
+                        media=media,
+                    )
+                )
+        return view
+
+    def _card(self, site: Site, snippet: Snippet, preview: Path | None) -> Card | None:
+        if not snippet.post or preview is None:
+            return None
+        post = site.post_by_slug(snippet.post, snippet.lang)
+        if post is None:
+            return None
+        tags = open_graph(preview / post_save_as(site, post))
+        siteurl = str(site.settings.get("SITEURL") or "").rstrip("/")
+        url = tags.get("og:url") or siteurl
+        image = tags.get("og:image")
+        if image and siteurl and image.startswith(siteurl + "/"):
+            image = image[len(siteurl) + 1:]
+        elif image:
+            image = None  # a picture elsewhere: the portal does not fetch other hosts
+        return Card(
+            title=tags.get("og:title", post.title or post.slug),
+            description=tags.get("og:description", ""),
+            host=(urlsplit(url).hostname or "").upper(),
+            image=image,
+            image_alt=tags.get("og:image:alt"),
+        )
+
+    # --- writing back ------------------------------------------------------------------------
+
+    def approve(
+        self,
+        review: ReviewRequest,
+        link: ReviewLink,
+        shown: Mapping[str, str],
+        now: datetime,
+        comment: str | None = None,
+    ) -> tuple[str | None, list[str]]:
+        """Approve the pieces in ``shown`` (id → the hash the page showed) for the link's
+        approver; returns the commit (None when all were approved already) and the ids.
+
+        Raises :class:`ContentChanged` when any piece changed since it was shown, and
+        nothing is written; :class:`PortalError` when the portal may not sign.
+        """
+        key = self.key_path()
+        try:
+            check_approvers(self.settings, [link.approver])
+        except ReviewError as exc:
+            raise PortalError(str(exc)) from None
+        approved: list[str] = []
+
+        def change(worktree: Path) -> list[str]:
+            approved.clear()
+            site = self._site_in(worktree)
+            pieces = [site.get(piece_id) for piece_id in shown]
+            changed = [
+                piece_id for piece_id, piece in zip(shown, pieces, strict=True)
+                if piece is None or piece.source is None or content_hash(piece) != shown[piece_id]
+            ]
+            if changed:
+                raise ContentChanged(changed)
+            states = approval_states(site, [p for p in pieces if p is not None])
+            paths = []
+            for piece in pieces:
+                assert piece is not None and piece.source is not None  # noqa: S101 (checked)
+                if any(
+                    c.verdict == "valid" and c.approval.approver == link.approver
+                    for c in states[piece.id].approvals
+                ):
+                    continue
+                try:
+                    approval = sign_portal_approval(
+                        piece, site, key, link.approver, now, comment,
+                        expected_hash=shown[piece.id],
+                    )
+                    write_approval(piece, approval)
+                except ApprovalError as exc:
+                    raise PortalError(str(exc)) from None
+                approved.append(piece.id)
+                paths.append(str(piece.source.path.relative_to(worktree)))
+            return paths
+
+        name = self.approver_name(link.approver)
+        message = (
+            f"Approve {len(shown)} piece{'s' if len(shown) != 1 else ''} for {name} "
+            f"via the portal\n\nReview {review.id}: {link.approver} approved in the desk's "
+            "approval portal, through their single-use link; signed with the portal's key."
+        )
+        sha = self._commit(review.branch, change, message)
+        return sha, list(approved)
+
+    def request_changes(
+        self,
+        review: ReviewRequest,
+        link: ReviewLink,
+        piece_id: str,
+        shown_hash: str,
+        comment: str,
+        now: datetime,
+    ) -> str | None:
+        """Record the approver's comment in the piece's front matter, about the version
+        they saw (the review report marks it when the piece has changed since)."""
+        comment = comment.strip()
+        if not comment:
+            raise PortalError("say what should change: the comment is empty")
+
+        def change(worktree: Path) -> list[str]:
+            site = self._site_in(worktree)
+            piece = site.get(piece_id)
+            if piece is None or piece.source is None:
+                raise ContentChanged([piece_id])
+            request = ChangeRequest(
+                piece=piece.id, hash=shown_hash, approver=link.approver,
+                at=now.replace(microsecond=0), comment=comment, via="portal",
+            )
+            try:
+                write_change_request(piece, request)
+            except ChangeRequestError as exc:
+                raise PortalError(str(exc)) from None
+            return [str(piece.source.path.relative_to(worktree))]
+
+        message = (
+            f"Changes requested by {self.approver_name(link.approver)} via the portal: "
+            f"{piece_id}\n\n"
+            f"Review {review.id}: {comment}"
+        )
+        return self._commit(review.branch, change, message)
+
+    def _commit(self, branch: str, change: Any, message: str) -> str | None:
+        try:
+            return self.workspace.commit_and_push(branch, change, message)
+        except BranchGone:
+            raise PortalError(f"the branch {branch} is no longer on the remote") from None
+        except WorkspaceError as exc:
+            raise PortalError(str(exc)) from None
+
+    def approver_name(self, email: str) -> str:
+        approver = find_approver(self.settings, email)
+        return approver.name if approver else email
+
+    # --- mail --------------------------------------------------------------------------------
+
+    def invitation(
+        self, review: ReviewRequest, approver: str, token: str, count: int, requester: str
+    ) -> Message:
+        site_name = str(self.settings.get("SITENAME", "dialogpress"))
+        days = self.options["link_days"]
+        url = self.link_url(review.id, token)
+        note = f"\n{review.note}\n" if review.note else ""
+        text = (
+            f"Guten Tag {self.approver_name(approver)},\n\n"
+            f"{requester} bittet Sie um Freigabe von {count} Beitrag/Beiträgen für "
+            f"{site_name}.\n{note}\n"
+            f"Öffnen Sie die Vorschau mit diesem Link (nur für Sie, einmal gültig, "
+            f"{days} Tage lang):\n\n{url}\n\n"
+            "Dort sehen Sie jeden Beitrag, wie er auf der Website, auf X und auf Facebook "
+            "erscheint, und können freigeben oder Änderungen erbitten.\n\n"
+            "---\n"
+            f"{requester} asks you to approve {count} piece(s) for {site_name}. Open the "
+            f"preview with the link above (for you only, once, valid for {days} days).\n"
+        )
+        return Message(
+            to=approver,
+            subject=f"Freigabe erbeten / Approval requested: {site_name}",
+            text=text,
+            reply_to=requester if "@" in requester else None,
+        )
+
+    def decision_notice(
+        self, review: ReviewRequest, approver: str, decision: str, pieces: list[str],
+        comment: str | None,
+    ) -> Message | None:
+        if "@" not in review.requested_by:
+            return None
+        who = self.approver_name(approver)
+        if decision == "approved":
+            subject = f"Freigegeben / Approved: {', '.join(pieces)}"
+            text = f"{who} ({approver}) hat im Portal freigegeben / approved in the portal:\n"
+        else:
+            subject = f"Änderungen erbeten / Changes requested: {', '.join(pieces)}"
+            text = f"{who} ({approver}) bittet um Änderungen / asks for changes:\n"
+        text += "".join(f"- {piece}\n" for piece in pieces)
+        if comment:
+            text += f"\n„{comment}“\n"
+        text += f"\nReview {review.id}, branch {review.branch}.\n"
+        return Message(to=review.requested_by, subject=subject, text=text, reply_to=approver)

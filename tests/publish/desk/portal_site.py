@@ -1,0 +1,146 @@
+"""The approval portal's world in a tmp folder: the site's remote, an editor, the desk.
+
+``remote.git`` is a bare copy of the example site's repository, standing for the
+agency's git server. The editor works in a clone of it, on a branch with a new post and
+a snippet linking to it, and pushes. The desk runs on a checkout of its own (main) and
+works in the portal's own clone (``PORTAL["workspace"]``), pushing approvals to the
+remote. Jonas Weber is an approver on main whom ``PORTAL_SIGNER`` does not list.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.publish.desk.conftest import ENVIRON, ROOT
+
+BRANCH = "winterservice"
+LENA = ("Lena Berger", "lena.berger@agentur-kranich.example")
+LEAD = ("Kai Kranich", "kai@agentur-kranich.example")
+PETRA = "petra.schulz@stadtwerke-elbtal.example"
+JONAS = "jonas.weber@stadtwerke-elbtal.example"
+POST = "posts/winterservice.md"
+SNIPPET = "social/2026-12-15-winterservice.md"
+SNIPPET_X = (
+    "Frost angesagt? Schützen Sie Ihre Wasserleitungen: unsere fünf Tipps für den Winter."
+)
+SNIPPET_FACEBOOK = (
+    "Frost angesagt? Mit fünf einfachen Tipps schützen Sie Ihre Wasserleitungen vor dem "
+    "Einfrieren – und wissen, wen Sie anrufen, wenn es doch passiert."
+)
+
+POST_TEXT = """\
+---
+title: "Winterservice: So kommen Sie gut durch den Frost"
+date: 2026-12-14 09:00
+slug: winterservice
+lang: de
+category: Service
+tags: [Winter, Wasser]
+authors: [lena.berger@agentur-kranich.example]
+summary: Fünf Tipps gegen eingefrorene Leitungen und wen Sie anrufen, wenn es doch passiert.
+image: images/service-team.png
+image_alt: Unser Service-Team im Kundenzentrum
+---
+Wenn die Temperaturen unter null fallen, frieren ungeschützte Leitungen schnell ein.
+
+Drehen Sie Außenhähne ab, lassen Sie Räume mit Wasserleitungen nie ganz auskühlen, und
+melden Sie einen Rohrbruch sofort unserem Störungsdienst – rund um die Uhr.
+"""
+
+SNIPPET_TEXT = f"""\
+---
+title: Winterservice
+channels: [twitter, facebook]
+publish_at: 2026-12-15 09:00
+post: winterservice
+authors: [lena.berger@agentur-kranich.example]
+text:
+  twitter: "{SNIPPET_X}"
+thread:
+  - "2/2 Rohrbruch? Unser Störungsdienst ist rund um die Uhr für Sie da."
+---
+{SNIPPET_FACEBOOK}
+"""
+
+
+def git(repo: Path, *args: str, who: tuple[str, str] = LENA) -> str:
+    result = subprocess.run(
+        ["git", "-c", f"user.name={who[0]}", "-c", f"user.email={who[1]}",
+         "-c", "commit.gpgsign=false", *args],
+        cwd=repo, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout.strip()
+
+
+@dataclass
+class PortalSite:
+    remote: Path
+    editor: Path
+    desk_root: Path
+    key: Path
+    environ: dict[str, str]
+
+    def tip(self, branch: str = BRANCH) -> str:
+        return git(self.remote, "rev-parse", f"refs/heads/{branch}")
+
+    def edit_and_push(self, name: str, old: str, new: str) -> str:
+        """The editor changes a piece on the branch and pushes it."""
+        git(self.editor, "pull", "-q", "--ff-only")
+        path = self.editor / "content" / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text, (old, name)
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        git(self.editor, "commit", "-q", "-am", f"Edit {name}")
+        git(self.editor, "push", "-q")
+        return self.tip()
+
+    def pull(self) -> None:
+        git(self.editor, "pull", "-q", "--ff-only")
+
+    def read(self, name: str) -> str:
+        return (self.editor / "content" / name).read_text(encoding="utf-8")
+
+
+def make_portal_site(tmp: Path) -> PortalSite:
+    remote = tmp / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(ROOT), str(remote)], check=True)
+    seed = tmp / "seed"
+    subprocess.run(["git", "clone", "-q", str(remote), str(seed)], check=True)
+    jonas_key = tmp / "keys" / "jonas"
+    jonas_key.parent.mkdir()
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", JONAS, "-f", str(jonas_key)],
+        check=True,
+    )
+    public = jonas_key.with_suffix(".pub").read_text().strip()
+    with (seed / "pelicanconf.py").open("a", encoding="utf-8") as conf:
+        conf.write(
+            "\nAPPROVERS = [*APPROVERS, "
+            f"{{'name': 'Jonas Weber', 'email': {JONAS!r}, 'key': {public!r}}}]\n"
+        )
+    git(seed, "commit", "-q", "-am", "Jonas Weber approves too (with his own key)", who=LEAD)
+    git(seed, "push", "-q", "origin", "HEAD:main", who=LEAD)
+
+    editor = tmp / "editor"
+    subprocess.run(["git", "clone", "-q", str(remote), str(editor)], check=True)
+    git(editor, "checkout", "-q", "-b", BRANCH)
+    (editor / "content" / POST).write_text(POST_TEXT, encoding="utf-8")
+    (editor / "content" / SNIPPET).write_text(SNIPPET_TEXT, encoding="utf-8")
+    git(editor, "add", "-A")
+    git(editor, "commit", "-q", "-m", "Winterservice: post and snippet")
+    git(editor, "push", "-q", "-u", "origin", BRANCH)
+
+    desk_root = tmp / "desk-site"
+    subprocess.run(["git", "clone", "-q", str(remote), str(desk_root)], check=True)
+    key = tmp / "keys" / "portal"
+    shutil.copyfile(ROOT / "tests" / "fixtures" / "keys" / "portal_ed25519", key)
+    key.chmod(0o600)
+    shutil.copyfile(
+        ROOT / "tests" / "fixtures" / "keys" / "portal_ed25519.pub", key.with_suffix(".pub")
+    )
+    environ = {**ENVIRON, "DP_PORTAL_KEY": str(key)}
+    return PortalSite(remote, editor, desk_root, key, environ)
