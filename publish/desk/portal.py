@@ -81,6 +81,10 @@ def open_link(review_id: int, token: str) -> BaseResponse | tuple[str, int] | st
             lifetime = timedelta(hours=state.portal().options["session_hours"])
             link, session_token = reviews.open_link(session, review_id, token, now, lifetime)
     except reviews.LinkRefused as exc:
+        opened = _current(review_id) if exc.reason == "used" else None
+        if opened is not None and opened[1].token_hash == reviews.digest(token):
+            # the approver clicks their link again in the browser that opened it
+            return redirect(url_for("portal.review", review_id=review_id))
         logger.warning("portal: link for review %s refused: %s", review_id, exc.reason)
         return _refused(str(exc), 410 if exc.reason in ("used", "expired") else 404)
     response = redirect(url_for("portal.review", review_id=review_id))

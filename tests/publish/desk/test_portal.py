@@ -193,7 +193,10 @@ def test_a_link_opens_the_review_once(desk: Desk, site: PortalSite) -> None:
     review_id, link = request_review(desk)
     # a mail scanner fetching the link uses up nothing
     assert desk.client().get(link).status_code == 200
-    open_review(desk, link)
+    browser = open_review(desk, link)
+    # the approver clicks the link again in the same browser: back to the review
+    back = browser.get(link)
+    assert back.status_code == 302 and back.headers["Location"] == f"/portal/{review_id}"
     before = site.tip()
     again = desk.client()
     assert again.get(link).status_code == 410
