@@ -21,6 +21,7 @@ import requests
 from click.testing import CliRunner, Result
 from werkzeug.serving import make_server
 
+import publish.portal as portal_library
 from editorial.approvals import approval_state
 from editorial.pieces import load_site
 from editorial.settings import load_settings
@@ -476,3 +477,42 @@ def test_the_desk_server_logs_no_magic_link(
     assert mask(f"GET /portal/{review_id}/approveXyz_-1 HTTP/1.1") == (
         f"GET /portal/{review_id}/*** HTTP/1.1"
     )
+
+
+@pytest.mark.parametrize("edit", ["another file", "the approved piece"])
+def test_an_editor_pushing_while_the_portal_commits_is_never_overwritten(
+    desk: Desk, site: PortalSite, monkeypatch: pytest.MonkeyPatch, edit: str
+) -> None:
+    """The editor's push lands between the portal's checkout and its push: the portal's
+    push is rejected, it fetches, and decides again on the editor's commit."""
+    review_id, link = request_review(desk)
+    browser = open_review(desk, link)
+    pieces = shown(browser.get(f"/portal/{review_id}").get_data(as_text=True))
+    real = portal_library.write_approval
+    pushed: list[str] = []
+
+    def editor_pushes_first(*args: object) -> None:
+        if not pushed:
+            if edit == "another file":
+                pushed.append(site.edit_and_push(POST, "Fünf Tipps gegen", "Sechs Tipps gegen"))
+            else:
+                pushed.append(site.edit_and_push(SNIPPET, "fünf Tipps für", "sechs Tipps für"))
+        real(*args)  # type: ignore[arg-type]
+
+    # the one seam: the editor's push happens while the portal writes the approval
+    monkeypatch.setattr(portal_library, "write_approval", editor_pushes_first)
+    response = browser.post(
+        f"/portal/{review_id}/approve", {"piece": SNIPPET, "hash": pieces[SNIPPET]}
+    )
+    [editors] = pushed
+    if edit == "another file":
+        assert response.status_code == 302
+        tip = site.tip()
+        assert git(site.remote, "rev-parse", f"{tip}^") == editors, "on top, not instead"
+        site.pull()
+        assert "sechs" not in site.read(SNIPPET) and "Sechs Tipps gegen" in site.read(POST)
+        assert cli(site.editor, "approvals", SNIPPET).output.startswith("approved")
+    else:
+        assert response.status_code == 409
+        assert "sechs Tipps für" in response.get_data(as_text=True)
+        assert site.tip() == editors, "nothing was written over the editor's change"
