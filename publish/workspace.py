@@ -37,6 +37,8 @@ from typing import IO
 logger = logging.getLogger(__name__)
 
 REMOTE_PREFIX = "refs/remotes/origin/"
+# a remote that hangs (a stalled network, an ssh prompt) must not hold the lock forever
+GIT_TIMEOUT_SECONDS = 300.0
 
 # variables that would point git at another repository (set inside git hooks, for example)
 # or override the identity given with -c; the desk's git must see neither
@@ -478,7 +480,12 @@ class Workspace:
                 check=False,
                 cwd=cwd or self.path,
                 env=_git_env(),
+                timeout=GIT_TIMEOUT_SECONDS,
             )
+        except subprocess.TimeoutExpired:
+            raise self._error(
+                purpose, f"git did not answer within {GIT_TIMEOUT_SECONDS:g} s"
+            ) from None
         except FileNotFoundError:
             raise WorkspaceError(
                 f"could not {purpose}: git is not installed (Debian: apt-get install git)"

@@ -431,6 +431,22 @@ def test_a_refusing_hook_is_an_error_at_once_and_no_commit_stays(
     clean_at_origin(workspace, "review")
 
 
+def test_a_remote_that_hangs_is_given_up_and_no_commit_stays(
+    workspace: Workspace, remote: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nsleep 5\nexit 1\n", encoding="utf-8")
+    hook.chmod(0o755)
+    before = remote_tip(remote, "review")
+    workspace.sync()
+    monkeypatch.setattr("publish.workspace.GIT_TIMEOUT_SECONDS", 1.0)
+    with pytest.raises(WorkspaceError, match="git did not answer within 1 s"):
+        workspace.commit_and_push("review", write_approval, "Freigabe")
+    monkeypatch.setattr("publish.workspace.GIT_TIMEOUT_SECONDS", 300.0)
+    assert remote_tip(remote, "review") == before
+    clean_at_origin(workspace, "review")
+
+
 def test_a_remote_that_vanishes_before_the_push_is_an_error_at_once(
     workspace: Workspace, remote: Path
 ) -> None:
