@@ -15,6 +15,7 @@ a "related posts" filter looks at every category), it depends on that attribute 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -62,6 +63,10 @@ class Digester:
             return f"u:{type(value).__name__}:{value.name}"
         if isinstance(value, datetime | date):
             return "d:" + value.isoformat() + ":" + str(getattr(value, "tzinfo", ""))
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            # plugins' view objects (dp_comments' comments): their fields are their value
+            fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            return f"D:{type(value).__qualname__}" + self._container(fields)
         if isinstance(value, list | tuple | dict | set | frozenset | Page | Paginator):
             memo = self._memo.get(id(value))
             if memo is not None and memo[0] is value:

@@ -472,3 +472,28 @@ def test_a_wrong_setting_stops_the_build_at_start(
     assert not result.ok
     assert message in result.errors[-1]
     assert not (result.output / "rechnung.html").exists()
+
+
+def test_incremental_builds_render_a_post_again_only_when_its_comments_change(
+    tmp_path: Path, keys: dict[str, Path]
+) -> None:
+    # dp_incremental digests the comments like any attribute of the post: a rebuild with
+    # the same comments writes nothing, a changed comment renders exactly its post again
+    site = make_site(tmp_path / "site", keys, 'PLUGINS = PLUGINS + ["dp_incremental"]\n')
+    write_data(site, {"comments": {"rechnung": [MAX, OURS]}})
+    settings = {"CACHE_PATH": str(tmp_path / "cache")}
+    output = site.root / "out"
+    assert build_site(site.root / "pelicanconf.py", output=output, override=settings).ok
+    written = {p.name: p.stat().st_mtime_ns for p in output.glob("*.html")}
+    (output / "stray.html").write_text("<p>a file the last build did not write</p>", "utf-8")
+    assert build_site(site.root / "pelicanconf.py", output=output, override=settings).ok
+    assert {p.name: p.stat().st_mtime_ns for p in output.glob("*.html")
+            if p.name != "stray.html"} == written
+    write_data(site, {"comments": {"rechnung": [MAX, OURS, ERIKA]}})
+    assert build_site(site.root / "pelicanconf.py", output=output, override=settings).ok
+    again = {p.name: p.stat().st_mtime_ns for p in output.glob("*.html") if p.name != "stray.html"}
+    # the post and its translation, which shows the same comments
+    assert {name for name in written if again[name] != written[name]} == {
+        "rechnung.html", "rechnung-en.html"
+    }
+    assert len(comments_of(output / "rechnung.html").comments) == 2
