@@ -291,12 +291,6 @@ def portal_link(
     ).scalar_one_or_none()
 
 
-def end_portal_session(session: Session, link_id: int) -> None:
-    session.execute(
-        update(ReviewLink).where(ReviewLink.id == link_id).values(session_expires_at=None)
-    )
-
-
 def get_review(session: Session, review_id: int) -> ReviewRequest | None:
     return session.get(ReviewRequest, review_id)
 

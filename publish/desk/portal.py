@@ -56,7 +56,6 @@ def _current(review_id: int) -> tuple[ReviewRequest, ReviewLink] | None:
         if link is None or review is None:
             return None
         session.expunge_all()
-    g.portal_link = link
     return review, link
 
 
