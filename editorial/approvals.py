@@ -698,6 +698,13 @@ class ApprovalState:
     def approved(self) -> bool:
         return self.state == "approved"
 
+    def approved_by(self, email: str) -> bool:
+        """Whether ``email`` has a valid approval of the current version."""
+        return any(
+            check.verdict == "valid" and check.approval.approver.casefold() == email.casefold()
+            for check in self.approvals
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "piece": self.piece,

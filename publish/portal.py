@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from editorial.approvals import (
     ApprovalError,
+    ApprovalState,
     approval_states,
     content_hash,
     find_approver,
@@ -39,7 +40,7 @@ from editorial.checks import check_site
 from editorial.history import HistoryError
 from editorial.links import post_save_as
 from editorial.pieces import Piece, Post, Site, Snippet, load_site
-from editorial.review import changed_pieces, channel_texts, schedule
+from editorial.review import Part, changed_pieces, channel_texts, schedule
 from editorial.settings import Settings, SettingsError
 from publish import reviews
 from publish.context import production_settings
@@ -73,15 +74,10 @@ class ContentChanged(Exception):
 
 
 @dataclass
-class PartView:
-    text: str
-    display: str
-    count: int
-    limit: int
+class PartView(Part):
+    """A part as the network shows it (X shortens links), beside its text and length."""
 
-    @property
-    def fits(self) -> bool:
-        return self.count <= self.limit
+    display: str = ""
 
 
 @dataclass
@@ -392,7 +388,6 @@ class Portal:
         """Everything the review page shows, read from the branch as it is now."""
         with self.workspace.locked():
             site, sha = self._checkout(review.branch)
-            check_site(site)
             error = None
             preview: Path | None = None
             try:
@@ -403,7 +398,9 @@ class Portal:
                 logger.warning("portal: preview of %s at %s: %s", review.branch, sha[:12], exc)
                 error = str(exc)
             found = [site.get(row.piece) for row in rows]
-            states = approval_states(site, [p for p in found if p is not None])
+            present = [p for p in found if p is not None]
+            check_site(site, pieces=present)
+            states = approval_states(site, present)
             views = []
             for row, piece in zip(rows, found, strict=True):
                 if piece is None or piece.source is None:
@@ -413,17 +410,15 @@ class Portal:
                     )
                     continue
                 state = states[piece.id]
-                mine = any(
-                    c.verdict == "valid" and c.approval.approver.casefold() == approver.casefold()
-                    for c in state.approvals
+                views.append(
+                    self._piece_view(site, piece, row, state, state.approved_by(approver), preview)
                 )
-                views.append(self._piece_view(site, piece, row, state.state, mine, preview))
         return ReviewView(
             review.id, review.branch, sha, str(site.settings.get("TIMEZONE", "UTC")), views, error
         )
 
     def _piece_view(
-        self, site: Site, piece: Piece, row: ReviewPiece, state: str, mine: bool,
+        self, site: Site, piece: Piece, row: ReviewPiece, state: ApprovalState, mine: bool,
         preview: Path | None,
     ) -> PieceView:
         timezone = str(site.settings.get("TIMEZONE", "UTC"))
@@ -431,11 +426,11 @@ class Portal:
             id=piece.id,
             kind=piece.kind,
             title=piece.title or piece.id,
-            hash=content_hash(piece),
+            hash=state.hash or content_hash(piece),
             sent_hash=row.hash,
             when=schedule(piece.publish_at, timezone),
             findings=[f"{f.severity}: {f.message}" for f in piece.findings],
-            state=state,
+            state=state.state,
             approved_by_me=mine,
         )
         if isinstance(piece, Post):
@@ -452,7 +447,7 @@ class Portal:
                     ChannelView(
                         text.channel,
                         CHANNEL_LABELS.get(text.channel, text.channel),
-                        [PartView(p.text, display(p.text), p.count, p.limit) for p in text.parts],
+                        [PartView(p.text, p.count, p.limit, display(p.text)) for p in text.parts],
                         card=None if media else card,
                         media=media,
                     )
@@ -518,10 +513,7 @@ class Portal:
             paths = []
             for piece in pieces:
                 assert piece is not None and piece.source is not None  # noqa: S101 (checked)
-                if any(
-                    c.verdict == "valid" and c.approval.approver == link.approver
-                    for c in states[piece.id].approvals
-                ):
+                if states[piece.id].approved_by(link.approver):
                     continue
                 try:
                     approval = sign_portal_approval(

@@ -65,13 +65,6 @@ def select_pieces(site: Site, names: tuple[str, ...]) -> tuple[list[Piece], list
     return list(chosen.values()), unknown
 
 
-def _mine(state: ApprovalState, email: str) -> bool:
-    return any(
-        check.verdict == "valid" and check.approval.approver.casefold() == email.casefold()
-        for check in state.approvals
-    )
-
-
 @main.command()
 @click.argument("pieces", nargs=-1)
 @click.option(
@@ -140,7 +133,7 @@ def approve(
         fail(str(exc))
     todo: list[Piece] = []
     for piece in targets:
-        if _mine(states[piece.id], approver.email):
+        if states[piece.id].approved_by(approver.email):
             click.echo(f"{piece.id}: already approved by you in this version")
         elif not piece.ok:
             refused += 1
