@@ -93,23 +93,8 @@ SOCIAL_PATHS = ["social"]
 # The client's social media primer, enforced by `dialogpress check`.
 GUIDELINE = "guideline.yml"
 
-# Client approvers: nothing goes public without the signed approval of one of them
-# (README, "For client approvers"). This key is a test-only key (tests/fixtures/keys/).
-APPROVERS = [
-    {
-        "name": "Petra Schulz",
-        "email": "petra.schulz@stadtwerke-elbtal.example",
-        "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINB7teTlOTqYnq6mHjcYHic+fAvCY1/mWRxtS6c2LJ2y",
-    },
-]
-REQUIRED_APPROVALS = 1
-# Approvers without git approve in the desk's portal (README, "For client approvers");
-# the portal signs for them with its own key (private half: DP_PORTAL_KEY), and only for
-# those listed here. The key is the test key in tests/fixtures/keys/portal_ed25519.
-PORTAL_SIGNER = {
-    "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOhCtfOV+WekcOir4kbqRNKlVZGoS5MzlmePMFoU27am",
-    "approvers": ["petra.schulz@stadtwerke-elbtal.example"],
-}
+# Who may approve (client approvers, the portal's key, the editors' commit keys) is not a
+# setting: it is trust.yml, read from the protected branch only (docs/security.md).
 
 # A snippet due longer ago than this is held as `late` for a person to release or skip,
 # instead of going out stale after an outage. The example's editors post daily, so two

@@ -36,15 +36,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from editorial.findings import Finding
 from editorial.front_matter_edit import EditError, append_entry, yaml_entry
 from editorial.history import Change, Repository, follow, open_repository
 from editorial.pieces import Piece, Site
-from editorial.settings import Settings
+from editorial.settings import Settings, settings_root
 from editorial.sourcefile import SourceError, parse_source
 from editorial.times import TimeError, iso, parse_time
+
+if TYPE_CHECKING:
+    from editorial.trust import TrustRoot
 
 logger = logging.getLogger(__name__)
 
@@ -235,18 +238,31 @@ class Approver:
         return f"{self.name} <{self.email}>"
 
 
+def trust_root(settings: Settings) -> TrustRoot:
+    """The trust root in force for the site of ``settings``: read from the protected
+    ref, never from the settings or the working tree (see :mod:`editorial.trust`)."""
+    # imported here: editorial.trust builds on this module's records and signatures
+    from editorial.trust import TrustError, load_trust
+
+    try:
+        return load_trust(settings_root(settings))
+    except TrustError as exc:
+        raise ApprovalError(str(exc)) from None
+
+
 def approvers(settings: Settings) -> list[Approver]:
-    return [
-        Approver(name=str(a["name"]), email=str(a["email"]), key=str(a["key"]).strip())
-        for a in settings.get("APPROVERS", [])
-    ]
+    """The approvers of the trust root in force (none when there is no trust root)."""
+    try:
+        return list(trust_root(settings).approvers)
+    except ApprovalError:
+        return []
 
 
 def find_approver(settings: Settings, email: str) -> Approver | None:
-    for approver in approvers(settings):
-        if approver.email.casefold() == email.strip().casefold():
-            return approver
-    return None
+    try:
+        return trust_root(settings).find_approver(email)
+    except ApprovalError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -266,13 +282,11 @@ class PortalSigner:
 
 
 def portal_signer(settings: Settings) -> PortalSigner | None:
-    configured = settings.get("PORTAL_SIGNER")
-    if not configured:
+    """The portal's key and whom it may sign for, from the trust root in force."""
+    try:
+        return trust_root(settings).portal
+    except ApprovalError:
         return None
-    return PortalSigner(
-        key=str(configured["key"]).strip(),
-        approvers=tuple(str(e) for e in configured.get("approvers", [])),
-    )
 
 
 def public_key(key_path: Path) -> str:
@@ -290,16 +304,15 @@ def public_key(key_path: Path) -> str:
 
 
 def approver_for_key(settings: Settings, key_path: Path) -> Approver:
-    """The approver whose public key in APPROVERS is the given key's."""
-    wanted = _key_id(public_key(key_path))
-    for approver in approvers(settings):
-        if wanted is not None and approver.key_id == wanted:
-            return approver
-    source = settings.get("DP_SETTINGS_FILE", "the settings")
-    raise ApprovalError(
-        f"the key {key_path} belongs to no approver in APPROVERS ({source}); "
-        "ask the agency to add your public key there"
-    )
+    """The approver of the trust root whose public key is the given key's."""
+    trust = trust_root(settings)
+    approver = trust.approver_for_key(public_key(key_path))
+    if approver is None:
+        raise ApprovalError(
+            f"the key {key_path} belongs to no approver in {trust.describe()}; "
+            "ask the agency to add your public key there (and the approvers to approve it)"
+        )
+    return approver
 
 
 # --- approvals ---------------------------------------------------------------------------
@@ -453,7 +466,7 @@ def sign(approval: Approval, key_path: Path) -> Approval:
 
 
 class _Signatures:
-    """Checks signatures against an allowed_signers file made from APPROVERS."""
+    """Checks signatures against an allowed_signers file made from the trust root's keys."""
 
     def __init__(self, people: list[Approver], folder: Path, portal: PortalSigner | None = None):
         self.folder = folder
@@ -499,7 +512,7 @@ class _Signatures:
             key = f" ({match.group(1)})" if match else ""
             return (
                 f"unknown approver: signed with a key{key} that belongs to no approver in "
-                "APPROVERS"
+                "the trust root"
             )
         if principal not in principals:
             expected = "the portal" if principal == PORTAL_PRINCIPAL else approval.approver
@@ -528,8 +541,11 @@ class Author:
 class _Authorship:
     """Authors of many pieces from one ``git log`` and one ``git cat-file`` batch."""
 
-    def __init__(self, site: Site):
+    def __init__(self, site: Site, trust: TrustRoot | None = None):
         self.site = site
+        self.trust = trust
+        #: piece id → why its authorship cannot be authenticated (policy ``refuse``)
+        self.unauthenticated: dict[str, str] = {}
         self.problem: str | None = None
         self.log: list[Change] = []
         self.uncommitted: set[str] = set()
@@ -556,10 +572,19 @@ class _Authorship:
                 "(git fetch --unshallow, or fetch-depth: 0 in CI)"
             )
         else:
-            self.log = self._repo.log()
+            self.log = self._signed_log(self._repo)
             self.uncommitted = self._repo.uncommitted()
             self.user = self._repo.user()
         return None if self.problem else self._repo
+
+    def _signed_log(self, repo: Repository) -> list[Change]:
+        """The content log with each commit's signature checked against the trust root."""
+        if self.trust is None:
+            return repo.log()
+        with tempfile.TemporaryDirectory(prefix="dp-signers-") as tmp:
+            signers = Path(tmp) / "allowed_signers"
+            signers.write_text(self.trust.commit_signers(), encoding="utf-8")
+            return repo.log(signers)
 
     def prepare(self, pieces: Iterable[Piece]) -> None:
         """Fetch, in one batch, every old version the given pieces' authorship needs."""
@@ -622,11 +647,11 @@ class _Authorship:
         ]
         for change in follow(self.log, piece.id):
             if self._changed_text(change, piece.id):
-                found.append(self._committer(change, "wrote"))
+                found += self._committers(change, "wrote", piece.id)
         for media in referenced_media(piece) if piece.source else []:
             for change in follow(self.log, media):
                 if not change.status.startswith(("D", "R100")):
-                    found.append(self._committer(change, f"changed {media} in"))
+                    found += self._committers(change, f"changed {media} in", piece.id)
         email, name = self.user
         if email or name:
             mine = Author(email, name, "has uncommitted changes of it in this working tree")
@@ -638,14 +663,41 @@ class _Authorship:
                 found.append(mine)
         return found
 
-    @staticmethod
-    def _committer(change: Change, verb: str) -> Author:
+    def _committers(self, change: Change, verb: str, piece_id: str) -> list[Author]:
+        """Everyone a change counts for: the author fields, the key that signed it and
+        every ``Co-authored-by``. The unauthenticated author fields still count (more
+        authors only ever make fewer approvers eligible); whether an unsigned change may
+        count at all is the trust root's ``authorship.unsigned`` policy."""
         commit = change.commit
-        return Author(
-            email=commit.author_email,
-            name=commit.author_name,
-            source=f"{verb} commit {commit.short} ({commit.subject})",
-        )
+        where = f"commit {commit.short} ({commit.subject})"
+        found = [Author(commit.author_email, commit.author_name, f"{verb} {where}")]
+        if commit.verified and commit.signer != _forge_principal():
+            found.append(Author(commit.signer, None, f"signed {where}"))
+        found += [
+            Author(email, name, f"co-author of {where}") for name, email in commit.co_authors
+        ]
+        if self.trust is not None and self.trust.unsigned == "refuse" and not commit.verified:
+            self.unauthenticated.setdefault(
+                piece_id,
+                f"authorship unknown: {where} changed the piece and is not signed by a "
+                f"key of {self.trust.describe()} (status "
+                f"{commit.signature}); sign commits with SSH (docs/security.md, \"Signed "
+                "commits\")",
+            )
+        return found
+
+
+def _forge_principal() -> str:
+    from editorial.trust import FORGE_PRINCIPAL
+
+    return FORGE_PRINCIPAL
+
+
+def _optional_trust(site: Site) -> tuple[TrustRoot | None, str | None]:
+    try:
+        return trust_root(site.settings), None
+    except ApprovalError as exc:
+        return None, str(exc)
 
 
 def authors_of(site: Site, pieces: Iterable[Piece]) -> dict[str, list[Author]]:
@@ -654,7 +706,7 @@ def authors_of(site: Site, pieces: Iterable[Piece]) -> dict[str, list[Author]]:
     Raises :class:`ApprovalError` when authorship cannot be known (no git history).
     """
     wanted = list(pieces)
-    authorship = _Authorship(site)
+    authorship = _Authorship(site, _optional_trust(site)[0])
     authorship.prepare(wanted)
     if authorship.problem:
         raise ApprovalError(authorship.problem)
@@ -723,20 +775,23 @@ class _Judge:
 
     def __init__(self, site: Site, folder: Path):
         self.site = site
-        self.people = approvers(site.settings)
-        self.required = int(site.settings.get("REQUIRED_APPROVALS", 1))
-        self.portal = portal_signer(site.settings)
+        self.trust, self.trust_problem = _optional_trust(site)
+        self.people = list(self.trust.approvers) if self.trust else []
+        self.required = self.trust.required if self.trust else 1
+        self.portal = self.trust.portal if self.trust else None
         self.signatures = _Signatures(self.people, folder, self.portal)
-        self.authorship = _Authorship(site)
+        self.authorship = _Authorship(site, self.trust)
         self.batch: list[Piece] = []
 
     def check(
         self, piece: Piece, approval: Approval, malformed: str | None, current: str
     ) -> ApprovalCheck:
-        approver = find_approver(self.site.settings, approval.approver)
+        approver = self.trust.find_approver(approval.approver) if self.trust else None
         name = approver.name if approver else None
         if malformed:
             return ApprovalCheck(approval, "invalid", f"malformed: {malformed}", name)
+        if self.trust is None:
+            return ApprovalCheck(approval, "invalid", str(self.trust_problem), name)
         if approval.piece != piece.id:
             return ApprovalCheck(
                 approval,
@@ -749,7 +804,8 @@ class _Judge:
             return ApprovalCheck(
                 approval,
                 "invalid",
-                f"unknown approver: {approval.approver} is not in APPROVERS",
+                f"unknown approver: {approval.approver} is not an approver in "
+                f"{self.trust.describe()}",
                 name,
             )
         principal = approver.email
@@ -758,8 +814,8 @@ class _Judge:
                 return ApprovalCheck(
                     approval,
                     "invalid",
-                    f"the portal may not sign for {approver.email}: PORTAL_SIGNER does not "
-                    "list them",
+                    f"the portal may not sign for {approver.email}: portal.approvers in "
+                    f"{self.trust.describe()} does not list them",
                     name,
                 )
             principal = PORTAL_PRINCIPAL
@@ -771,7 +827,12 @@ class _Judge:
             return ApprovalCheck(approval, "invalid", problem, name)
         if self.authorship.problem:
             return ApprovalCheck(approval, "invalid", self.authorship.problem, name)
-        for author in self.authorship.authors(piece):
+        authors = self.authorship.authors(piece)
+        if piece.id in self.authorship.unauthenticated:
+            return ApprovalCheck(
+                approval, "invalid", self.authorship.unauthenticated[piece.id], name
+            )
+        for author in authors:
             if author.is_approver(approver):
                 return ApprovalCheck(
                     approval,
@@ -821,7 +882,9 @@ class _Judge:
             state = "missing"
         note: str | None = None
         if state != "approved":
-            if not checks:
+            if self.trust is None:
+                note = str(self.trust_problem)
+            elif not checks:
                 note = "nobody has approved it yet"
             elif valid or self.required > 1:
                 note = f"{len(valid)} of {self.required} required approvals"
@@ -898,12 +961,13 @@ def sign_approval(
     Refuses what would not count: a key that is not the approver's, a piece that does
     not exist as read, and the approver's own piece.
     """
-    approver = find_approver(site.settings, approver_email)
+    trust = trust_root(site.settings)
+    approver = trust.find_approver(approver_email)
     if approver is None:
-        raise ApprovalError(f"{approver_email} is not in APPROVERS")
+        raise ApprovalError(f"{approver_email} is not an approver in {trust.describe()}")
     if _key_id(public_key(key_path)) != approver.key_id:
         raise ApprovalError(
-            f"the key {key_path} is not the key APPROVERS lists for {approver.email}"
+            f"the key {key_path} is not the key {trust.describe()} lists for {approver.email}"
         )
     return _sign_current(piece, site, approver, key_path, now, comment, None)
 
@@ -923,18 +987,22 @@ def sign_portal_approval(
     only for the approvers ``PORTAL_SIGNER`` lists, and with ``expected_hash`` only the
     version the approver was shown.
     """
-    signer = portal_signer(site.settings)
+    trust = trust_root(site.settings)
+    signer = trust.portal
     if signer is None:
-        raise ApprovalError("PORTAL_SIGNER is not set: the portal may not sign for anyone")
-    approver = find_approver(site.settings, approver_email)
+        raise ApprovalError(
+            f"{trust.describe()} has no portal: the portal may not sign for anyone"
+        )
+    approver = trust.find_approver(approver_email)
     if approver is None:
-        raise ApprovalError(f"{approver_email} is not in APPROVERS")
+        raise ApprovalError(f"{approver_email} is not an approver in {trust.describe()}")
     if not signer.may_sign_for(approver.email):
         raise ApprovalError(
-            f"the portal may not sign for {approver.email}: PORTAL_SIGNER does not list them"
+            f"the portal may not sign for {approver.email}: portal.approvers in "
+            f"{trust.describe()} does not list them"
         )
     if _key_id(public_key(key_path)) != signer.key_id:
-        raise ApprovalError(f"the key {key_path} is not the key PORTAL_SIGNER lists")
+        raise ApprovalError(f"the key {key_path} is not the portal key {trust.describe()} lists")
     if expected_hash is not None and piece.source is not None:
         current = content_hash(piece)
         if current != expected_hash:
@@ -957,7 +1025,14 @@ def _sign_current(
     if piece.source is None:
         raise ApprovalError(f"{piece.path} cannot be read; fix its errors first")
     who = "you are" if via is None else f"{approver.email} is"
-    for author in authors_of(site, [piece])[piece.id]:
+    authorship = _Authorship(site, _optional_trust(site)[0])
+    authorship.prepare([piece])
+    if authorship.problem:
+        raise ApprovalError(authorship.problem)
+    authors = authorship.authors(piece)
+    if piece.id in authorship.unauthenticated:
+        raise ApprovalError(f"{piece.path}: {authorship.unauthenticated[piece.id]}")
+    for author in authors:
         if author.is_approver(approver):
             raise ApprovalError(
                 f"{piece.path}: {who} an author of this piece ({author.source}); "

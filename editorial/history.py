@@ -15,6 +15,7 @@ above the site.
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+GIT_TIMEOUT = 300
+_CO_AUTHOR = re.compile(r"^\s*(?P<name>.*?)\s*<(?P<email>[^>]+)>\s*$")
 
 
 class HistoryError(Exception):
@@ -38,10 +41,22 @@ class Commit:
     author_email: str
     author_name: str
     subject: str
+    #: git's signature status (``G`` good, ``N`` none, ``B`` bad, ``E`` cannot check, …)
+    #: and the allowed-signers principal of a good signature; only set when ``log`` was
+    #: given the trusted signers
+    signature: str = "N"
+    signer: str | None = None
+    #: ``Co-authored-by`` trailers as (name, e-mail): forges add them to squash merges
+    co_authors: tuple[tuple[str, str], ...] = ()
 
     @property
     def short(self) -> str:
         return self.sha[:8]
+
+    @property
+    def verified(self) -> bool:
+        """True when a key the trust root lists signed this commit (git verified it)."""
+        return self.signature == "G" and bool(self.signer)
 
 
 @dataclass(frozen=True)
@@ -70,9 +85,10 @@ class Repository:
         command = ["git", "--no-pager", "--no-optional-locks", "-c", "core.quotePath=false", *args]
         try:
             result = subprocess.run(
-                command, cwd=self.root, input=input, capture_output=True, check=False
+                command, cwd=self.root, input=input, capture_output=True, check=False,
+                timeout=GIT_TIMEOUT,
             )
-        except OSError as exc:
+        except (OSError, subprocess.TimeoutExpired) as exc:
             raise HistoryError(f"cannot run git: {exc}") from None
         if check and result.returncode != 0:
             message = result.stderr.decode("utf-8", "replace").strip()
@@ -103,8 +119,14 @@ class Repository:
         name = self.git("config", "user.name", check=False).decode().strip() or None
         return email, name
 
-    def log(self) -> list[Change]:
+    def log(self, signers: Path | None = None, paths: Iterable[str] | None = None,
+            revisions: str = "HEAD") -> list[Change]:
         """Every file change under the content folder reachable from HEAD, newest first.
+
+        With ``signers`` (an allowed-signers file of the trust root's keys) each commit
+        carries git's verdict on its SSH signature and the signer's principal; without
+        it, nobody is authenticated. ``paths`` (repository paths) and ``revisions``
+        (e.g. ``origin/main..HEAD``) narrow the log for other trees than the content.
 
         Merges list only files whose merged version differs from every parent (git's
         dense combined diff): a merge that just takes one side authors nothing. Full
@@ -113,22 +135,40 @@ class Repository:
         """
         if not self.has_commits:
             return []
+        config = ["-c", "gpg.ssh.allowedSignersFile=" + str(signers)] if signers else []
+        fields = "%H%x1f%P%x1f%ae%x1f%an%x1f%s"
+        fields += "%x1f%G?%x1f%GS" if signers else "%x1fN%x1f"
+        fields += "%x1f%(trailers:key=Co-authored-by,valueonly,separator=%x1e)"
         raw = self.git(
+            *config,
             "log",
             "-z",
-            "--format=%x01%H%x1f%P%x1f%ae%x1f%an%x1f%s",
+            f"--format=%x01{fields}%x02",
             "--name-status",
             "-M",
             "--full-history",
             "--diff-merges=dense-combined",
+            revisions,
             "--",
-            self.prefix or ".",
+            *(list(paths) if paths is not None else [self.prefix or "."]),
         )
         changes: list[Change] = []
         for chunk in raw.decode("utf-8", "replace").split("\x01")[1:]:
-            header, _, rest = chunk.partition("\x00")
-            sha, parents, email, name, subject = (header.split("\x1f") + [""] * 5)[:5]
-            commit = Commit(sha, tuple(parents.split()), email, name, subject)
+            header, _, rest = chunk.partition("\x02")
+            rest = rest.lstrip("\x00\n")
+            sha, parents, email, name, subject, status, signer, trailers = (
+                header.split("\x1f") + [""] * 8
+            )[:8]
+            co_authors = tuple(
+                (match.group("name"), match.group("email"))
+                for match in (_CO_AUTHOR.match(t) for t in trailers.split("\x1e"))
+                if match
+            )
+            commit = Commit(
+                sha, tuple(parents.split()), email, name, subject,
+                signature=status.strip() or "N", signer=signer.strip() or None,
+                co_authors=co_authors,
+            )
             tokens = [t.strip("\n") for t in rest.split("\x00")]
             tokens = [t for t in tokens if t]
             index = 0
@@ -140,10 +180,11 @@ class Repository:
                 else:
                     old, new = tokens[index + 1], tokens[index + 1]
                     index += 2
-                path = self._content_path(new)
+                path = new if paths is not None else self._content_path(new)
                 if path is None:
                     continue
-                changes.append(Change(commit, status, path, self._content_path(old)))
+                before = old if paths is not None else self._content_path(old)
+                changes.append(Change(commit, status, path, before))
         return changes
 
     def blobs(self, specs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:

@@ -21,12 +21,6 @@ DEFAULTS: dict[str, Any] = {
     "SOCIAL_PATHS": ["social"],
     # the client's guideline file, relative to the settings file
     "GUIDELINE": "guideline.yml",
-    # client approvers: [{"name": ..., "email": ..., "key": "ssh-ed25519 AAAA..."}]
-    "APPROVERS": [],
-    "REQUIRED_APPROVALS": 1,
-    # the approval portal's signing key and the approvers it may sign for:
-    # {"key": "ssh-ed25519 AAAA...", "approvers": ["petra.schulz@..."]}; None: no portal
-    "PORTAL_SIGNER": None,
 }
 
 Settings = dict[str, Any]
@@ -57,51 +51,16 @@ def validate(settings: Settings) -> None:
     paths = settings["SOCIAL_PATHS"]
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise SettingsError(f"{source}: SOCIAL_PATHS must be a list of folder names")
-    required = settings["REQUIRED_APPROVALS"]
-    if not isinstance(required, int) or isinstance(required, bool) or required < 1:
-        raise SettingsError(f"{source}: REQUIRED_APPROVALS must be a whole number of at least 1")
-    approvers = settings["APPROVERS"]
-    if not isinstance(approvers, list):
-        raise SettingsError(f"{source}: APPROVERS must be a list of dicts")
-    for index, approver in enumerate(approvers):
-        if not isinstance(approver, dict):
-            raise SettingsError(f"{source}: APPROVERS[{index}] must be a dict")
-        for key in ("name", "email", "key"):
-            if not isinstance(approver.get(key), str) or not approver[key].strip():
-                raise SettingsError(f"{source}: APPROVERS[{index}].{key} is missing")
-    _validate_portal_signer(source, settings["PORTAL_SIGNER"], approvers)
 
 
-def _validate_portal_signer(source: str, signer: object, approvers: list[Any]) -> None:
-    """The portal may sign only for listed approvers, and never with an approver's key:
-    a shared key would let the portal's signature pass for the approver's own."""
-    if signer is None:
-        return
-    where = f"{source}: PORTAL_SIGNER"
-    if not isinstance(signer, dict):
-        raise SettingsError(f"{where} must be None or a dict with 'key' and 'approvers'")
-    unknown = sorted(set(signer) - {"key", "approvers"})
-    if unknown:
-        raise SettingsError(f"{where}: unknown key {unknown[0]!r}; known: key, approvers")
-    key = signer.get("key")
-    if not isinstance(key, str) or len(key.split()) < 2:
-        raise SettingsError(f"{where}['key'] must be the portal's SSH public key")
-    emails = signer.get("approvers", [])
-    if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
-        raise SettingsError(f"{where}['approvers'] must be a list of approvers' e-mail addresses")
-    listed = {str(a.get("email", "")).strip().casefold(): a for a in approvers}
-    for email in emails:
-        approver = listed.get(email.strip().casefold())
-        if approver is None:
-            raise SettingsError(
-                f"{where}['approvers']: {email} is not in APPROVERS; the portal signs only "
-                "for the client's approvers"
-            )
-        if str(approver.get("key", "")).split()[:2] == key.split()[:2]:
-            raise SettingsError(
-                f"{where}['key'] is {email}'s own key in APPROVERS; the portal needs a key "
-                "of its own"
-            )
+#: settings that once said who may approve; trust.yml on the protected branch does now,
+#: because a branch can change (and run) its own pelicanconf.py
+LEGACY_TRUST_SETTINGS = ("APPROVERS", "REQUIRED_APPROVALS", "PORTAL_SIGNER")
+
+
+def legacy_trust_settings(settings: Settings) -> list[str]:
+    """The settings that are ignored now that trust comes from ``trust.yml``."""
+    return [name for name in LEGACY_TRUST_SETTINGS if settings.get(name)]
 
 
 def load_settings(path: str | os.PathLike[str], override: Settings | None = None) -> Settings:

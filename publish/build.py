@@ -100,6 +100,12 @@ def build_site(
 
     path = production_settings_file(settings_file) if production else Path(settings_file)
     extra = dict(override or {})
+    if production:
+        from publish.context import require_frame
+
+        require_frame(path)
+        # the clock of a production build is the operator's (--now), never the settings'
+        extra["DP_NOW"] = extra.get("DP_NOW")
     if output is not None:
         extra["OUTPUT_PATH"] = str(output)
     settings = load_settings(path, override=extra)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from editorial.links import post_save_as
 from editorial.pieces import Post, Site, load_site
-from editorial.settings import Settings, load_settings
+from editorial.settings import Settings, SettingsError, load_settings
 from publish import settings as publish_settings
 from publish.build import production_settings_file
 from publish.channels import Channel, CredentialsError, load_credentials, make_channel
@@ -43,10 +43,25 @@ class Context:
         return (self.live_root() / post_save_as(self.site, post)).is_file()
 
 
+def require_frame(settings_file: str | Path) -> None:
+    """Refuse (:class:`SettingsError`) to run production settings whose framing files —
+    settings, theme, plugins, guideline — the client has not approved; judged without
+    executing them, so that branch code never runs where the production secrets are."""
+    from editorial.site_approval import site_approval_state
+
+    state = site_approval_state(Path(settings_file).resolve().parent)
+    if not state.approved:
+        raise SettingsError(
+            f"{state.summary()}; nothing is built, deployed or posted until a client "
+            "approver runs: dialogpress approve --site"
+        )
+
+
 def production_settings(settings_path: str | Path) -> Settings:
     """publishconf.py beside the given settings when there is one, else those settings."""
     candidate = production_settings_file(settings_path)
     path = candidate if candidate.is_file() else Path(settings_path)
+    require_frame(path)
     settings = load_settings(path)
     publish_settings.apply_defaults(settings)
     publish_settings.validate(settings)

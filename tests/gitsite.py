@@ -12,6 +12,7 @@ import textwrap
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from editorial.approvals import (
     Approval,
@@ -95,16 +96,19 @@ class GitSite:
     """A site folder that is also a git repository; commits name their author."""
 
     def __init__(self, root: Path, keys: dict[str, Path], approvers: list[Person],
-                 required: int = 1, extra: str = ""):
+                 required: int = 1, extra: str = "", portal: str | None = None,
+                 portal_for: tuple[Person, ...] = (), trust_extra: str = "",
+                 unsigned: str = "author-field", frame: list[str] | None = None):
+        """``trust.yml`` names ``approvers`` (and the portal's public key ``portal``,
+        signing for ``portal_for``); ``unsigned: author-field`` keeps git's author fields
+        as authorship, which most tests rely on; the security tests sign commits and
+        refuse unsigned ones. ``frame`` empty: no site-level approval needed."""
         self.root = root
         self.keys = keys
         for folder in ("posts", "social", "images", "pages"):
             (root / "content" / folder).mkdir(parents=True, exist_ok=True)
-        entries = "".join(
-            f"    {{'name': {p.name!r}, 'email': {p.email!r}, "
-            f"'key': {self.public_key(p)!r}}},\n"
-            for p in approvers
-        )
+        self.write_trust(approvers, required, portal, portal_for, trust_extra, unsigned,
+                         frame or [])
         (root / "pelicanconf.py").write_text(
             textwrap.dedent(
                 f"""\
@@ -120,10 +124,9 @@ class GitSite:
                 PLUGIN_PATHS = [{str(PLUGINS)!r}]
                 PLUGINS = ["dp_frontmatter", "dp_approval_gate"]
                 FEED_ALL_ATOM = "feeds/all.atom.xml"
-                REQUIRED_APPROVALS = {required}
                 """
             )
-            + "APPROVERS = [\n" + entries + "]\n" + extra,
+            + extra,
             encoding="utf-8",
         )
         (root / "publishconf.py").write_text(
@@ -140,6 +143,26 @@ class GitSite:
         self.git("config", "user.name", LEAD.name)
         self.git("config", "user.email", LEAD.email)
         self.git("config", "commit.gpgsign", "false")
+
+    def write_trust(self, approvers: list[Person], required: int = 1,
+                    portal: str | None = None, portal_for: tuple[Person, ...] = (),
+                    extra: str = "", unsigned: str = "author-field",
+                    frame: list[str] | None = None) -> Path:
+        """Write ``trust.yml`` (commit it on main for it to count)."""
+        lines = ["approvers:"]
+        for p in approvers:
+            lines += [f"  - name: {p.name}", f"    email: {p.email}",
+                      f"    key: {self.public_key(p)}"]
+        lines.append(f"required_approvals: {required}")
+        if portal is not None:
+            lines += ["portal:", f"  key: {portal}", "  approvers:"]
+            lines += [f"    - {p.email}" for p in portal_for]
+        lines += ["authorship:", f"  unsigned: {unsigned}"]
+        if frame is not None:
+            lines += ["site:", "  files: [" + ", ".join(frame) + "]"]
+        path = self.root / "trust.yml"
+        path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
+        return path
 
     def public_key(self, person: Person) -> str:
         return self.keys[person.email].with_suffix(".pub").read_text().strip()
@@ -205,10 +228,10 @@ def jpeg(marker: bytes) -> bytes:
 
 
 def standard_site(
-    root: Path, keys: dict[str, Path], required: int = 1, extra: str = ""
+    root: Path, keys: dict[str, Path], required: int = 1, extra: str = "", **trust: Any
 ) -> GitSite:
-    """The usual start: Lena commits a post, an image and a snippet on main."""
-    site = GitSite(root, keys, [PETRA, JONAS], required=required, extra=extra)
+    """The usual start: Lena commits a post, an image, a snippet and the trust file on main."""
+    site = GitSite(root, keys, [PETRA, JONAS], required=required, extra=extra, **trust)
     site.write("images/team.jpg", jpeg(b"team-1"))
     site.write("posts/service-im-advent.md", POST)
     site.write("social/2026-11-24-advent.md", SNIPPET)

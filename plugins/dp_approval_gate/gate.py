@@ -46,6 +46,10 @@ def _config(settings: dict[str, Any]) -> dict[str, Any]:
 
 def mode(settings: dict[str, Any]) -> str:
     """``"enforce"`` or ``"preview"``: what this build does with unapproved articles."""
+    if settings.get("DP_BUILD_MODE") == "production":
+        # dialogpress passes the build mode over the settings: a settings file cannot
+        # turn a production build into a preview that publishes everything
+        return "enforce"
     chosen = str(_config(settings)["mode"])
     if chosen == "auto":
         return "preview" if settings.get("DP_BUILD_MODE") == "preview" else "enforce"

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from editorial.approvals import (
+    Approval,
     ApprovalError,
     ApprovalState,
     approval_states,
     approver_for_key,
     authors_of,
+    public_key,
+    sign,
     sign_approval,
     write_approval,
 )
@@ -21,7 +25,24 @@ from editorial.history import HistoryError
 from editorial.pieces import Piece, Site, load_site
 from editorial.review import build_review, changed_pieces, describe, render_markdown, review_to_dict
 from editorial.settings import SettingsError
+from editorial.site_approval import (
+    SITE_APPROVAL_FILE,
+    SiteApprovalError,
+    sign_site_approval,
+    site_approval_state,
+)
 from editorial.times import TimeError, parse_time, zone
+from editorial.trust import (
+    TRUST_PIECE,
+    TrustError,
+    TrustRoot,
+    append_yaml_approval,
+    build_root,
+    document_hash,
+    load_trust,
+    signed_by_previous,
+    working_tree_document,
+)
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
@@ -78,6 +99,14 @@ def select_pieces(site: Site, names: tuple[str, ...]) -> tuple[list[Piece], list
 @click.option("--comment", help="A note stored (and signed) with the approval.")
 @click.option("--yes", "-y", is_flag=True, help="Do not show the pieces and ask first.")
 @click.option("--now", "now_text", help="Approval time (default: now), e.g. '2026-11-20 10:15'.")
+@click.option(
+    "--site", "site_level", is_flag=True,
+    help="Approve the layout/settings (theme, plugins, settings, guideline) as they are.",
+)
+@click.option(
+    "--trust", "trust_change", is_flag=True,
+    help="Approve the changed trust.yml of this branch (approvers of the version in force).",
+)
 @settings_option
 def approve(
     pieces: tuple[str, ...],
@@ -86,6 +115,8 @@ def approve(
     comment: str | None,
     yes: bool,
     now_text: str | None,
+    site_level: bool,
+    trust_change: bool,
     settings_path: str,
 ) -> None:
     """Approve pieces with your SSH key: the given ones, or all changed on this branch.
@@ -100,7 +131,24 @@ def approve(
         dialogpress approve --key ~/.ssh/id_ed25519
 
         dialogpress approve content/social --key ~/.ssh/id_ed25519 --yes
+
+        dialogpress approve --site --key ~/.ssh/id_ed25519
     """
+    root = Path(settings_path).resolve().parent
+    if site_level or trust_change:
+        # neither runs the settings: an approver's machine holds her key
+        when = _now(now_text, "UTC").astimezone() if now_text is None else _now(now_text, "UTC")
+        if site_level:
+            _approve_site(root, key_path, when, comment, yes)
+        if trust_change:
+            _approve_trust(root, key_path, when, comment)
+        return
+    frame = site_approval_state(root)
+    if not frame.approved:
+        fail(
+            f"{frame.summary()}. Approving pieces would run these settings; look at the "
+            "changes first and approve them with: dialogpress approve --site --key …"
+        )
     settings = load(settings_path)
     now = _now(now_text, settings["TIMEZONE"])
     site = load_site(settings)
@@ -174,6 +222,117 @@ def approve(
         click.echo(f"Now commit and push the approvals: git commit -m 'Approve' -- {paths}")
     if refused:
         raise SystemExit(EXIT_FINDINGS)
+
+
+def _approve_site(root: Path, key_path: Path, now: datetime, comment: str | None,
+                  yes: bool) -> None:
+    state = site_approval_state(root)
+    if state.approved:
+        click.echo("The layout/settings are approved as they are; nothing to do.")
+        return
+    if not yes:
+        click.echo(f"Changed since the last site approval ({len(state.changed)} files):")
+        for name in state.changed:
+            click.echo(f"  {name}")
+        if not click.confirm("Approve the layout/settings as they are now?"):
+            fail("nothing approved")
+    try:
+        approval = sign_site_approval(root, key_path, now, comment)
+    except (SiteApprovalError, ApprovalError, OSError) as exc:
+        fail(str(exc))
+        raise AssertionError("unreachable") from exc
+    click.echo(f"Approved the layout/settings ({len(state.files)} files, {approval.hash[:19]}…)")
+    click.echo(
+        f"Now commit and push it: git commit -m 'Approve the layout' -- {SITE_APPROVAL_FILE}"
+    )
+
+
+def _approve_trust(root: Path, key_path: Path, now: datetime, comment: str | None) -> None:
+    try:
+        trust = load_trust(root)
+        data, path = working_tree_document(root)
+        build_root(data, str(path), trust.ref, "working tree")
+        approver = trust.approver_for_key(public_key(key_path))
+        if approver is None:
+            fail(f"the key {key_path} belongs to no approver in {trust.describe()}")
+            return
+        wanted = document_hash(data)
+        if wanted == trust.hash:
+            click.echo(f"{path.name} is the version in force; nothing to approve.")
+            return
+        approval = sign(Approval(TRUST_PIECE, wanted, approver.email,
+                                 now.replace(microsecond=0), comment=comment), key_path)
+        append_yaml_approval(path, approval)
+    except (TrustError, ApprovalError, OSError) as exc:
+        fail(str(exc))
+        return
+    click.echo(f"Approved the change of {path.name} as {approver.label}; it counts once "
+               f"{trust.required} approver(s) of the version in force approved it and it is "
+               f"merged into {trust.ref}.")
+
+
+@main.command("trust")
+@format_option("text", "json")
+@settings_option
+def trust_command(output_format: str, settings_path: str) -> None:
+    """Show the trust root in force: where it was read, approvers, policy, pending changes.
+
+    Read from the protected branch (DP_TRUST_REF, else origin/main); a change of
+    trust.yml counts only once the approvers of the version in force approved it.
+    Exits 1 when there is no trust root.
+
+    Example:
+
+        dialogpress trust --format json
+    """
+    root = Path(settings_path).resolve().parent
+    try:
+        trust = load_trust(root)
+    except TrustError as exc:
+        fail(str(exc))
+        return
+    proposed: dict[str, object] | None = None
+    try:
+        data, _path = working_tree_document(root)
+        if document_hash(data) != trust.hash:
+            count, problems = _proposal(data, trust)
+            proposed = {"hash": document_hash(data), "approvals": count,
+                        "required": trust.required, "problems": problems}
+    except TrustError:
+        pass
+    if output_format == "json":
+        emit_json({
+            "ref": trust.ref, "commit": trust.commit, "hash": trust.hash,
+            "approvers": [{"name": a.name, "email": a.email} for a in trust.approvers],
+            "required_approvals": trust.required,
+            "portal": list(trust.portal.approvers) if trust.portal else None,
+            "editors": [e.email for e in trust.editors],
+            "unsigned": trust.unsigned, "frame": list(trust.frame),
+            "notes": list(trust.notes), "proposed": proposed,
+        })
+        return
+    click.echo(f"In force: {trust.describe()}")
+    for approver in trust.approvers:
+        click.echo(f"  approver {approver.label}")
+    click.echo(f"  {trust.required} approval(s) required; unsigned commits: {trust.unsigned}")
+    if trust.portal:
+        click.echo(f"  the portal signs for: {', '.join(trust.portal.approvers) or 'nobody'}")
+    for editor in trust.editors:
+        click.echo(f"  editor {editor.name} <{editor.email}> ({len(editor.keys)} key(s))")
+    for note in trust.notes:
+        click.echo(f"Note: {note}")
+    if proposed is not None:
+        click.echo(
+            f"This working tree changes {TRUST_PIECE}: {proposed['approvals']} of "
+            f"{trust.required} approvals of the version in force"
+        )
+
+
+def _proposal(data: dict[str, Any], trust: TrustRoot) -> tuple[int, list[str]]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="dp-trust-") as tmp:
+        return signed_by_previous(data, trust, Path(tmp))
 
 
 def _print_state(piece: Piece, state: ApprovalState) -> None:

@@ -64,6 +64,25 @@ def load(settings_path: str, override: Settings | None = None) -> Settings:
         raise AssertionError("unreachable") from exc
 
 
+def require_site_approval(settings_path: str) -> None:
+    """Exit 1 before the settings run when what frames every page is not approved.
+
+    Judged from files and git alone (``editorial.site_approval``): an unapproved
+    ``pelicanconf.py`` is refused before it could execute.
+    """
+    from pathlib import Path
+
+    from editorial.site_approval import site_approval_state
+
+    state = site_approval_state(Path(settings_path).resolve().parent)
+    if not state.approved:
+        fail(
+            f"{state.summary()}; a client approver approves them with: "
+            "dialogpress approve --site --key ~/.ssh/id_ed25519",
+            EXIT_FINDINGS,
+        )
+
+
 def fail(message: str, code: int = EXIT_FINDINGS) -> None:
     """Print ``message`` to stderr and exit with ``code``."""
     click.echo(f"Error: {message}", err=True)

@@ -7,6 +7,7 @@ import http.server
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,7 +16,7 @@ from editorial.checks import check_site
 from editorial.drafts import DraftError, new_post, new_snippet
 from editorial.findings import has_errors
 from editorial.pieces import Piece, load_site
-from editorial.settings import CHANNELS, SettingsError, settings_root
+from editorial.settings import CHANNELS, SettingsError, legacy_trust_settings, settings_root
 from editorial.times import TimeError, parse_time
 from publish.build import build_site
 from publish.cli import main
@@ -26,6 +27,7 @@ from publish.cli.common import (
     fail,
     format_option,
     load,
+    require_site_approval,
     settings_option,
 )
 
@@ -108,6 +110,41 @@ def new_snippet_command(
     click.echo(f"Wrote {path}")
 
 
+def trust_warnings(settings: dict[str, Any], site_approval: bool = True) -> list[str]:
+    """What ``check`` can see of a trust set-up that is missing or weaker than it should
+    be: no trust file on the protected ref, a pending trust change, unsigned authorship,
+    settings that are no longer read, framing files changed without approval."""
+    from editorial.site_approval import site_approval_state
+    from editorial.trust import TrustError, load_trust
+
+    found: list[str] = []
+    root = settings_root(settings)
+    legacy = legacy_trust_settings(settings)
+    if legacy:
+        found.append(
+            f"{', '.join(legacy)} in {Path(settings['DP_SETTINGS_FILE']).name} "
+            f"{'is' if len(legacy) == 1 else 'are'} no longer read: who may approve is in "
+            "trust.yml on the protected branch (docs/security.md)"
+        )
+    try:
+        trust = load_trust(root)
+    except TrustError as exc:
+        found.append(str(exc))
+        return found
+    found += list(trust.notes)
+    if trust.unsigned == "author-field":
+        found.append(
+            f"{trust.describe()}: authorship.unsigned is author-field, so authors come from "
+            "git's author fields, which anyone can set; sign commits and set it to refuse "
+            "(docs/security.md, \"Signed commits\")"
+        )
+    if site_approval:
+        state = site_approval_state(root, trust)
+        if not state.approved:
+            found.append(state.summary())
+    return found
+
+
 def _print_pieces(pieces: list[Piece]) -> None:
     for piece in pieces:
         when = piece.publish_at.isoformat(timespec="minutes") if piece.publish_at else "—"
@@ -141,12 +178,17 @@ def check(
 
         dialogpress check --require-approval
     """
+    if require_approval:
+        # before the settings run: unapproved settings are refused, never executed
+        require_site_approval(settings_path)
     settings = load(settings_path)
     try:
         site = load_site(settings, list(paths) if paths else None)
         check_site(site)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
+    for warning in trust_warnings(settings, site_approval=not require_approval):
+        click.echo(f"Warning: {warning}", err=True)
     if require_approval:
         approval_findings(site)
     if output_format == "json":

@@ -1,7 +1,7 @@
 """Approvals the portal signs for approvers without git, and change requests, on real git
 repositories with real ssh-keygen keys.
 
-The portal's key may speak only for the approvers ``PORTAL_SIGNER`` lists; its signature
+The portal's key may speak only for the approvers the trust file's ``portal`` lists; its signature
 never passes for an approver's own, nor an approver's for the portal's.
 """
 
@@ -10,9 +10,20 @@ from __future__ import annotations
 import subprocess
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from gitsite import APPROVED_AT, JONAS, LENA, PETRA, GitSite, make_keys, standard_site
+from gitsite import (
+    APPROVED_AT,
+    JONAS,
+    LENA,
+    PETRA,
+    POST,
+    GitSite,
+    Person,
+    make_keys,
+    standard_site,
+)
 
 from editorial.approvals import (
     PORTAL,
@@ -30,7 +41,7 @@ from editorial.change_requests import (
     write_change_request,
 )
 from editorial.review import build_review, render_markdown, review_to_dict
-from editorial.settings import SettingsError
+from editorial.trust import TrustError, load_trust
 
 SNIP = "social/2026-11-24-advent.md"
 POST_ID = "posts/service-im-advent.md"
@@ -49,14 +60,15 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return made
 
 
-def portal_settings(keys: dict[str, Path], approvers: list[str]) -> str:
+def portal_settings(keys: dict[str, Path], approvers: list[Person]) -> dict[str, Any]:
+    """GitSite arguments for a trust file whose portal may sign for ``approvers``."""
     key = keys["portal"].with_suffix(".pub").read_text().strip()
-    return f"PORTAL_SIGNER = {{'key': {key!r}, 'approvers': {approvers!r}}}\n"
+    return {"portal": key, "portal_for": tuple(approvers)}
 
 
 @pytest.fixture
 def site(tmp_path: Path, keys: dict[str, Path]) -> GitSite:
-    return standard_site(tmp_path / "site", keys, extra=portal_settings(keys, [PETRA.email]))
+    return standard_site(tmp_path / "site", keys, **portal_settings(keys, [PETRA]))
 
 
 def portal_approve(site: GitSite, piece_id: str, who: str, **extra: object) -> Approval:
@@ -138,7 +150,7 @@ def test_an_edit_after_a_portal_approval_makes_it_stale(site: GitSite) -> None:
 
 
 def test_the_portal_refuses_a_self_approval(tmp_path: Path, keys: dict[str, Path]) -> None:
-    site = standard_site(tmp_path / "site", keys, extra=portal_settings(keys, [PETRA.email]))
+    site = standard_site(tmp_path / "site", keys, **portal_settings(keys, [PETRA]))
     site.edit(SNIP, "Im Advent länger", "Im Advent viel länger")
     site.commit(PETRA, "Petra edits the snippet herself")
     with pytest.raises(ApprovalError, match=r"petra\.schulz@stadtwerke-elbtal\.example is an"):
@@ -146,29 +158,31 @@ def test_the_portal_refuses_a_self_approval(tmp_path: Path, keys: dict[str, Path
 
 
 @pytest.mark.parametrize(
-    "setting,message",
+    "portal,message",
     [
-        ("PORTAL_SIGNER = {'key': 'ssh-ed25519 AAAA', 'approvers': ['x@y.test']}",
-         "x@y.test is not in APPROVERS"),
-        ("PORTAL_SIGNER = {'key': 'nonsense'}", "must be the portal's SSH public key"),
-        ("PORTAL_SIGNER = {'key': 'ssh-ed25519 AAAA', 'signers': []}", "unknown key 'signers'"),
-        ("PORTAL_SIGNER = ['ssh-ed25519 AAAA']", "must be None or a dict"),
+        ("portal: {key: ssh-ed25519 AAAA, approvers: [x@y.test]}",
+         "x@y.test is not in approvers"),
+        ("portal: {key: nonsense}", "is not an SSH public key"),
+        ("portal: [ssh-ed25519 AAAA]", "must be a mapping with key and approvers"),
     ],
 )
-def test_portal_signer_settings_are_checked(
-    tmp_path: Path, keys: dict[str, Path], setting: str, message: str
+def test_the_portal_in_the_trust_file_is_checked(
+    tmp_path: Path, keys: dict[str, Path], portal: str, message: str
 ) -> None:
-    site = GitSite(tmp_path / "site", keys, [PETRA], extra=setting + "\n")
-    with pytest.raises(SettingsError, match=message):
-        site.settings()
+    site = GitSite(tmp_path / "site", keys, [PETRA], trust_extra=portal + "\n")
+    site.write("posts/service-im-advent.md", POST)
+    site.commit(LENA, "Start")
+    with pytest.raises(TrustError, match=message):
+        load_trust(site.root)
 
 
 def test_the_portal_key_may_not_be_an_approvers_key(tmp_path: Path, keys: dict[str, Path]) -> None:
     own = keys[PETRA.email].with_suffix(".pub").read_text().strip()
-    setting = f"PORTAL_SIGNER = {{'key': {own!r}, 'approvers': [{PETRA.email!r}]}}\n"
-    site = GitSite(tmp_path / "site", keys, [PETRA], extra=setting)
-    with pytest.raises(SettingsError, match="needs a key of its own"):
-        site.settings()
+    site = GitSite(tmp_path / "site", keys, [PETRA], portal=own, portal_for=(PETRA,))
+    site.write("posts/service-im-advent.md", POST)
+    site.commit(LENA, "Start")
+    with pytest.raises(TrustError, match="needs a key of its own"):
+        load_trust(site.root)
 
 
 # --- change requests ---------------------------------------------------------------------

@@ -78,7 +78,7 @@ def test_approve_refuses_the_approvers_own_piece(site: GitSite) -> None:
 def test_approve_with_a_key_of_nobody_in_approvers(site: GitSite, keys: dict[str, Path]) -> None:
     result = run(site, "approve", SNIP, "--key", str(keys[LENA.email]), "--yes")
     assert result.exit_code == 2
-    assert "belongs to no approver in APPROVERS" in result.output
+    assert "belongs to no approver in trust.yml" in result.output
 
 
 def test_approve_an_unknown_piece(site: GitSite) -> None:
