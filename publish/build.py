@@ -104,8 +104,6 @@ def build_site(
         from publish.context import require_frame
 
         require_frame(path)
-        # the clock of a production build is the operator's (--now), never the settings'
-        extra["DP_NOW"] = extra.get("DP_NOW")
     if output is not None:
         extra["OUTPUT_PATH"] = str(output)
     settings = load_settings(path, override=extra)

@@ -43,6 +43,10 @@ class Context:
         return (self.live_root() / post_save_as(self.site, post)).is_file()
 
 
+class FrameNotApproved(SettingsError):
+    """The settings, theme, plugins or guideline changed without the client's approval."""
+
+
 def require_frame(settings_file: str | Path) -> None:
     """Refuse (:class:`SettingsError`) to run production settings whose framing files —
     settings, theme, plugins, guideline — the client has not approved; judged without
@@ -51,7 +55,7 @@ def require_frame(settings_file: str | Path) -> None:
 
     state = site_approval_state(Path(settings_file).resolve().parent)
     if not state.approved:
-        raise SettingsError(
+        raise FrameNotApproved(
             f"{state.summary()}; nothing is built, deployed or posted until a client "
             "approver runs: dialogpress approve --site"
         )

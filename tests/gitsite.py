@@ -7,7 +7,9 @@ people with ``git -c user.email=…``, and sign with keys made by ``ssh-keygen``
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime
@@ -220,6 +222,24 @@ class GitSite:
     def state(self, piece_id: str) -> ApprovalState:
         site = self.site()
         return approval_state(self.piece(piece_id, site), site)
+
+
+FIXTURE_KEYS = Path(__file__).resolve().parent / "fixtures" / "keys"
+
+
+def approve_example_frame(root: Path) -> None:
+    """The example's approver approves its layout/settings as they are now.
+
+    Tests that change the example's settings (channels on a sandbox, a broken template)
+    play the client who approves the change, as production builds require.
+    """
+    from editorial.site_approval import sign_site_approval
+
+    with tempfile.TemporaryDirectory(prefix="dp-key-") as tmp:
+        key = Path(tmp) / "approver"
+        shutil.copyfile(FIXTURE_KEYS / "approver_ed25519", key)
+        key.chmod(0o600)
+        sign_site_approval(root, key, APPROVED_AT)
 
 
 def jpeg(marker: bytes) -> bytes:

@@ -282,9 +282,12 @@ def test_check_lists_every_piece_without_errors(repo_root: Path) -> None:
     assert len(snippets) >= 10
 
 
-def test_unapproved_preview_shows_a_banner(build_example: BuildExample) -> None:
-    # without approvers no approval counts: the real gate marks every article, by language
-    result = build_example(override={"APPROVERS": [], "PORTAL_SIGNER": None})
+def test_unapproved_preview_shows_a_banner(
+    build_example: BuildExample, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # with no trust root no approval counts: the real gate marks every article, by language
+    monkeypatch.setenv("DP_TRUST_REF", "refs/heads/no-such-branch")
+    result = build_example()
     assert result.ok, result.errors
     german = parse(result.output / "kundennummer-nicht-oeffentlich-posten.html")
     [banner] = german.classes["preview-banner"]

@@ -26,9 +26,10 @@ from publish.cli.common import (
     load,
     now_option,
     parse_now,
+    require_site_approval,
     settings_option,
 )
-from publish.context import production_settings
+from publish.context import FrameNotApproved, production_settings
 from publish.lock import LockHeld, SchedulerLock, site_lock
 from publish.scheduler import TickSummary, tick
 from publish.settings import scheduler_settings
@@ -83,6 +84,9 @@ def _tick(settings_path: str, now: datetime, dry_run: bool, pull: bool) -> TickS
         # Pelican prints its own summary to stdout; stdout is for ours (JSON)
         with contextlib.redirect_stdout(sys.stderr):
             return tick(settings_path, now, environ=os.environ, dry_run=dry_run, pull=pull)
+    except FrameNotApproved as exc:
+        fail(str(exc), EXIT_FINDINGS)
+        raise AssertionError("unreachable") from exc
     except (SettingsError, StoreError) as exc:
         fail(str(exc), EXIT_USAGE)
         raise AssertionError("unreachable") from exc
@@ -108,6 +112,7 @@ def tick_command(
 
         dialogpress tick --pull --format json
     """
+    require_site_approval(settings_path)
     now = parse_now(now_text, load(settings_path)["TIMEZONE"])
     lock = None if dry_run else _lock(settings_path)
     try:

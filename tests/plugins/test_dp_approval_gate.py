@@ -151,11 +151,17 @@ def test_a_plain_pelican_run_enforces(site: GitSite) -> None:
     assert not (site.root / "plain" / "ungeprueft.html").exists()
 
 
-def test_preview_mode_can_be_forced(tmp_path: Path, keys: dict[str, Path]) -> None:
+def test_settings_cannot_turn_a_production_build_into_a_preview(
+    tmp_path: Path, keys: dict[str, Path]
+) -> None:
     site = make_site(tmp_path / "site", keys, NOW + 'DP_APPROVAL_GATE = {"mode": "preview"}\n')
     result = build_site(site.root / "pelicanconf.py", production=True, output=site.root / "out")
     assert result.ok, result.errors
-    assert (result.output / "ungeprueft.html").is_file()
+    assert (result.output / "freigegeben.html").is_file()
+    assert not (result.output / "ungeprueft.html").exists()
+    # a development build may still force the preview that shows everything, marked
+    preview = build_site(site.root / "pelicanconf.py", output=site.root / "preview")
+    assert (preview.output / "ungeprueft.html").is_file()
 
 
 def test_an_approved_translation_stays_when_its_original_is_left_out(site: GitSite) -> None:

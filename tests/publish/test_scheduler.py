@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from gitsite import approve_example_frame
 
 from editorial.settings import load_settings
 from publish.lock import LOCK_FILE, LockHeld, SchedulerLock
@@ -105,6 +106,7 @@ def test_a_broken_template_deploys_nothing_and_posts_nothing(clone: Site) -> Non
     live = os.readlink(clone.root / "public")
     base = clone.root / "theme" / "templates" / "base.html"
     base.write_text("{% if %}kaputt\n", encoding="utf-8")
+    approve_example_frame(clone.root)  # the client approved it: the build itself fails
 
     summary, code = tick(clone)
     assert code == 1

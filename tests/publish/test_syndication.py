@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from gitsite import approve_example_frame
 
 from editorial.pieces import Snippet, load_site
 from editorial.settings import load_settings
@@ -98,6 +99,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
                 f' "facebook": {{"api_base": "{box.facebook_url}", "page_id": "{PAGE_ID}",'
                 ' "timeout": 5}}\n'
             )
+        approve_example_frame(root)
         result = build_site(root / "pelicanconf.py", production=True)
         assert result.ok, result.errors
         env = {
