@@ -219,6 +219,9 @@ def build(production: bool, output: Path | None, settings_path: str) -> None:
 
         dialogpress build --production
     """
+    if production:
+        # before the settings run: unapproved settings are refused, never executed
+        require_site_approval(settings_path)
     load(settings_path)
     try:
         result = build_site(settings_path, production=production, output=output)

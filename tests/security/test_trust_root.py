@@ -1,0 +1,242 @@
+"""Attack class 1: the branch decides who may approve.
+
+An editor with push access edits the trust file or the settings on her branch: makes
+herself an approver, swaps the portal's key, lowers the number of approvals, patches the
+approval code from ``pelicanconf.py``, switches the gate off, moves the clock, silences
+the guideline. Each is refused by the real command, with the reason; and the legitimate
+flows — approving on a branch, a trust change approved by the old approvers — work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gitsite import JONAS, LEAD, LENA, PETRA
+from trustworld import MARA, NOW, World, make_keys, make_world, public, trust_text
+
+POST_ID = "content/posts/service-im-advent.md"
+NEW_POST = """\
+---
+title: Neue Öffnungszeiten
+date: 2026-11-22 09:00
+slug: neue-oeffnungszeiten
+category: Service
+---
+Ab Dezember haben wir samstags geöffnet.
+"""
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return make_keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture
+def world(tmp_path: Path, keys: dict[str, Path]) -> World:
+    return make_world(tmp_path, keys)
+
+
+def test_the_legitimate_flow_approves_on_a_branch_and_ci_goes_green(world: World) -> None:
+    editor = world.clone(LENA)
+    editor.git("checkout", "-q", "-b", "neue-zeiten")
+    editor.write("content/posts/neue-oeffnungszeiten.md", NEW_POST)
+    editor.commit("Neue Öffnungszeiten")
+    editor.git("push", "-q", "-u", "origin", "neue-zeiten")
+    red = editor.dp("check", "--require-approval")
+    assert red.code == 1 and "not approved (missing)" in red.output
+
+    approver = world.clone(PETRA, "neue-zeiten")
+    assert approver.approve("--base", "origin/main").code == 0
+    approver.commit("Freigabe")
+    approver.git("push", "-q", "origin", "neue-zeiten")
+    editor.git("pull", "-q", "--ff-only")
+    green = editor.dp("check", "--require-approval")
+    assert green.code == 0, green.output
+
+
+def test_an_editor_who_adds_herself_as_approver_on_her_branch_is_not_one(
+    world: World, keys: dict[str, Path]
+) -> None:
+    editor = world.clone(LENA)
+    editor.git("checkout", "-q", "-b", "selbst")
+    editor.write("trust.yml", trust_text(keys, approvers=(PETRA, JONAS, LENA)))
+    editor.write("content/posts/neue-oeffnungszeiten.md", NEW_POST)
+    editor.commit("Neue Öffnungszeiten")
+    # her key is not an approver's in the trust file in force (origin/main)
+    refused = editor.approve("content/posts/neue-oeffnungszeiten.md")
+    assert refused.code == 2 and "belongs to no approver in trust.yml of origin" in refused.output
+    # she signs the approval herself and writes it into the post by hand
+    from editorial.approvals import Approval, sign, write_approval
+    from editorial.pieces import load_site
+    from editorial.settings import load_settings
+    from editorial.times import parse_time
+
+    site = load_site(load_settings(editor.root / "pelicanconf.py"))
+    piece = site.get("posts/neue-oeffnungszeiten.md")
+    assert piece is not None
+    from editorial.approvals import content_hash
+
+    forged = Approval("posts/neue-oeffnungszeiten.md", content_hash(piece), LENA.email,
+                      parse_time(NOW, "Europe/Berlin"))
+    write_approval(piece, sign(forged, Path(editor.key())))
+    editor.commit("Freigabe (selbst)")
+    editor.git("push", "-q", "origin", "selbst")
+    check = editor.dp("check", "--require-approval")
+    assert check.code == 1
+    assert f"unknown approver: {LENA.email} is not an approver in trust.yml of origin" in (
+        check.output
+    )
+
+    # merged anyway (the merger did not look): main still trusts the old file, and says so
+    merger = world.clone(LEAD)
+    merger.git("fetch", "-q", "origin", "selbst")
+    merger.git("merge", "-q", "--no-ff", "-m", "Merge selbst", "origin/selbst")
+    merger.git("push", "-q", "origin", "main")
+    merger.git("fetch", "-q")
+    after = merger.dp("check", "--require-approval")
+    assert after.code == 1 and "unknown approver" in after.output
+    trust = merger.dp("trust")
+    assert "without the approval of 1 approver(s) of the version in force" in trust.output
+    assert f"approver {LENA.name}" not in trust.out
+
+
+def test_a_trust_change_approved_by_the_old_approvers_counts_after_the_merge(
+    world: World, keys: dict[str, Path]
+) -> None:
+    lead = world.clone(LEAD)
+    lead.git("checkout", "-q", "-b", "mara")
+    lead.write("trust.yml", trust_text(keys, approvers=(PETRA, JONAS, MARA)))
+    lead.commit("Mara Klein approves for the client too")
+    lead.git("push", "-q", "origin", "mara")
+    # Mara cannot approve her own appointment: only approvers of the version in force
+    mara = world.clone(MARA, "mara")
+    own = mara.approve("--trust", who=MARA)
+    assert own.code == 1 and "belongs to no approver in trust.yml of origin" in own.output
+    petra = world.clone(PETRA, "mara")
+    signed = petra.approve("--trust")
+    assert signed.code == 0, signed.output
+    petra.commit("Approve Mara")
+    petra.git("push", "-q", "origin", "mara")
+    lead.git("pull", "-q", "origin", "mara")
+    lead.git("checkout", "-q", "main")
+    lead.git("merge", "-q", "--ff-only", "mara")
+    lead.git("push", "-q", "origin", "main")
+    lead.git("fetch", "-q")
+    shown = lead.dp("trust", "--format", "json")
+    assert shown.code == 0, shown.output
+    assert MARA.email in shown.out and '"notes": []' in shown.out
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        # patch the verifier from the settings, which Pelican executes
+        "import editorial.approvals as a\n"
+        "a.approval_findings = lambda site: []\n"
+        "open('PWNED', 'w').write('settings ran')\n",
+        'DP_APPROVAL_GATE = {"mode": "preview"}\n',  # switch the gate off
+        'DP_NOW = "2030-01-01 00:00"\n',  # move the clock past every embargo
+        "GUIDELINE = None\n",  # silence the guideline
+        'TIMEZONE = "Pacific/Kiritimati"\n',  # move the clock by a zone
+        "APPROVERS = [{'name': 'L', 'email': 'lena.berger@kranich.example', 'key': 'x'}]\n"
+        "REQUIRED_APPROVALS = type('Zero', (int,), {'__lt__': lambda s, o: True})(0)\n",
+    ],
+    ids=["patch-code", "gate-off", "clock", "guideline", "timezone", "approvers-setting"],
+)
+def test_settings_from_a_branch_are_refused_before_they_run(world: World, setting: str) -> None:
+    editor = world.clone(LENA)
+    editor.git("checkout", "-q", "-b", "einstellungen")
+    editor.write("pelicanconf.py", (editor.root / "pelicanconf.py").read_text() + setting)
+    editor.write("content/posts/neue-oeffnungszeiten.md", NEW_POST)
+    editor.commit("Kleine Anpassung")
+    for command in (("check", "--require-approval"), ("build", "--production")):
+        run = editor.dp(*command)
+        assert run.code == 1, run.output
+        assert "layout/settings changed and not approved" in run.output
+        assert "pelicanconf.py" in run.output
+    ticked = editor.dp("tick", "--now", NOW)
+    assert ticked.code == 1 and "layout/settings changed and not approved" in ticked.output
+    assert not (editor.root / "PWNED").exists()
+    assert not (editor.root / "output" / "neue-oeffnungszeiten.html").exists()
+
+
+def test_a_theme_change_needs_the_clients_site_approval_and_not_the_authors(
+    world: World,
+) -> None:
+    editor = world.clone(LENA)
+    editor.write("theme/templates/article.html", "{{ article.content }} Jetzt kaufen!\n")
+    editor.write("pelicanconf.py",
+                 (editor.root / "pelicanconf.py").read_text() + 'THEME = "theme"\n')
+    editor.commit("Eigenes Theme")
+    editor.git("push", "-q", "origin", "HEAD:refs/heads/theme")
+    editor.git("fetch", "-q")
+    refused = editor.dp("build", "--production")
+    assert refused.code == 1
+    assert "theme/templates/article.html" in refused.output
+    assert "pelicanconf.py" in refused.output
+
+    # the client looks at the layout and approves it; a second edit makes it stale
+    approver = world.clone(PETRA, "theme")
+    assert approver.approve("--site").code == 0
+    approver.commit("Layout freigegeben")
+    approver.git("push", "-q", "origin", "theme")
+    editor.git("pull", "-q", "--ff-only", "origin", "theme")
+    built = editor.dp("build", "--production")
+    assert built.code == 0, built.output
+    assert "Jetzt kaufen!" in (editor.root / "output" / "service-im-advent.html").read_text()
+
+    editor.write("theme/templates/article.html", "{{ article.content }} Sonderangebot!\n")
+    editor.commit("Noch ein Satz")
+    stale = editor.dp("check", "--require-approval")
+    assert stale.code == 1 and "(stale): theme/templates/article.html" in stale.output
+
+    # an approver who changed the layout herself cannot approve it
+    approver.git("pull", "-q", "--ff-only", "origin", "theme")
+    approver.write("theme/templates/article.html", "{{ article.content }}\n")
+    approver.commit("Petra räumt auf")
+    self_approved = approver.approve("--site")
+    assert self_approved.code == 1 and "you changed the layout/settings yourself" in (
+        self_approved.output
+    )
+
+
+def test_a_swapped_portal_key_on_a_branch_cannot_sign_for_anyone(
+    world: World, keys: dict[str, Path]
+) -> None:
+    from editorial.approvals import PORTAL, Approval, content_hash, sign, write_approval
+    from editorial.pieces import load_site
+    from editorial.settings import load_settings
+    from editorial.times import parse_time
+
+    editor = world.clone(LENA)
+    editor.git("checkout", "-q", "-b", "portal")
+    # the branch names Lena's own key as the portal's
+    text = (editor.root / "trust.yml").read_text()
+    editor.write("trust.yml", text.replace(public(keys, "portal"), public(keys, LENA)))
+    editor.write("content/posts/neue-oeffnungszeiten.md", NEW_POST)
+    editor.commit("Neuer Beitrag")
+    site = load_site(load_settings(editor.root / "pelicanconf.py"))
+    piece = site.get("posts/neue-oeffnungszeiten.md")
+    assert piece is not None
+    forged = Approval(piece.id, content_hash(piece), PETRA.email,
+                      parse_time(NOW, "Europe/Berlin"), via=PORTAL)
+    write_approval(piece, sign(forged, Path(editor.key())))
+    editor.commit("Freigabe über das Portal")
+    check = editor.dp("check", "--require-approval")
+    assert check.code == 1
+    assert "signed with the key of" in check.output or "unknown approver" in check.output
+
+
+def test_required_approvals_come_from_the_trust_file_in_force(
+    tmp_path: Path, keys: dict[str, Path]
+) -> None:
+    world = make_world(tmp_path, keys, required=2)
+    editor = world.clone(LENA)
+    # make_world's one approval (Petra) is not enough for two required approvals
+    check = editor.dp("check", "--require-approval")
+    assert check.code == 1 and "1 of 2 required approvals" in check.output
+    # a branch lowering the number is a trust change nobody approved
+    editor.edit("trust.yml", "required_approvals: 2", "required_approvals: 1")
+    editor.commit("Eine Freigabe reicht")
+    assert editor.dp("check", "--require-approval").code == 1
