@@ -98,7 +98,8 @@ def test_a_page_or_post_in_a_format_dialogpress_cannot_read_never_goes_public(
         site.write(name, "Kontakt\n#######\n\n:slug: kontakt\n\nUnapproved text.\n")
     else:
         site.write(name, "<html><head><title>Kontakt</title><meta name='slug' "
-                   "content='kontakt'><meta name='date' content='2026-11-20 10:00'></head><body>Unapproved text.</body></html>")
+                   "content='kontakt'><meta name='date' content='2026-11-20 10:00'></head>"
+                   "<body>Unapproved text.</body></html>")
     site.commit(LENA, "Sneak a page in")
     check = run(site, "check")
     assert check.exit_code == 1
