@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import os
+import posixpath
 import re
 import subprocess
 import tempfile
@@ -35,13 +36,13 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from editorial.findings import Finding
 from editorial.front_matter_edit import EditError, append_entry, yaml_entry
 from editorial.history import Change, Repository, follow, open_repository
-from editorial.pieces import Piece, Site
+from editorial.pieces import Piece, Site, is_piece_path
 from editorial.settings import Settings, settings_root
 from editorial.sourcefile import SourceError, parse_source
 from editorial.times import TimeError, iso, parse_time
@@ -153,54 +154,84 @@ def content_folder(piece: Piece) -> Path:
     return folder
 
 
-_BODY_REFERENCES = (
-    re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)"),
-    re.compile(r"\{(?:static|attach)\}([^\s)\"'>]+)"),
-    re.compile(r"<img\b[^>]*\bsrc=[\"']([^\"']+)[\"']", re.IGNORECASE),
-)
+def _normal(path: str) -> str | None:
+    """A path under ``content/`` in one spelling (``a/./b/../c`` is ``a/c``); None outside."""
+    normal = posixpath.normpath(path.lstrip("/"))
+    if normal in ("", ".") or normal == ".." or normal.startswith("../"):
+        return None
+    return normal
+
+
+def _candidates(piece_id: str, path: str) -> list[str]:
+    """Where under ``content/`` a reference may point: from the site's root for ``/x``,
+    else from the piece's folder (Pelican's ``{static}x``) and from the root (the output
+    mirrors content/, and posts are written at the root)."""
+    if path.startswith("/"):
+        found = [_normal(path)]
+    else:
+        found = [_normal(posixpath.join(posixpath.dirname(piece_id), path)), _normal(path)]
+    return list(dict.fromkeys(c for c in found if c is not None))
+
+
+def _symlink_in(content: Path, relative: str) -> bool:
+    """Whether any part of ``content/<relative>`` is a symbolic link (never followed)."""
+    current = content
+    for part in PurePosixPath(relative).parts:
+        current = current / part
+        if current.is_symlink():
+            return True
+    return False
+
+
+def file_digest(content: Path, relative: str) -> str:
+    """The SHA-256 of ``content/<relative>``; ``missing`` when there is no such file and
+    ``symlink`` for a symbolic link (never followed: its target is nothing anyone saw)."""
+    if _symlink_in(content, relative):
+        return "symlink"
+    file = content / relative
+    return hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "missing"
 
 
 def referenced_media(piece: Piece) -> list[str]:
-    """Paths under ``content/`` of every file the piece shows: its media and body images."""
+    """Paths under ``content/`` of every file the piece's public HTML can load or link.
+
+    Found in the HTML the build renders (:mod:`editorial.public_html`), so that every
+    form Markdown and HTML allow counts: inline and reference-style images and links,
+    ``src``, each ``srcset`` candidate, ``href``, ``poster``, ``data``, ``{static}``,
+    ``{attach}``, ``{filename}``; plus the media of the front matter. A reference to
+    no file is listed under the path it would have, so that adding the file later
+    makes approvals stale. Links to other pieces are left out: each of those goes
+    public only with approvals of its own.
+    """
     content = content_folder(piece)
+    settings = piece.settings or {}
     found: list[str] = []
     for media in piece.media:
         if media.path.is_relative_to(content):
             found.append(media.path.relative_to(content).as_posix())
-    folder = (content / piece.id).parent
-    for pattern in _BODY_REFERENCES:
-        for match in pattern.finditer(piece.body):
-            target = match.group(1).split("#")[0].split("?")[0]
-            target = target.removeprefix("{static}").removeprefix("{attach}")
-            if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):
-                continue
-            candidates = (
-                [content / target.lstrip("/")]
-                if target.startswith("/")
-                else [folder / target, content / target]
-            )
-            for candidate in candidates:
-                path = candidate.resolve()
-                if path.is_file() and path.is_relative_to(content.resolve()):
-                    found.append(path.relative_to(content.resolve()).as_posix())
-                    break
+    for reference in piece.public_html.references:
+        path = reference.local_path
+        if path is None:
+            continue
+        candidates = [c for c in _candidates(piece.id, path) if not is_piece_path(c, settings)]
+        existing = [
+            c for c in candidates if _symlink_in(content, c) or (content / c).is_file()
+        ]
+        found += existing or candidates[:1]
     return list(dict.fromkeys(found))
 
 
 def content_hash(piece: Piece) -> str:
     """``sha256:<hex>`` over the canonical front matter, the normalised body and the media.
 
-    What an approver saw is the text and the pictures; the approvals themselves are left
-    out so that adding one does not change what it approves.
+    What an approver saw is the text and every file the page shows or links; the
+    approvals themselves are left out so that adding one does not change what it
+    approves.
     """
     if piece.source is None:
         raise ApprovalError(f"{piece.path} could not be read, so it has no content hash")
     content = content_folder(piece)
-    media = []
-    for path in referenced_media(piece):
-        file = content / path
-        digest = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "missing"
-        media.append([path, digest])
+    media = [[path, file_digest(content, path)] for path in referenced_media(piece)]
     document = _text_document(piece.metadata, piece.body)
     document["media"] = media
     return _digest(document)
@@ -871,8 +902,13 @@ class _Judge:
             for c in checks
             if c.reason
         ]
+        unsafe = [f"refused: {f.message} (line {f.line})" for f in piece.unsafe_findings()]
         state: State
-        if len(valid) >= self.required:
+        if unsafe:
+            # signed or not, the approver cannot have seen what readers would get
+            state = "invalid"
+            reasons = [*unsafe, *reasons]
+        elif len(valid) >= self.required:
             state = "approved"
         elif any(c.verdict == "stale" for c in checks):
             state = "stale"
@@ -881,7 +917,10 @@ class _Judge:
         else:
             state = "missing"
         note: str | None = None
-        if state != "approved":
+        if unsafe:
+            more = f" (and {len(unsafe) - 1} more)" if len(unsafe) > 1 else ""
+            note = f"{unsafe[0]}{more}; no approval counts while it is there"
+        elif state != "approved":
             if self.trust is None:
                 note = str(self.trust_problem)
             elif not checks:

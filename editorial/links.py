@@ -42,8 +42,11 @@ def post_save_as(site: Site, post: Post) -> str:
 def _format(site: Site, post: Post, kind: str) -> str:
     settings = site.settings
     default_lang = settings.get("DEFAULT_LANG", "en")
-    key = f"ARTICLE_{kind}" if post.lang == default_lang else f"ARTICLE_LANG_{kind}"
+    prefix = "PAGE" if post.kind == "page" else "ARTICLE"
+    key = f"{prefix}_{kind}" if post.lang == default_lang else f"{prefix}_LANG_{kind}"
     fallback = "{slug}.html" if post.lang == default_lang else "{slug}-{lang}.html"
+    if prefix == "PAGE":
+        fallback = "pages/" + fallback
     pattern = str(settings.get(key, fallback))
     when = post.publish_at or datetime.now(zone(settings.get("TIMEZONE", "UTC")))
     fields: dict[str, Any] = {k: v for k, v in post.metadata.items() if isinstance(k, str)}

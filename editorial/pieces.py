@@ -1,25 +1,33 @@
-"""Posts and social snippets, read from ``content/`` into typed pieces with their findings.
+"""Posts, pages and social snippets, read from ``content/`` into typed pieces with findings.
 
 A *piece* is what an editor writes and a client approves: a blog post
-(``content/posts/**.md``) or a social snippet (``content/social/**.md``). Its id is its
-path under ``content/``. Reading never stops at a bad file: every file becomes a piece,
-and what is wrong with it becomes findings that name file, line and field.
+(``content/posts/**.md``), a page (``content/pages/**.md``: everything Pelican publishes
+needs an approval, pages too) or a social snippet (``content/social/**.md``). Its id is
+its path under ``content/``. Reading never stops at a bad file: every file becomes a
+piece, and what is wrong with it becomes findings that name file, line and field. A file
+Pelican would publish from a post or page folder in another format (``.html``, ``.rst``)
+is a piece that cannot be read, so it can never be approved and never goes public.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 from editorial.findings import Finding, has_errors
+from editorial.markdown_html import DEFAULTS as MARKDOWN_DEFAULTS
+from editorial.markdown_html import Renderer
+from editorial.public_html import Active, Reference, inspect_html
 from editorial.settings import CHANNELS, Settings, settings_root
 from editorial.sourcefile import SourceError, SourceFile, read_source
 from editorial.times import TimeError, is_ambiguous, parse_time
 
-Kind = Literal["post", "snippet"]
+Kind = Literal["post", "page", "snippet"]
 
 POST_FIELDS = {
     "title",
@@ -60,8 +68,18 @@ SNIPPET_FIELDS = {
     "change_requests",
     "status",
 }
+PAGE_FIELDS = POST_FIELDS - {"category", "tags", "sponsored"}
 POST_STATUSES = ("published", "draft", "hidden")
+PAGE_STATUSES = POST_STATUSES
 SNIPPET_STATUSES = ("scheduled", "draft")
+#: file extensions Pelican's own readers publish (Markdown, HTML, reStructuredText);
+#: dialogpress reads only those DP_FRONTMATTER names, the rest are refused as pieces
+PELICAN_EXTENSIONS = {"md", "markdown", "mkd", "mdown", "html", "htm", "rst"}
+#: front-matter keys that say what people decided, not what the page says
+_DECISION_KEYS = ("approvals", "change_requests")
+#: findings that make a piece impossible to approve: the approver would not see what
+#: readers get
+UNSAFE_RULES = ("content.active", "schema.key-collision")
 
 
 @dataclass
@@ -90,6 +108,8 @@ class Piece:
     tags: list[str] = field(default_factory=list)
     media: list[Media] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: the site's settings, for rendering the piece as the build does
+    settings: Settings | None = field(default=None, repr=False, compare=False)
 
     @property
     def path(self) -> str:
@@ -117,6 +137,20 @@ class Piece:
     def channels(self) -> list[str]:
         return []
 
+    @property
+    def on_site(self) -> bool:
+        """Whether Pelican renders the piece as HTML (posts and pages; snippets go out as text)."""
+        return self.kind in ("post", "page")
+
+    @cached_property
+    def public_html(self) -> PublicHtml:
+        """What the piece's rendered HTML loads, links and runs (rendered once, on demand)."""
+        return _public_html(self)
+
+    def unsafe_findings(self) -> list[Finding]:
+        """The findings that make this piece impossible to approve (see ``UNSAFE_RULES``)."""
+        return [f for f in self.findings if f.rule in UNSAFE_RULES and f.severity == "error"]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -140,6 +174,107 @@ class Post(Piece):
     slug: str = ""
     summary: str | None = None
     image: Media | None = None
+
+
+@dataclass
+class Page(Post):
+    """A page (``PAGE_PATHS``): no date, no category, but public and approved like a post.
+
+    A subclass of :class:`Post` so that whatever shows or judges a post's text (review,
+    the guideline's body rules) does the same for a page; :attr:`Site.posts` leaves
+    pages out, as Pelican's articles do.
+    """
+
+
+@dataclass(frozen=True)
+class PublicHtml:
+    """The references and the active content of a piece's public HTML.
+
+    ``active`` pairs each find with the front-matter field it is in (None: the body).
+    """
+
+    references: list[Reference]
+    active: list[tuple[str | None, Active]]
+
+
+def _strings(value: Any, path: str) -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in _strings(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [s for i, v in enumerate(value) for s in _strings(v, f"{path}[{i}]")]
+    return []
+
+
+def _public_html(piece: Piece) -> PublicHtml:
+    """Render the body (and the formatted fields) with the build's engine and inspect it.
+
+    Every other front-matter text is inspected as HTML too: Pelican hands metadata to
+    the theme unescaped, so a title can carry an ``<img>`` or a ``<script>``.
+    """
+    if piece.source is None:
+        return PublicHtml([], [])
+    settings = piece.settings or {}
+    renderer = Renderer(settings)
+    formatted = {str(f).lower() for f in settings.get("FORMATTED_FIELDS", ["summary"])}
+    references: list[Reference] = []
+    active: list[tuple[str | None, Active]] = []
+    body = inspect_html(renderer.convert(piece.body))
+    references += body.references
+    active += [(None, a) for a in body.active]
+    for key, value in piece.metadata.items():
+        if key in _DECISION_KEYS:
+            continue
+        for path, text in _strings(value, key):
+            html = renderer.convert(text) if key.lower() in formatted else text
+            found = inspect_html(html)
+            references += found.references
+            active += [(path, a) for a in found.active]
+    if not piece.on_site:
+        active = []
+    return PublicHtml(references, active)
+
+
+def active_content_findings(piece: Piece) -> list[Finding]:
+    """An error for each piece of active content in a post or page, placed in its file."""
+    source = piece.source
+    if source is None:
+        return []
+    found: list[Finding] = []
+    seen: set[tuple[str | None, str]] = set()
+    for where, active in piece.public_html.active:
+        if (where, active.message) in seen:
+            continue
+        seen.add((where, active.message))
+        message = (
+            f"{active.message}; a preview runs no scripts and an approver would not see "
+            "what readers get, so pieces may not carry active content (write it without, "
+            "or ask the agency to add it to the theme)"
+        )
+        if where is not None:
+            found.append(source.finding("content.active", message, where))
+            continue
+        line = _line_of(source.body, active.needles)
+        found.append(
+            Finding("content.active", "error", source.relpath, message,
+                    line=source.body_line + line, column=1)
+        )
+    return found
+
+
+def _line_of(body: str, needles: tuple[str, ...]) -> int:
+    """The body line where the first of ``needles`` found stands (case-insensitive), else
+    the first line with text."""
+    lines = body.split("\n")
+    for needle in needles:
+        for number, line in enumerate(lines):
+            if needle.lower() in line.lower():
+                return number
+    for number, line in enumerate(lines):
+        if line.strip():
+            return number
+    return 0
 
 
 @dataclass
@@ -187,9 +322,16 @@ class Site:
     settings: Settings
     pieces: list[Piece]
 
+    #: findings about the site rather than one piece (a symlink in content/ or the theme)
+    problems: list[Finding] = field(default_factory=list)
+
     @property
     def posts(self) -> list[Post]:
-        return [p for p in self.pieces if isinstance(p, Post)]
+        return [p for p in self.pieces if isinstance(p, Post) and not isinstance(p, Page)]
+
+    @property
+    def pages(self) -> list[Page]:
+        return [p for p in self.pieces if isinstance(p, Page)]
 
     @property
     def snippets(self) -> list[Snippet]:
@@ -211,7 +353,7 @@ class Site:
 
     @property
     def findings(self) -> list[Finding]:
-        return [f for piece in self.pieces for f in piece.findings]
+        return [*self.problems, *(f for piece in self.pieces for f in piece.findings)]
 
 
 class _Reader:
@@ -344,7 +486,22 @@ class _Reader:
             alt = ""
         return Media(file=cleaned, alt=str(alt).strip(), path=path)
 
+    def collisions(self) -> None:
+        for first, second, line, column in self.source.key_collisions:
+            same = "written twice" if first == second else "the same key to Pelican"
+            self.findings.append(
+                Finding(
+                    "schema.key-collision", "error", self.source.relpath,
+                    f"'{second}' and '{first}' are {same}, which reads keys without regard "
+                    "to case: the approver would be shown one value and readers the other; "
+                    "keep one of them, in lower case",
+                    line=line, column=column, field=second,
+                )
+            )
+
     def common(self, piece: Piece) -> None:
+        self.collisions()
+        piece.settings = self.settings
         piece.lang = self.string("lang") or self.settings.get("DEFAULT_LANG", "de")
         piece.authors = self.string_list("authors") + self.string_list("author")
         piece.sponsored = self.flag("sponsored")
@@ -377,8 +534,24 @@ class _Reader:
                 post.media = [image]
         if not post.body.strip():
             self.warn("schema.empty-body", "title", "the post has no text below its front matter")
-        post.findings = self.findings
+        post.findings = self.findings + active_content_findings(post)
         return post
+
+    def read_page(self, piece_id: str) -> Page:
+        page = Page(id=piece_id, kind="page", source=self.source)
+        self.unknown_fields(PAGE_FIELDS)
+        self.common(page)
+        page.title = self.string("title", required=True)
+        page.status = self.choice("status", PAGE_STATUSES, "published")
+        page.summary = self.string("summary")
+        page.slug = self.string("slug") or Path(piece_id).stem
+        if "image" in self.meta:
+            image = self.media_file("image", self.meta.get("image"), self.meta.get("image_alt"))
+            if image:
+                page.image = image
+                page.media = [image]
+        page.findings = self.findings + active_content_findings(page)
+        return page
 
     def read_snippet(self, piece_id: str) -> Snippet:
         snippet = Snippet(id=piece_id, kind="snippet", source=self.source)
@@ -491,25 +664,59 @@ class _Reader:
         return [v.strip() for v in value]
 
 
+def _under(relative: Path, folders: list[str]) -> bool:
+    return any(
+        relative.is_relative_to(Path(folder)) for folder in folders if str(folder) not in ("", ".")
+    )
+
+
 def _kind_of(relative: Path, settings: Settings) -> Kind | None:
-    first = relative.parts[0] if relative.parts else ""
-    if first in settings.get("SOCIAL_PATHS", ["social"]):
+    if _under(relative, list(settings.get("SOCIAL_PATHS", ["social"]))):
         return "snippet"
-    if first in settings.get("ARTICLE_PATHS", ["posts"]) or first == "posts":
+    if _under(relative, [*settings.get("ARTICLE_PATHS", ["posts"]), "posts"]):
         return "post"
+    if _under(relative, list(settings.get("PAGE_PATHS", ["pages"]))):
+        return "page"
     return None
 
 
+def markdown_extensions(settings: Settings) -> set[str]:
+    """The extensions dialogpress reads as pieces (``DP_FRONTMATTER['extensions']``)."""
+    configured = {**MARKDOWN_DEFAULTS, **(settings.get("DP_FRONTMATTER") or {})}
+    return {str(e).lower().lstrip(".") for e in configured["extensions"]}
+
+
+def is_piece_path(relative: str, settings: Settings) -> bool:
+    """Whether a path under ``content/`` is (or would be) a piece rather than a plain file."""
+    path = Path(relative)
+    extension = path.suffix.lower().lstrip(".")
+    readable = markdown_extensions(settings) | PELICAN_EXTENSIONS
+    return extension in readable and _kind_of(path, settings) is not None
+
+
 def piece_files(content: Path, settings: Settings) -> list[tuple[Path, Kind]]:
-    """Every Markdown file that is a piece, in a stable order."""
+    """Every file that is a piece, in a stable order: each file Pelican would publish from
+    the post, page and snippet folders (those it cannot read as one are refused later)."""
     found: list[tuple[Path, Kind]] = []
-    for path in sorted(content.rglob("*.md")):
-        if any(part.startswith(".") for part in path.relative_to(content).parts):
+    readable = markdown_extensions(settings) | PELICAN_EXTENSIONS
+    for path in sorted(p for p in content.rglob("*") if p.is_file() or p.is_symlink()):
+        relative = path.relative_to(content)
+        if any(part.startswith(".") for part in relative.parts):
             continue
-        kind = _kind_of(path.relative_to(content), settings)
+        if path.suffix.lower().lstrip(".") not in readable:
+            continue
+        kind = _kind_of(relative, settings)
         if kind:
             found.append((path, kind))
     return found
+
+
+_CLASSES: dict[str, type[Piece]] = {"post": Post, "page": Page, "snippet": Snippet}
+
+
+def _unreadable(piece_id: str, kind: Kind, relpath: str, rule: str, message: str) -> Piece:
+    finding = Finding(rule, "error", relpath, message, line=1, column=1)
+    return _CLASSES[kind](id=piece_id, kind=kind, source=None, findings=[finding])
 
 
 def read_piece(path: Path, kind: Kind, site_root: Path, content: Path, settings: Settings) -> Piece:
@@ -518,13 +725,79 @@ def read_piece(path: Path, kind: Kind, site_root: Path, content: Path, settings:
     relpath = (
         path.relative_to(site_root).as_posix() if path.is_relative_to(site_root) else str(path)
     )
+    if path.is_symlink():
+        return _unreadable(
+            piece_id, kind, relpath, "security.symlink",
+            f"{relpath} is a symbolic link (to {os.readlink(path)}); a piece must be a file "
+            "of its own, or the build would publish whatever the link points to",
+        )
+    if path.suffix.lower().lstrip(".") not in markdown_extensions(settings):
+        return _unreadable(
+            piece_id, kind, relpath, "source.format",
+            f"Pelican would publish {relpath} as a {kind}, but dialogpress reads only "
+            f"Markdown with front matter ({', '.join(sorted(markdown_extensions(settings)))}), "
+            "so it can be neither checked nor approved; rewrite it as Markdown (raw HTML "
+            "may stand in it) or move it out of the folder",
+        )
     try:
         source = read_source(path, relpath)
     except SourceError as exc:
-        cls = Post if kind == "post" else Snippet
-        return cls(id=piece_id, kind=kind, source=None, findings=[exc.finding])
+        return _CLASSES[kind](id=piece_id, kind=kind, source=None, findings=[exc.finding])
     reader = _Reader(source, settings, content)
-    return reader.read_post(piece_id) if kind == "post" else reader.read_snippet(piece_id)
+    if kind == "post":
+        return reader.read_post(piece_id)
+    if kind == "page":
+        return reader.read_page(piece_id)
+    return reader.read_snippet(piece_id)
+
+
+def symlinks(folders: list[Path]) -> list[Path]:
+    """Every symbolic link inside ``folders`` (not following any), in a stable order."""
+    found: list[Path] = []
+    for folder in folders:
+        if folder.is_symlink():
+            found.append(folder)
+            continue
+        if not folder.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+            for name in [*dirnames, *filenames]:
+                path = Path(dirpath) / name
+                if path.is_symlink():
+                    found.append(path)
+    return sorted(found)
+
+
+def site_folders(settings: Settings) -> list[Path]:
+    """content/, the theme and the local plugin folders: everything a build publishes from."""
+    root = settings_root(settings)
+    folders = [Path(settings["PATH"])]
+    theme = settings.get("THEME")
+    if theme:
+        folders.append(root / str(theme))
+    folders += [root / str(p) for p in settings.get("PLUGIN_PATHS") or []]
+    return list(dict.fromkeys(folders))
+
+
+def symlink_findings(settings: Settings) -> list[Finding]:
+    """An error for every symbolic link in content/, the theme and the plugins.
+
+    A link in the branch could make the build publish (or a preview serve) any file the
+    machine can read, and a link's target is not what the approver saw, so there are none.
+    """
+    root = settings_root(settings)
+    found = []
+    for link in symlinks(site_folders(settings)):
+        shown = link.relative_to(root).as_posix() if link.is_relative_to(root) else str(link)
+        found.append(
+            Finding(
+                "security.symlink", "error", shown,
+                f"{shown} is a symbolic link (to {os.readlink(link)}); builds refuse links "
+                "in content/, the theme and the plugins: commit the file itself",
+                line=1, column=1,
+            )
+        )
+    return found
 
 
 def _cross_checks(site: Site) -> None:
@@ -574,6 +847,10 @@ def load_site(settings: Settings, paths: list[Path] | None = None) -> Site:
         for path, kind in piece_files(content, settings)
     ]
     site = Site(root=root, content=content, settings=settings, pieces=pieces)
+    piece_findings = {(f.rule, f.path) for piece in pieces for f in piece.findings}
+    site.problems = [
+        f for f in symlink_findings(settings) if (f.rule, f.path) not in piece_findings
+    ]
     _cross_checks(site)
     if paths is not None:
         wanted = {p.resolve() for p in paths}

@@ -77,6 +77,9 @@ class SourceFile:
     positions: dict[str, Position] = field(default_factory=dict)
     value_positions: dict[str, tuple[int, int, str]] = field(default_factory=dict)
     raw: bytes = b""
+    #: top-level keys that are one key to Pelican, which lowercases them (``Title`` and
+    #: ``title``), or written twice: (first spelling, second spelling, line, column)
+    key_collisions: list[tuple[str, str, int, int]] = field(default_factory=list)
 
     def position(self, path: str) -> Position | None:
         """Where a field stands, falling back to its parent (``media[0]`` for ``media[0].file``)."""
@@ -212,6 +215,17 @@ def parse_source(text: str, path: Path, relpath: str, raw: bytes = b"") -> Sourc
     value_positions: dict[str, tuple[int, int, str]] = {}
     if node is not None:
         _record_positions(node, "", offset, positions, value_positions)
+    collisions: list[tuple[str, str, int, int]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, str] = {}
+        for key_node, _ in node.value:
+            name = str(key_node.value)
+            folded = name.casefold()
+            if folded in seen:
+                line, column = key_node.start_mark.line + offset, key_node.start_mark.column + 1
+                collisions.append((seen[folded], name, line, column))
+            else:
+                seen[folded] = name
     # the body's line 0 is the rest of the closing '---' line
     body_line = 1 + fm_text.count("\n")
     return SourceFile(
@@ -223,6 +237,7 @@ def parse_source(text: str, path: Path, relpath: str, raw: bytes = b"") -> Sourc
         positions=positions,
         value_positions=value_positions,
         raw=raw,
+        key_collisions=collisions,
     )
 
 

@@ -272,7 +272,7 @@ def test_check_lists_every_piece_without_errors(repo_root: Path) -> None:
     content = repo_root / "content"
     expected = {
         p.relative_to(content).as_posix()
-        for folder in ("posts", "social")
+        for folder in ("posts", "pages", "social")
         for p in (content / folder).rglob("*.md")
     }
     assert {p["id"] for p in pieces} == expected

@@ -1,11 +1,15 @@
-"""Leave out of production builds every article a client approver has not approved.
+"""Leave out of production builds everything a client approver has not approved.
 
 The client's promise holds at the last step before the public: whatever branch or
 merge brought a post into the tree, a production build writes it (page, index,
 categories, tags, feeds) only when it carries a valid approval of exactly its current
-content and its date has come. Preview builds keep everything, so editors and
-approvers can read what is not approved yet; each article then carries
-``article.dp_approval`` for the theme to show a banner.
+content and its date has come. Pages (``PAGE_PATHS``) are pieces with approvals too,
+and a static file (``STATIC_PATHS``, or a file a piece links) is copied only when an
+approved, published piece references it (:func:`allowed_static`): an ``.html`` or
+``.svg`` dropped into ``images/`` is not public by being there. A production build
+refuses to run at all while content/, the theme or the plugins hold a symbolic link.
+Preview builds keep everything, so editors and approvers can read what is not approved
+yet; each article and page then carries ``dp_approval`` for the theme to show a banner.
 
 Setting ``DP_APPROVAL_GATE`` (a dict):
 
@@ -22,6 +26,7 @@ that what a build at a given time would publish can be tested and shown.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,8 +34,8 @@ from typing import Any
 from pelican import signals
 from pelican.utils import order_content, process_translations
 
-from editorial.approvals import ApprovalState, approval_states
-from editorial.pieces import load_site
+from editorial.approvals import ApprovalState, approval_states, file_digest, referenced_media
+from editorial.pieces import Piece, Site, load_site, site_folders, symlinks
 from editorial.settings import SettingsError, apply_defaults, validate
 from editorial.times import TimeError, parse_time, zone
 
@@ -94,6 +99,14 @@ def check_settings(pelican: Any) -> None:
         validate(site_settings(pelican.settings))
     except (TimeError, SettingsError) as exc:
         raise ValueError(f"dp_approval_gate: {exc}") from None
+    if mode(pelican.settings) == "enforce":
+        links = symlinks(site_folders(site_settings(pelican.settings)))
+        if links:
+            raise ValueError(
+                "dp_approval_gate: a production build refuses symbolic links in content/, the "
+                "theme and the plugins (they could publish any file of this machine): "
+                + ", ".join(str(link) for link in links)
+            )
 
 
 def _aware(when: datetime, settings: dict[str, Any]) -> datetime:
@@ -120,12 +133,56 @@ def _verdict(
             "due": when <= clock}
 
 
+class _Judged:
+    """The site and every post's and page's approval state, judged once per build."""
+
+    KEY = "dp_approval_gate"
+
+    def __init__(self, settings: dict[str, Any]):
+        self.site: Site = load_site(site_settings(settings))
+        self.states = approval_states(self.site, [*self.site.posts, *self.site.pages])
+        #: piece ids a production build publishes (filled as articles and pages are gated)
+        self.published: set[str] = set()
+
+    @classmethod
+    def of(cls, generator: Any) -> _Judged:
+        """The build's judgement, shared by the generators through Pelican's context."""
+        context = generator.context
+        judged = context.get(cls.KEY)
+        if not isinstance(judged, cls):
+            judged = cls(generator.settings)
+            context[cls.KEY] = judged
+        return judged
+
+
+def allowed_static(site: Site, published: Iterable[Piece]) -> set[str]:
+    """The static files (paths under ``content/``) a production build may publish.
+
+    The one place that decides it: a file is public when an approved piece that goes
+    public references it (and the approval's hash covers its bytes). Symbolic links and
+    missing files are never allowed.
+    """
+    allowed: set[str] = set()
+    for piece in published:
+        if piece.source is None:
+            continue
+        for path in referenced_media(piece):
+            if file_digest(site.content, path) not in ("missing", "symlink"):
+                allowed.add(path)
+    return allowed
+
+
+def _piece_id(content_object: Any, content: Path) -> str:
+    source = Path(content_object.source_path).resolve()
+    return source.relative_to(content).as_posix() if source.is_relative_to(content) else str(source)
+
+
 def gate(generator: Any) -> None:
     """Drop (enforce) or mark (preview) articles before taxonomies and feeds see them."""
     settings = generator.settings
     behaviour = mode(settings)
-    site = load_site(site_settings(settings))
-    states = approval_states(site, site.posts)
+    judged = _Judged.of(generator)
+    states = judged.states
     content = Path(settings["PATH"]).resolve()
     clock = now(settings)
     groups = {
@@ -157,6 +214,7 @@ def gate(generator: Any) -> None:
                 )
             else:
                 kept[status].append(article)
+                judged.published.add(_piece_id(article, content))
     if behaviour == "preview":
         return
     translation_id = settings["ARTICLE_TRANSLATION_ID"]
@@ -171,6 +229,75 @@ def gate(generator: Any) -> None:
     generator.drafts, generator.drafts_translations = [], []
 
 
+def _page_verdict(page: Any, states: dict[str, ApprovalState], content: Path) -> dict[str, Any]:
+    piece_id = _piece_id(page, content)
+    state = states.get(piece_id)
+    if state is None:
+        return {"state": "missing", "reason": f"{piece_id} is not a dialogpress page",
+                "approvers": [], "due": True}
+    return {"state": state.state, "reason": "; ".join(state.reasons) or None,
+            "approvers": state.approvers, "due": True}
+
+
+def gate_pages(generator: Any) -> None:
+    """Drop (enforce) or mark (preview) pages: a page is public only when approved."""
+    settings = generator.settings
+    judged = _Judged.of(generator)
+    content = Path(settings["PATH"]).resolve()
+    preview = mode(settings) == "preview"
+    groups = {
+        "published": ("pages", "translations"),
+        "hidden": ("hidden_pages", "hidden_translations"),
+        "draft": ("draft_pages", "draft_translations"),
+    }
+    for status, names in groups.items():
+        for name in names:
+            kept = []
+            for page in getattr(generator, name):
+                page.dp_approval = _page_verdict(page, judged.states, content)
+                if preview:
+                    kept.append(page)
+                elif status == "draft":
+                    logger.info("dp_approval_gate: left out the draft page %s",
+                                page.relative_source_path)
+                elif page.dp_approval["state"] != "approved":
+                    logger.warning(
+                        "dp_approval_gate: left out the page %s: not approved (%s): %s",
+                        page.relative_source_path, page.dp_approval["state"],
+                        page.dp_approval["reason"],
+                    )
+                else:
+                    kept.append(page)
+                    judged.published.add(_piece_id(page, content))
+            setattr(generator, name, kept)
+    generator._update_context(("pages", "hidden_pages", "draft_pages"))
+
+
+def gate_static(generator: Any) -> None:
+    """Leave out (enforce) every static file no approved, published piece references."""
+    settings = generator.settings
+    if mode(settings) == "preview":
+        return
+    judged = _Judged.of(generator)
+    published = [p for p in judged.site.pieces if p.id in judged.published]
+    allowed = allowed_static(judged.site, published)
+    kept: list[Any] = []
+    left_out: list[Any] = []
+    for static in generator.staticfiles:
+        relative = Path(static.get_relative_source_path()).as_posix()
+        (kept if relative in allowed else left_out).append(static)
+    if left_out:
+        logger.warning(
+            "dp_approval_gate: left out %d static files no approved, published piece "
+            "references: %s",
+            len(left_out), ", ".join(sorted(s.get_relative_source_path() for s in left_out)),
+        )
+    generator.staticfiles = kept
+    generator._update_context(("staticfiles",))
+
+
 def register() -> None:
     signals.initialized.connect(check_settings)
     signals.article_generator_pretaxonomy.connect(gate)
+    signals.page_generator_finalized.connect(gate_pages)
+    signals.static_generator_finalized.connect(gate_static)

@@ -21,19 +21,15 @@ import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
-from markdown import Markdown
 from pelican import signals
 from pelican.readers import MarkdownReader
 
+from editorial.markdown_html import DEFAULTS, ENGINES, Renderer
 from editorial.sourcefile import SourceError, read_source
 from editorial.times import TimeError, parse_time
 
-from .cmark import CmarkRenderer
-
 logger = logging.getLogger(__name__)
 
-ENGINES = ("cmark", "python-markdown")
-DEFAULTS: dict[str, Any] = {"extensions": ["md", "markdown"], "markdown": "cmark"}
 _LIST_FIELDS = {"tags"}
 _AUTHOR_FIELDS = {"author", "authors"}
 _TIME_FIELDS = {"date", "modified"}
@@ -44,8 +40,7 @@ class FrontMatterReader(MarkdownReader):
 
     enabled = True
     file_extensions: ClassVar[list[str]] = ["md", "markdown"]
-    _cmark: CmarkRenderer | None = None
-    _md: Markdown | None = None
+    _renderer: Renderer | None = None
 
     def read(self, source_path: str) -> tuple[str, dict[str, Any]]:
         self._source_path = source_path
@@ -84,16 +79,9 @@ class FrontMatterReader(MarkdownReader):
 
     def _render(self, text: str) -> str:
         """``text`` as HTML, by the engine ``DP_FRONTMATTER['markdown']`` names."""
-        engine = {**DEFAULTS, **self.settings.get("DP_FRONTMATTER", {})}["markdown"]
-        if engine == "cmark":
-            if self._cmark is None:
-                self._cmark = CmarkRenderer(self.settings["MARKDOWN"])
-            return self._cmark.convert(text)
-        if self._md is None:
-            self._md = Markdown(**self.settings["MARKDOWN"])
-        else:
-            self._md.reset()
-        return str(self._md.convert(text))
+        if self._renderer is None:
+            self._renderer = Renderer(self.settings)
+        return self._renderer.convert(text)
 
     def _author_name(self, author: str) -> str:
         """The name the site shows for an author written as an e-mail address.

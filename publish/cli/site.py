@@ -166,7 +166,11 @@ def _print_pieces(pieces: list[Piece]) -> None:
 def check(
     paths: tuple[Path, ...], require_approval: bool, output_format: str, settings_path: str
 ) -> None:
-    """Validate posts and snippets: front matter, dates, channels, media, links.
+    """Validate posts, pages and snippets: front matter, dates, channels, media, links.
+
+    Also refuses what would make the public page differ from what an approver saw:
+    active content (scripts, event handlers, iframes…), front-matter keys that differ
+    only in case, and symbolic links in content/, the theme and the plugins.
 
     Exits 0 when clean, 1 when a piece has an error, 2 on a usage or settings error.
     Warnings are shown but do not fail the check. With --require-approval, a piece
@@ -192,8 +196,16 @@ def check(
     if require_approval:
         approval_findings(site)
     if output_format == "json":
-        emit_json([piece.to_dict() for piece in site.pieces])
+        listed = [piece.to_dict() for piece in site.pieces]
+        if site.problems:
+            # findings about the site as a whole (a symlink in the theme) stand in an entry
+            # of their own, so that the list stays one entry per piece otherwise
+            listed.append({"id": None, "kind": "site", "path": None,
+                           "findings": [f.to_dict() for f in site.problems]})
+        emit_json(listed)
     else:
+        for finding in site.problems:
+            click.echo(f"{finding}")
         _print_pieces(site.pieces)
         errors = sum(f.severity == "error" for f in site.findings)
         warnings = len(site.findings) - errors

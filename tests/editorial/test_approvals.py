@@ -288,7 +288,9 @@ def test_a_key_not_in_approvers_is_an_unknown_approver(site: GitSite) -> None:
 def test_an_e_mail_not_in_approvers_is_an_unknown_approver(site: GitSite) -> None:
     forged(site, SNIP, MALLORY.email, MALLORY.email)
     reason = site.state(SNIP).approvals[0].reason
-    assert reason.startswith(f"unknown approver: {MALLORY.email} is not an approver in trust.yml of main")
+    assert reason.startswith(
+        f"unknown approver: {MALLORY.email} is not an approver in trust.yml of main"
+    )
 
 
 def test_another_approvers_key_is_a_bad_signature(site: GitSite) -> None:
@@ -479,7 +481,7 @@ def test_the_payload_is_fixed_text_that_a_comment_cannot_forge(site: GitSite) ->
 def test_signing_refuses_a_key_that_is_not_the_approvers(site: GitSite) -> None:
     loaded = site.site()
     piece = site.piece(SNIP, loaded)
-    with pytest.raises(ApprovalError, match="is not the key trust.yml of main .* lists"):
+    with pytest.raises(ApprovalError, match=r"is not the key trust\.yml of main .* lists"):
         sign_approval(piece, loaded, site.keys[JONAS.email], PETRA.email, APPROVED_AT)
 
 

@@ -1,0 +1,175 @@
+"""Attack class 3 of issue 16: not everything public was a piece.
+
+Pages (``content/pages/*.md`` and ``.html``) and static files (an ``.html`` or ``.svg``
+in ``images/``, or a symlink there pointing at a secret file) went out with a production
+build without any approval. Now a page is a piece that needs approvals like a post, a
+static file is public only when an approved, published piece references it, and
+symbolic links in content/, the theme and the plugins are refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+from conftest import production, run
+from gitsite import LENA, PETRA, GitSite, jpeg
+
+PAGE_ID = "pages/impressum.md"
+PAGE = """\
+---
+title: Impressum
+slug: impressum
+---
+Stadtwerke Elbtal GmbH, Am Elbufer 12, 01999 Elbtal.
+"""
+SECRET = "DP_PORTAL_KEY=-----BEGIN OPENSSH PRIVATE KEY-----"
+
+
+def file(site: GitSite, piece_id: str) -> str:
+    return str(site.root / "content" / piece_id)
+
+
+def approve_advent_post(site: GitSite) -> None:
+    site.approve("posts/service-im-advent.md", PETRA)
+    site.commit(PETRA, "Approve the advent post")
+
+
+def everything(public_output: os.PathLike[str]) -> str:
+    root = os.fspath(public_output)
+    texts = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as handle:
+                texts.append(handle.read().decode("utf-8", "replace"))
+    return "\n".join(texts)
+
+
+def test_an_unapproved_page_is_left_out_and_an_approved_one_published(
+    site: GitSite, caplog: pytest.LogCaptureFixture
+) -> None:
+    site.write(PAGE_ID, PAGE)
+    site.commit(LENA, "Add the Impressum")
+    check = run(site, "check", "--require-approval", file(site, PAGE_ID))
+    assert check.exit_code == 1
+    assert "content/pages/impressum.md" in check.output and "approval.missing" in check.output
+    with caplog.at_level(logging.WARNING):
+        public = production(site)
+    assert public.ok, public.result.output
+    assert not public.has("pages/impressum.html")
+    assert any(f"left out the page {PAGE_ID}: not approved (missing)" in m
+               for m in caplog.messages)
+
+    approve = run(site, "approve", PAGE_ID, "--key", str(site.keys[PETRA.email]), "--yes")
+    assert approve.exit_code == 0, approve.output
+    assert f"Approved {PAGE_ID}" in approve.output
+    site.commit(PETRA, "Approve the Impressum")
+    assert run(site, "check", "--require-approval", file(site, PAGE_ID)).exit_code == 0
+    approvals = run(site, "approvals", PAGE_ID)
+    assert f"approved  {PAGE_ID}" in approvals.output, approvals.output
+    public = production(site, "public-2")
+    assert public.ok, public.result.output
+    assert "Am Elbufer 12" in public.text("pages/impressum.html")
+
+    # changed after the approval: gone again
+    site.edit(PAGE_ID, "Am Elbufer 12", "Am Elbufer 13")
+    site.commit(LENA, "New address")
+    public = production(site, "public-3")
+    assert not public.has("pages/impressum.html")
+
+
+def test_review_shows_a_changed_page(site: GitSite) -> None:
+    site.write(PAGE_ID, PAGE)
+    site.commit(LENA, "Add the Impressum")
+    site.git("checkout", "-q", "-b", "impressum")
+    site.edit(PAGE_ID, "Am Elbufer 12", "Am Elbufer 13")
+    site.commit(LENA, "New address")
+    review = run(site, "review", "--base", "main")
+    assert review.exit_code in (0, 1), review.output
+    assert PAGE_ID in review.output and "Am Elbufer 13" in review.output
+
+
+@pytest.mark.parametrize("name", ["pages/kontakt.html", "pages/kontakt.rst", "posts/neu.html"])
+def test_a_page_or_post_in_a_format_dialogpress_cannot_read_never_goes_public(
+    site: GitSite, name: str
+) -> None:
+    if name.endswith(".rst"):
+        site.write(name, "Kontakt\n#######\n\n:slug: kontakt\n\nUnapproved text.\n")
+    else:
+        site.write(name, "<html><head><title>Kontakt</title><meta name='slug' "
+                   "content='kontakt'><meta name='date' content='2026-11-20 10:00'></head>"
+                   "<body>Unapproved text.</body></html>")
+    site.commit(LENA, "Sneak a page in")
+    check = run(site, "check")
+    assert check.exit_code == 1
+    assert f"content/{name}:1:1: error [source.format]" in check.output, check.output
+    approve_advent_post(site)
+    public = production(site)
+    assert public.ok, public.result.output
+    assert public.has("service-im-advent.html")
+    assert "Unapproved text." not in everything(public.output)
+
+
+def test_static_files_are_public_only_when_an_approved_published_piece_references_them(
+    site: GitSite, caplog: pytest.LogCaptureFixture
+) -> None:
+    site.write("images/phish.html", "<form action='https://evil.example/'>Login</form>")
+    site.write("images/phish.svg", "<svg xmlns='http://www.w3.org/2000/svg'><script/></svg>")
+    site.write("images/chart.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>")
+    site.write("images/draft.jpg", jpeg(b"draft"))
+    site.edit("posts/service-im-advent.md", "Wir freuen uns auf Ihren Besuch.",
+              'Wir freuen uns auf Ihren Besuch.\n\n<img src="images/chart.svg" alt="Zeiten">')
+    site.write("posts/unapproved.md", "---\ntitle: Noch nicht frei\ndate: 2026-11-20 10:00\n"
+               "---\n![Entwurf](images/draft.jpg)\n")
+    site.commit(LENA, "Files in images/")
+    approve_advent_post(site)
+    with caplog.at_level(logging.WARNING):
+        public = production(site)
+    assert public.ok, public.result.output
+    assert public.has("service-im-advent.html")
+    assert public.has("images/team.jpg") and public.has("images/chart.svg")
+    for absent in ("images/phish.html", "images/phish.svg", "images/draft.jpg"):
+        assert not public.has(absent), absent
+    [line] = [m for m in caplog.messages if "static files" in m]
+    assert "left out 3 static files no approved, published piece references" in line
+    assert "images/draft.jpg, images/phish.html, images/phish.svg" in line
+
+
+def test_a_symlink_in_content_is_refused_by_check_and_by_the_production_build(
+    site: GitSite, tmp_path: os.PathLike[str]
+) -> None:
+    secret = os.path.join(os.fspath(tmp_path), "desk.env")
+    with open(secret, "w", encoding="utf-8") as handle:
+        handle.write(SECRET)
+    os.symlink(secret, site.root / "content" / "images" / "team-2.jpg")
+    site.edit("posts/service-im-advent.md", "Wir freuen uns auf Ihren Besuch.",
+              "Wir freuen uns auf Ihren Besuch.\n\n![Team](images/team-2.jpg)")
+    site.commit(LENA, "Link a secret")
+    approve_advent_post(site)
+
+    check = run(site, "check")
+    assert check.exit_code == 1
+    assert "content/images/team-2.jpg:1:1: error [security.symlink]" in check.output
+    assert f"(to {secret})" in check.output
+
+    public = production(site)
+    assert not public.ok
+    assert "refuses symbolic links" in public.result.output, public.result.output
+    assert "images/team-2.jpg" in public.result.output
+    assert not public.output.exists() or SECRET not in everything(public.output)
+
+
+def test_a_symlinked_piece_and_a_symlink_in_the_theme_are_refused(site: GitSite) -> None:
+    os.symlink("../posts/service-im-advent.md", site.root / "content" / "pages" / "copy.md")
+    theme = site.root / "theme"
+    (theme / "static").mkdir(parents=True)
+    os.symlink("/etc/passwd", theme / "static" / "passwd.txt")
+    with open(site.root / "pelicanconf.py", "a", encoding="utf-8") as handle:
+        handle.write('THEME = "theme"\n')
+    site.commit(LENA, "Links")
+    check = run(site, "check")
+    assert check.exit_code == 1
+    assert "content/pages/copy.md:1:1: error [security.symlink]" in check.output, check.output
+    assert "theme/static/passwd.txt:1:1: error [security.symlink]" in check.output
+    assert "builds refuse links in content/, the theme and the plugins" in check.output
