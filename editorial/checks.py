@@ -310,7 +310,8 @@ def _category(piece: Piece, source: SourceFile, guideline: Guideline) -> list[Fi
         return []
     allowed = ", ".join(topics)
     if piece.category is None:
-        if isinstance(piece, Post):
+        # pages have no category in Pelican; only articles are filed under one
+        if isinstance(piece, Post) and piece.kind != "page":
             return [
                 source.finding(
                     "guideline.category",
