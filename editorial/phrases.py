@@ -280,6 +280,11 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
 
 # --- what a reader does not see --------------------------------------------------------------
 
+# URLs with a scheme or "www.", and bare domains with a path ("elbtal.example/anzeige")
+_URL = re.compile(
+    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>\"'\]]+|\b(?:[\w-]+\.)+[a-z]{2,}/[^\s<>\"'\]]*",
+    re.IGNORECASE,
+)
 _MARKDOWN_TARGET = re.compile(r"\]\(\s*(<[^>\n]*>|[^)\s]*)(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'))?\s*\)")
 _REFERENCE = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*(\S+)[^\n]*$", re.MULTILINE)
 _AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]*:[^\s<>]*>")
@@ -287,10 +292,12 @@ _ATTRIBUTE = re.compile(r"\b(?:href|src)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re
 
 
 def hidden_spans(text: str, urls: Iterable[tuple[int, int]] = ()) -> list[tuple[int, int]]:
-    """Spans of ``text`` a reader does not see as words: ``urls`` (found by the caller,
-    e.g. as X finds them), Markdown link targets and reference definitions, ``<…>``
+    """Spans of ``text`` a reader does not see as words: URLs (and ``urls`` found by the
+    caller, e.g. as X finds them), Markdown link targets and reference definitions, ``<…>``
     autolinks and HTML ``href``/``src`` values. Sorted, not overlapping."""
     spans = list(urls)
+    if "/" in text or "www." in text:
+        spans += [m.span() for m in _URL.finditer(text)]
     if "](" in text:
         spans += [m.span() for m in _MARKDOWN_TARGET.finditer(text)]
     if "]:" in text:
