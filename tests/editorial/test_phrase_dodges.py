@@ -304,3 +304,41 @@ def test_moderators_replies_go_through_the_same_rules(rules: Guideline) -> None:
 
     [found] = check_reply(rules, "twitter", f"Das ist Ihre Schuld? Nein, keine Groß{ZWJ}störung.")
     assert found.rule == "guideline.forbidden-phrase" and found.column == 34
+
+
+# docs/guideline.md's table of `compound` options, row by row: (phrase, compound, inflect,
+# found, also found although harmless, clean)
+DOC_ROWS = [
+    ("Klage", "word", True, ["Klage", "Klagen"], ["klagen", "Klages"],
+     ["Klagenfurt", "Wehklagen", "Anklage"]),
+    ("Klage", "prefix", False, ["Klageschrift", "Klagewelle"], ["Klagenfurt", "Klagelied"],
+     ["Wehklage", "Anklage"]),
+    ("Großstörung", "prefix", False, ["Großstörungsmeldung", "Großstörungs-Hotline"],
+     ["Großstörungsübung"], ["Großes Danke", "Störung behoben"]),
+    ("Schadensersatz", "prefix", False, ["Schadensersatzforderung"], ["Schadensersatzrecht"],
+     ["Schadenersatz"]),
+    ("Forderung", "suffix", False, ["Rückforderung", "Nachforderung"], ["Herausforderung"],
+     ["Forderungen"]),
+    ("Klage", "suffix", True, ["Anklage", "Sammelklagen"], ["Wehklagen", "beklagen"],
+     ["Klagenfurt"]),
+    ("Blackout", "any", False, ["Blackoutgefahr", "Winterblackout"], [], ["Black Box"]),
+    ("Klage", "any", False, ["Anklage", "Klageschrift"],
+     ["Klagenfurt", "Wehklagen", "beklagenswert"], ["Klasse"]),
+]
+
+
+@pytest.mark.parametrize("row", DOC_ROWS, ids=[f"{r[0]}-{r[1]}" for r in DOC_ROWS])
+def test_the_documented_compound_table_holds(
+    row: tuple[str, str, bool, list[str], list[str], list[str]],
+) -> None:
+    from editorial.phrases import phrase_regex
+
+    phrase, compound, inflect, found, harmless, clean = row
+    regex = phrase_regex(phrase, inflect=inflect, compound=compound)
+    for word in [*found, *harmless]:
+        assert FoldedText(word).find(regex), word
+    for word in clean:
+        assert not FoldedText(word).find(regex), word
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "guideline.md").read_text("utf-8")
+    for word in [*found, *harmless, *clean]:
+        assert f"`{word}`" in docs, word
