@@ -282,7 +282,8 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
 
 # URLs with a scheme or "www.", and bare domains with a path ("elbtal.example/anzeige")
 _URL = re.compile(
-    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>\"'\]]+|\b(?:[\w-]+\.)+[a-z]{2,}/[^\s<>\"'\]]*",
+    r"(?<![\w+.-])(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>\"'\]]+"
+    r"|(?<![\w.-])(?:[\w-]+\.)+[a-z]{2,}/[^\s<>\"'\]]*",
     re.IGNORECASE,
 )
 _MARKDOWN_TARGET = re.compile(r"\]\(\s*(<[^>\n]*>|[^)\s]*)(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'))?\s*\)")
