@@ -10,12 +10,15 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | $(PYTHON) -c "import ha
 # Debian's Chromium, which Playwright drives for the desk's browser tests, and openssl,
 # which makes the mail tests' throw-away TLS certificate.
 RUN_PACKAGES := openssh-client rsync
+# PyICU (the guideline's Unicode look-alike check) has no wheels: pip builds it against ICU
+BUILD_PACKAGES := libicu-dev pkg-config g++ python3-dev
 TEST_PACKAGES := $(RUN_PACKAGES) postgresql chromium openssl
 
 .PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || scripts/apt-install.sh python3-venv
+	@scripts/apt-install.sh $(BUILD_PACKAGES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
@@ -36,11 +39,13 @@ test: install lint
 	@scripts/apt-install.sh $(TEST_PACKAGES)
 	$(BIN)/pytest
 
-# Benchmarks time things and so are no tests: scheduler ticks (bench/tick.py) and builds,
-# stock Pelican against ours (bench/build.py); figures in bench/results/.
+# Benchmarks time things and so are no tests: scheduler ticks (bench/tick.py), builds,
+# stock Pelican against ours (bench/build.py), and the guideline check on 5,000 pieces
+# (bench/check.py); figures in bench/results/.
 bench: install
 	$(BIN)/python bench/tick.py
 	$(BIN)/python bench/build.py
+	$(BIN)/python bench/check.py
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

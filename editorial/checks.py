@@ -9,15 +9,16 @@ back to the line and column in the piece's file where the editor has to change s
 
 from __future__ import annotations
 
+import bisect
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from editorial.findings import Finding, Severity
-from editorial.guideline import Guideline, guideline_for
+from editorial.guideline import Forbidden, Guideline, guideline_for
 from editorial.length import LINK_SEPARATOR, URL_LENGTH, hashtags, links, measure, with_link
-from editorial.phrases import FoldedText
+from editorial.phrases import FoldedText, Match, disguises, shown
 from editorial.pieces import Piece, Post, Site, Snippet
 from editorial.sourcefile import SourceFile
 
@@ -53,17 +54,30 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def _place(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of ``offset`` in ``text``."""
-    offset = max(0, min(offset, len(text)))
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+class Lines:
+    """Line and column of offsets in one text, found by bisection: the line starts are
+    counted once, so placing many offsets stays linear in the text's length."""
+
+    def __init__(self, text: str):
+        self.length = len(text)
+        self.starts = [0]
+        index = text.find("\n")
+        while index >= 0:
+            self.starts.append(index + 1)
+            index = text.find("\n", index + 1)
+
+    def place(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of ``offset``."""
+        offset = max(0, min(offset, self.length))
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
 
 
 class _Collector:
     def __init__(self, text: str):
         self.text = text
         self.found: list[TextFinding] = []
+        self._lines: Lines | None = None
 
     def add(
         self,
@@ -73,25 +87,47 @@ class _Collector:
         severity: Severity = "error",
         subject: Subject = "text",
     ) -> None:
-        line, column = _place(self.text, offset)
+        if self._lines is None:
+            self._lines = Lines(self.text)
+        line, column = self._lines.place(offset)
         self.found.append(TextFinding(rule, severity, message, offset, line, column, subject))
 
 
 def forbidden_phrases(text: str, guideline: Guideline) -> list[TextFinding]:
-    """Every forbidden phrase or pattern in ``text``, at the offset where it starts."""
+    """Every forbidden phrase or pattern in ``text``, at the offset where it starts.
+
+    The one entry point for phrase rules: titles, summaries, bodies, alt texts, snippet
+    texts, thread parts and moderators' replies all come through here, so each is
+    normalised and matched the same way (:class:`editorial.phrases.FoldedText`). The
+    message shows the whole word as written, and names invisible or look-alike
+    characters in it, so that the writer knows what to retype and the account manager
+    sees what a compound rule also catches.
+    """
+    if not guideline.forbidden or not text:
+        return []
     out = _Collector(text)
     folded = FoldedText(text)
     for rule in guideline.forbidden:
         for match in folded.find(rule.regex):
-            why = f": {rule.reason.rstrip('.')}" if rule.reason else ""
-            fix = f"; write '{rule.instead}' instead" if rule.instead else "; rephrase without it"
-            out.add(
-                "guideline.forbidden-phrase",
-                f"'{match.text}' must not be used (guideline: '{rule.label}'){why}{fix}",
-                match.start,
-                rule.severity,
-            )
+            message = _phrase_message(rule, match)
+            out.add("guideline.forbidden-phrase", message, match.start, rule.severity)
     return sorted(out.found, key=lambda f: f.offset)
+
+
+def _phrase_message(rule: Forbidden, match: Match) -> str:
+    how = f", compound: {rule.compound}" if rule.compound != "word" else ""
+    where = f"guideline: '{rule.label}'{how}"
+    word, text = " ".join(match.word.split()), " ".join(match.text.split())
+    if match.text == match.word or not word:
+        said = f"'{shown(word or text)}' must not be used ({where})"
+    else:
+        said = f"'{shown(word)}' contains '{shown(text)}', which must not be used ({where})"
+    hidden = disguises(match.text)
+    if hidden:
+        said += f"; it is written with invisible or look-alike characters: {', '.join(hidden)}"
+    why = f": {rule.reason.rstrip('.')}" if rule.reason else ""
+    fix = f"; write '{rule.instead}' instead" if rule.instead else "; rephrase without it"
+    return f"{said}{why}{fix}"
 
 
 def missing_disclosures(
@@ -228,36 +264,42 @@ def placeholder_link(length: int = URL_LENGTH) -> str:
 
 
 class _FieldText:
-    """Maps offsets in a field's text (as the piece uses it) to line/column in the file."""
+    """Maps offsets in a field's text (as the piece uses it) to line/column in the file.
+
+    Nothing is computed until a finding has to be placed, and then only once per field,
+    in time linear in the field's and the file's length: most fields have no finding.
+    """
 
     def __init__(self, source: SourceFile, field: str, text: str):
         self.source = source
         self.field = field
         self.text = text
-        raw = source.raw.decode("utf-8-sig", errors="replace")
-        self._file = raw.replace("\r\n", "\n").replace("\r", "\n")
-        self._offsets = self._align()
+        self._place: Callable[[int], tuple[int, int]] | None = None
 
-    def _align(self) -> list[tuple[int, int]]:
+    def _placer(self) -> Callable[[int], tuple[int, int]]:
         if self.field == "body":
-            return self._body_positions()
-        return self._scalar_positions()
+            return self._body_placer()
+        return self._scalar_placer()
 
-    def _body_positions(self) -> list[tuple[int, int]]:
+    def _body_placer(self) -> Callable[[int], tuple[int, int]]:
         body = self.source.body
         lead = len(body) - len(body.lstrip())
-        positions = []
-        for offset in range(len(self.text) + 1):
-            line, column = _place(body, lead + offset)
-            positions.append((self.source.body_line + line - 1, column))
-        return positions
+        lines = Lines(body)
+        first = self.source.body_line
 
-    def _scalar_positions(self) -> list[tuple[int, int]]:
+        def place(offset: int) -> tuple[int, int]:
+            line, column = lines.place(lead + offset)
+            return first + line - 1, column
+
+        return place
+
+    def _scalar_placer(self) -> Callable[[int], tuple[int, int]]:
         where = self.source.value_positions.get(self.field)
-        file = self._file
+        raw = self.source.raw.decode("utf-8-sig", errors="replace")
+        file = raw.replace("\r\n", "\n").replace("\r", "\n")
         if where is None or not file:  # a source parsed from text without its bytes
-            line, column = where[:2] if where else self.source.position(self.field) or (1, 1)
-            return [(line, column)] * (len(self.text) + 1)
+            fixed = where[:2] if where else self.source.position(self.field) or (1, 1)
+            return lambda offset: fixed
         line, column, style = where
         start = _index_of(file, line, column)
         if style in ("|", ">"):
@@ -279,10 +321,13 @@ class _FieldText:
             else:
                 indices.append(cursor)
         indices.append(cursor)
-        return [_place(file, index) for index in indices]
+        lines = Lines(file)
+        return lambda offset: lines.place(indices[max(0, min(offset, len(indices) - 1))])
 
     def finding(self, found: TextFinding, extra: str = "") -> Finding:
-        line, column = self._offsets[max(0, min(found.offset, len(self._offsets) - 1))]
+        if self._place is None:
+            self._place = self._placer()
+        line, column = self._place(max(0, min(found.offset, len(self.text))))
         return Finding(
             rule=found.rule,
             severity=found.severity,
@@ -353,7 +398,7 @@ def _check_post(post: Post, source: SourceFile, guideline: Guideline) -> list[Fi
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             texts.append(_FieldText(source, name, str(value).strip()))
     texts.append(_FieldText(source, "body", post.body.strip()))
-    for field in texts:
+    for field in [*texts, *_alt_texts(source)]:
         findings += [field.finding(f) for f in forbidden_phrases(field.text, guideline)]
     for message in missing_disclosures(
         [f.text for f in texts],
@@ -368,10 +413,31 @@ def _check_post(post: Post, source: SourceFile, guideline: Guideline) -> list[Fi
     return findings
 
 
+def _alt_texts(source: SourceFile) -> list[_FieldText]:
+    """The image descriptions as written: a post's ``image_alt``, a snippet's
+    ``media[n].alt`` (numbered as in the file, so a finding points at the right one)."""
+    meta = source.metadata
+    named: list[tuple[str, object]] = [("image_alt", meta.get("image_alt"))]
+    media = meta.get("media")
+    if isinstance(media, list):
+        named += [
+            (f"media[{index}].alt", entry.get("alt"))
+            for index, entry in enumerate(media)
+            if isinstance(entry, dict)
+        ]
+    return [
+        _FieldText(source, name, alt.strip())
+        for name, alt in named
+        if isinstance(alt, str) and alt.strip()
+    ]
+
+
 def _check_snippet(
     snippet: Snippet, source: SourceFile, guideline: Guideline, link_length: int
 ) -> list[Finding]:
     findings: list[Finding] = []
+    for field in _alt_texts(source):
+        findings += [field.finding(f) for f in forbidden_phrases(field.text, guideline)]
     link = placeholder_link(link_length) if snippet.post else None
     for channel in snippet.channels:
         text = snippet.text(channel)

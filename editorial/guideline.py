@@ -36,8 +36,15 @@ from editorial.business_hours import (
     parse_spans,
 )
 from editorial.findings import Severity
-from editorial.length import PLATFORM_LIMITS, PLATFORM_MEDIA
-from editorial.phrases import FoldedText, Match, pattern_regex, phrase_regex
+from editorial.length import PLATFORM_LIMITS, PLATFORM_MEDIA, links
+from editorial.phrases import (
+    Embedding,
+    FoldedText,
+    Match,
+    hidden_spans,
+    pattern_regex,
+    phrase_regex,
+)
 from editorial.settings import CHANNELS, Settings, SettingsError, settings_root
 from editorial.times import TimeError, zone
 
@@ -46,6 +53,8 @@ logger = logging.getLogger(__name__)
 LinkRule = Literal["allowed", "required", "forbidden"]
 LINK_RULES: tuple[LinkRule, ...] = ("allowed", "required", "forbidden")
 SEVERITIES: tuple[Severity, ...] = ("error", "warning")
+#: what ``compound:`` may say; ``word`` (whole words) is the default
+COMPOUNDS: tuple[str, ...] = ("prefix", "suffix", "any", "word")
 #: the name under ``response_times.targets`` for every category without its own target
 DEFAULT_TARGET = "default"
 
@@ -67,13 +76,19 @@ class GuidelineError(SettingsError):
 
 @dataclass(frozen=True)
 class Forbidden:
-    """Something an agent must never write, as a phrase (whole words) or a pattern."""
+    """Something an agent must never write, as a phrase or a pattern.
+
+    ``compound`` says how a phrase may be embedded in longer words (see
+    :func:`editorial.phrases.phrase_regex`); a finding names it, so that whoever tunes
+    the rule sees why a word was hit.
+    """
 
     label: str
     regex: re.Pattern[str]
     severity: Severity = "error"
     reason: str | None = None
     instead: str | None = None
+    compound: Embedding = "word"
 
 
 @dataclass(frozen=True)
@@ -101,7 +116,10 @@ class Disclosure:
         return f"tagged '{self.tag}'" if self.tag is not None else f"in '{self.category}'"
 
     def found_in(self, text: str) -> bool:
-        folded = FoldedText(text)
+        """Whether ``text`` carries the disclosure where a reader sees it: a word inside
+        a URL (``…/#anzeige``) or a link target does not count."""
+        urls = [(url.start, url.end) for url in links(text)] if "." in text else []
+        folded = FoldedText(text, hidden_spans(text, urls))
         return any(folded.find(regex) for regex in self.regexes)
 
 
@@ -435,7 +453,12 @@ def _forbidden(reader: _Reader, node: yaml.Node | None) -> tuple[Forbidden, ...]
     for index, item in enumerate(reader.sequence(node, "forbidden")):
         path = f"forbidden[{index}]"
         keys = reader.mapping(
-            item, path, ("phrase", "phrases", "pattern", "inflect", "reason", "instead", "severity")
+            item,
+            path,
+            (
+                *("phrase", "phrases", "pattern", "inflect", "compound"),
+                *("reason", "instead", "severity"),
+            ),
         )
         given = [k for k in ("phrase", "phrases", "pattern") if k in keys]
         if len(given) != 1:
@@ -449,24 +472,27 @@ def _forbidden(reader: _Reader, node: yaml.Node | None) -> tuple[Forbidden, ...]
         severity = _severity(reader, keys, path)
         reason = _optional_text(reader, keys, "reason", path)
         instead = _optional_text(reader, keys, "instead", path)
+        compound: Any = "word"
+        if "compound" in keys:
+            compound = reader.choice(keys["compound"][1], f"{path}.compound", COMPOUNDS)
         kind = given[0]
         if kind == "pattern":
-            if inflect:
-                raise reader.error(
-                    keys["inflect"][0],
-                    f"{path}.inflect",
-                    "'inflect' works with 'phrase' only; write endings into the pattern",
-                )
+            for key, what in (("inflect", "endings"), ("compound", "the word boundaries")):
+                if key in keys:
+                    raise reader.error(
+                        keys[key][0],
+                        f"{path}.{key}",
+                        f"'{key}' works with 'phrase' only; write {what} into the pattern",
+                    )
             pattern_node = keys["pattern"][1]
             regex = reader.regex(pattern_node, f"{path}.pattern", pattern_regex)
             label = reader.text(pattern_node, f"{path}.pattern")
             rules.append(Forbidden(label, regex, severity, reason, instead))
             continue
+        build = functools.partial(phrase_regex, inflect=inflect, compound=compound)
         for text, phrase_node, phrase_path in reader.texts(keys[kind][1], f"{path}.{kind}"):
-            regex = reader.regex(
-                phrase_node, phrase_path, functools.partial(phrase_regex, inflect=inflect)
-            )
-            rules.append(Forbidden(text, regex, severity, reason, instead))
+            regex = reader.regex(phrase_node, phrase_path, build)
+            rules.append(Forbidden(text, regex, severity, reason, instead, compound))
     return tuple(rules)
 
 

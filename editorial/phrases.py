@@ -1,79 +1,209 @@
-"""Finding German words and phrases in a text the way a reader would, not byte by byte.
+"""Finding words and phrases in a text the way a reader sees it, not byte by byte.
 
-A guideline says "never write Großstörung"; an editor writes "GROSSSTÖRUNG", "Grossstörung"
-or "Groß­störung" (with a soft hyphen) and means the same word. So phrases and texts are
-compared *folded*: Unicode case folding (which turns ß into ss), ä/ö/ü written as ae/oe/ue,
-invisible soft hyphens and zero-width characters dropped. A folded text keeps, for each of
-its characters, the offset of the original character, so that a finding still points at
-the line and column the editor sees.
+A guideline says "never write Großstörung"; a writer types "GROSSSTÖRUNG", "Groß-Störung",
+"Groß-⏎störung" at a line break, "#GroßstörungSüdstadt", full-width "Ｇｒｏßstörung",
+a Cyrillic "о" for the Latin "o", or hides a zero-width joiner inside the word. A reader
+sees the same word in each, so the check must too. Every phrase rule, disclosure and
+escalation trigger therefore matches against one *normalised* copy of the text
+(:class:`FoldedText`), made character by character:
 
-Plain vowels are not treated as umlauts: "schon" is not "schön" and "Bar" is not "Bär",
-and a forbidden-phrase rule that fires on harmless words gets switched off by annoyed
-editors. A phrase matches whole words only ("Billigung" does not contain the word
-"billig"); ``inflect`` lets each word of a phrase take a German inflection ending.
+1. default-ignorable code points (soft hyphen, zero-width space/joiner/non-joiner, word
+   joiner, BOM, variation selectors …; Unicode's ``Default_Ignorable_Code_Point``, read
+   from the ``regex`` module's Unicode data) are removed;
+2. every dash and hyphen (general category Pd, and the minus sign) becomes ``-``;
+3. NFKC compatibility normalisation (full-width, ligatures, no-break spaces);
+4. letters and digits outside ASCII are replaced by their UTS #39 confusables *skeleton*
+   (ICU's ``SpoofChecker``): a Cyrillic "а" becomes "a", a mathematical "𝐊" "K". ASCII
+   itself is left alone, so "rn" is not "m", "0" is not "O", and a pattern's letters
+   mean what they say;
+5. Unicode case folding (ß → ss), and ä/ö/ü spelt ae/oe/ue (also when typed as two code
+   points, vowel + U+0308);
+6. a hyphen at the end of a line joins the word to the next line ("Groß-⏎störung" is
+   "groß-störung"), and a hashtag is split into the words it is made of, at CamelCase and
+   at letter/digit changes ("#GroßstörungSüdstadt2026" is "#großstörung-südstadt-2026").
+
+The folded text keeps, for each of its characters, the offset of the original character
+it came from, so a finding still points at what the writer typed. Each distinct
+character is folded once and remembered, so folding costs one dictionary look-up a
+character, and everything here is linear in the length of the text.
+
+Plain vowels are not treated as umlauts: "schon" is not "schön" and "Bar" is not "Bär";
+a rule that fires on harmless words gets switched off by annoyed editors. How a phrase may
+be embedded in longer words is the rule's choice (:data:`EMBEDDINGS`): as a whole word
+(the default), or as the start, end or any part of a compound; ``inflect`` lets each word
+take a German inflection ending. Inside a word of the phrase the text may carry a hyphen
+("Groß-Störung" is "Großstörung"), and between its words any spaces, line breaks or
+hyphens ("Konkurrenzwerke-AG" is "Konkurrenzwerke AG").
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
-_UMLAUTS = {"ä": "ae", "ö": "oe", "ü": "ue"}
-_INVISIBLE = {"\u00ad", "\u200b", "\u2060", "\ufeff"}
-_COMBINING_DIAERESIS = "\u0308"
-_APOSTROPHES = {"\u2019": "'", "\u02bc": "'"}
+import icu
+import regex
+
+#: how a phrase may stand in the text: alone, or as part of a longer (compound) word
+Embedding = Literal["word", "prefix", "suffix", "any"]
+EMBEDDINGS: tuple[Embedding, ...] = ("word", "prefix", "suffix", "any")
 
 #: German inflection endings a word may take when a rule says ``inflect: true``
 INFLECTION_ENDINGS = ("e", "en", "er", "es", "em", "n", "s", "st", "t", "te", "ten")
 _ENDINGS = "(?:" + "|".join(sorted(INFLECTION_ENDINGS, key=len, reverse=True)) + ")?"
 
+_UMLAUTS = {"ä": "ae", "ö": "oe", "ü": "ue"}
+_APOSTROPHES = {"\u2019": "'", "\u02bc": "'"}
+_COMBINING_DIAERESIS = "\u0308"
+_IGNORABLE = regex.compile(r"\p{Default_Ignorable_Code_Point}")
+_SPOOF = icu.SpoofChecker()
+# a hyphen (or soft hyphen) at the end of a line, between two word characters
+_LINE_BREAK_HYPHEN = re.compile(r"(?<=\w)([-\u00ad\u2010\u2011])[ \t]*\r?\n[ \t]*(?=\w)")
+# a hashtag: '#' or the full-width '＃' after a non-word character, then word characters
+# and invisible ones (which the folding drops)
+_HASHTAG = re.compile(r"(?<![\w&])[#\uff03]([\w\u00ad\u034f\u200b-\u200f\u2060-\u2064\ufeff]+)")
+
 
 @dataclass(frozen=True)
 class Match:
-    """Where a phrase stands in the original text: ``text[start:end]`` as written."""
+    """Where a phrase stands in the original text: ``text[start:end]`` as written.
+
+    ``word`` is the whole word (or words) of the original around the match, which is
+    what a reader sees: the check shows it, so that an account manager can tell a real
+    hit from a harmless word a compound rule also finds ("Klagenfurt" for "Klage").
+    """
 
     start: int
     end: int
     text: str
+    word: str
+
+
+def _fold_new(char: str) -> str:
+    """One character as compared (see the module docstring); no context needed."""
+    if _IGNORABLE.match(char):
+        return ""
+    if unicodedata.category(char) == "Pd" or char == "\u2212":
+        return "-"
+    text = unicodedata.normalize("NFKC", char)
+    if not text.isascii() and all(unicodedata.category(c)[0] in "LNM" for c in text):
+        text = unicodedata.normalize("NFC", _SPOOF.getSkeleton(0, text))
+    text = text.casefold()
+    return "".join(_UMLAUTS.get(c) or _APOSTROPHES.get(c, c) for c in text)
+
+
+# every ASCII character folds to its lower case; anything else is learnt when first seen
+_FOLDED: dict[str, str] = {chr(code): chr(code).lower() for code in range(128)}
+
+
+def fold_char(char: str) -> str:
+    """One character as compared: no context (line breaks, hashtags) is applied."""
+    folded = _FOLDED.get(char)
+    if folded is None:
+        folded = _FOLDED[char] = _fold_new(char)
+    return folded
+
+
+def _hashtag_breaks(text: str) -> set[int]:
+    """Offsets in ``text`` where a hashtag's next word starts (CamelCase, letters/digits)."""
+    breaks: set[int] = set()
+    for found in _HASHTAG.finditer(text):
+        # (offset, character) of the visible characters, compatibility forms resolved
+        chars = [
+            (i, unicodedata.normalize("NFKC", c)[:1])
+            for i, c in enumerate(found.group(1), found.start(1))
+            if fold_char(c)
+        ]
+        for k in range(1, len(chars)):
+            offset, char = chars[k]
+            before = chars[k - 1][1]
+            after = chars[k + 1][1] if k + 1 < len(chars) else ""
+            if (
+                (before.islower() and char.isupper())
+                or (before.isupper() and char.isupper() and after.islower())
+                or (before.isdigit() != char.isdigit() and (before + char).isalnum())
+            ):
+                breaks.add(offset)
+    return breaks
+
+
+def _joins(text: str) -> dict[int, str]:
+    """Offsets to fold differently in context: line-break hyphens and what follows them."""
+    joins: dict[int, str] = {}
+    for found in _LINE_BREAK_HYPHEN.finditer(text):
+        # a soft hyphen stays invisible; a typed hyphen stays a hyphen, so that a
+        # compound broken at its own hyphen ("Billig-⏎Tarif") keeps its two words
+        for index in range(found.start(1) + 1, found.end()):
+            joins[index] = ""
+    return joins
 
 
 class FoldedText:
-    """A text folded for comparison, with the way back to the original offsets."""
+    """A text folded for comparison, with the way back to the original offsets.
 
-    def __init__(self, original: str):
+    ``hidden`` spans (start, end) of the original are left out of the folded text, each
+    replaced by one space: a disclosure inside a link target does not count as given.
+    """
+
+    def __init__(self, original: str, hidden: Iterable[tuple[int, int]] = ()):
         self.original = original
-        chars: list[str] = []
+        parts: list[str] = []
         origin: list[int] = []
+        special: dict[int, str] = {}
+        if "\n" in original:
+            special.update(_joins(original))
+        if "#" in original or "\uff03" in original:
+            for offset in _hashtag_breaks(original):
+                special[offset] = "-" + fold_char(original[offset])
+        for start, end in hidden:
+            special[start] = " "
+            for index in range(start + 1, end):
+                special[index] = ""
+        table = _FOLDED
+        last = ""
         for index, char in enumerate(original):
-            if char in _INVISIBLE:
+            folded = special.get(index) if special and index in special else table.get(char)
+            if folded is None:
+                folded = fold_char(char)
+            if not folded:
                 continue
-            if char == _COMBINING_DIAERESIS and chars and chars[-1] in "aou":
-                # "a" + U+0308 is an ä written in two code points (NFD)
-                chars.append("e")
+            if char == _COMBINING_DIAERESIS and last in ("a", "o", "u"):
+                folded = "e"  # "a" + U+0308 is an ä written in two code points (NFD)
+            parts.append(folded)
+            if len(folded) == 1:
                 origin.append(index)
-                continue
-            for folded in fold_char(char):
-                chars.append(folded)
-                origin.append(index)
-        self.text = "".join(chars)
+            else:
+                origin.extend([index] * len(folded))
+            last = folded[-1]
+        self.text = "".join(parts)
         self._origin = origin
 
-    def find(self, regex: re.Pattern[str]) -> list[Match]:
-        """Every non-empty match of ``regex`` (compiled for folded text), as original spans."""
+    def find(self, pattern: re.Pattern[str]) -> list[Match]:
+        """Every non-empty match of ``pattern`` (compiled for folded text), as original spans."""
         found: list[Match] = []
-        for match in regex.finditer(self.text):
+        for match in pattern.finditer(self.text):
             if match.end() == match.start():
                 continue
             start = self._origin[match.start()]
             end = self._origin[match.end() - 1] + 1
-            found.append(Match(start, end, self.original[start:end]))
+            found.append(Match(start, end, self.original[start:end], self._word(start, end)))
         return found
 
+    def _word(self, start: int, end: int) -> str:
+        """The original's word(s) around ``start:end``, invisible characters included."""
+        text = self.original
+        while start > 0 and _word_char(text[start - 1]):
+            start -= 1
+        while end < len(text) and _word_char(text[end]):
+            end += 1
+        return text[start:end]
 
-def fold_char(char: str) -> str:
-    """One character as compared: case-folded, umlauts spelled out, apostrophes plain."""
-    folded = char.casefold()
-    return "".join(_UMLAUTS.get(c, _APOSTROPHES.get(c, c)) for c in folded)
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or fold_char(char) == ""
 
 
 def fold(text: str) -> str:
@@ -81,17 +211,54 @@ def fold(text: str) -> str:
     return FoldedText(text).text
 
 
-def phrase_regex(phrase: str, inflect: bool = False) -> re.Pattern[str]:
-    """A regex for ``phrase`` as whole words, any whitespace between its words.
+def visible(char: str) -> str:
+    """``char`` as a finding shows it: invisible characters by their code point."""
+    if fold_char(char) == "" or unicodedata.category(char) in ("Cf", "Cc", "Zl", "Zp"):
+        return f"<U+{ord(char):04X}>"
+    return char
 
-    Raises :class:`ValueError` for a phrase without any words.
+
+def shown(text: str) -> str:
+    """``text`` with invisible characters made visible, for a message."""
+    return "".join(visible(c) if not c.isascii() or not c.isprintable() else c for c in text)
+
+
+def _word_regex(word: str) -> str:
+    """One word of a phrase: a hyphen may stand between any two of its letters, and a
+    hyphen written in the phrase matches a hyphen, spaces or nothing."""
+    out: list[str] = []
+    for index, char in enumerate(word):
+        if char == "-":
+            out.append(r"[\s-]*")
+            continue
+        if index and word[index - 1] != "-":
+            out.append("-?")
+        out.append(re.escape(char))
+    return "".join(out)
+
+
+def phrase_regex(
+    phrase: str, inflect: bool = False, compound: Embedding = "word"
+) -> re.Pattern[str]:
+    """A regex (for folded text) for ``phrase``, embedded in words as ``compound`` says.
+
+    ``word``: the phrase stands alone; ``prefix``: it may start a longer word
+    ("Klage" finds "Klageschrift", but also "Klagenfurt"); ``suffix``: it may end one
+    ("Wehklage"); ``any``: it may stand anywhere inside one. Between the phrase's words
+    the text may have any spaces, line breaks or hyphens. Raises :class:`ValueError` for
+    a phrase without any words or an unknown embedding.
     """
-    words = fold(phrase).split()
+    if compound not in EMBEDDINGS:
+        raise ValueError(f"unknown compound '{compound}'; use one of {', '.join(EMBEDDINGS)}")
+    words = [w.strip("-") for w in fold(phrase).split()]
+    words = [w for w in words if w]
     if not words:
         raise ValueError("the phrase is empty")
     ending = _ENDINGS if inflect else ""
-    body = r"\s+".join(re.escape(word) + ending for word in words)
-    return re.compile(rf"(?<!\w){body}(?!\w)")
+    body = r"[\s-]+".join(_word_regex(word) + ending for word in words)
+    before = "" if compound in ("suffix", "any") else r"(?<!\w)"
+    after = "" if compound in ("prefix", "any") else r"(?!\w)"
+    return re.compile(f"{before}{body}{after}")
 
 
 def pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -105,7 +272,65 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     spelled = "".join(
         {"ß": "ss", "ẞ": "ss"}.get(c) or _UMLAUTS.get(c.lower(), c) for c in pattern
     )
-    regex = re.compile(spelled, re.IGNORECASE)
-    if regex.fullmatch(""):
+    compiled = re.compile(spelled, re.IGNORECASE)
+    if compiled.fullmatch(""):
         raise ValueError("the pattern matches empty text; it must require at least one character")
-    return regex
+    return compiled
+
+
+# --- what a reader does not see --------------------------------------------------------------
+
+# URLs with a scheme or "www.", and bare domains with a path ("elbtal.example/anzeige")
+_URL = re.compile(
+    r"(?<![\w+.-])(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>\"'\]]+"
+    r"|(?<![\w.-])(?:[\w-]+\.)+[a-z]{2,}/[^\s<>\"'\]]*",
+    re.IGNORECASE,
+)
+_MARKDOWN_TARGET = re.compile(r"\]\(\s*(<[^>\n]*>|[^)\s]*)(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'))?\s*\)")
+_REFERENCE = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*(\S+)[^\n]*$", re.MULTILINE)
+_AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]*:[^\s<>]*>")
+_ATTRIBUTE = re.compile(r"\b(?:href|src)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", re.IGNORECASE)
+
+
+def hidden_spans(text: str, urls: Iterable[tuple[int, int]] = ()) -> list[tuple[int, int]]:
+    """Spans of ``text`` a reader does not see as words: URLs (and ``urls`` found by the
+    caller, e.g. as X finds them), Markdown link targets and reference definitions, ``<…>``
+    autolinks and HTML ``href``/``src`` values. Sorted, not overlapping."""
+    spans = list(urls)
+    if "/" in text or "www." in text:
+        spans += [m.span() for m in _URL.finditer(text)]
+    if "](" in text:
+        spans += [m.span() for m in _MARKDOWN_TARGET.finditer(text)]
+    if "]:" in text:
+        spans += [m.span() for m in _REFERENCE.finditer(text)]
+    if "<" in text:
+        spans += [m.span() for m in _AUTOLINK.finditer(text)]
+    if "=" in text:
+        spans += [m.span(1) for m in _ATTRIBUTE.finditer(text)]
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def disguises(text: str) -> list[str]:
+    """The characters in ``text`` a reader cannot tell apart from others, named.
+
+    Invisible characters and look-alikes (full-width, other scripts) in a finding's
+    word are listed in the message, since the writer cannot see what to retype.
+    """
+    named: list[str] = []
+    for char in dict.fromkeys(text):
+        if char.isascii() or char.isspace() or char in "äöüÄÖÜßẞ":
+            continue
+        folded = fold_char(char)
+        plain = "".join(_UMLAUTS.get(c, c) for c in char.casefold())
+        if folded == plain or folded == "-":
+            continue
+        name = unicodedata.name(char, "")
+        label = f"U+{ord(char):04X} {name}".strip()
+        named.append(label if not folded else f"'{char}' {label}")
+    return named
