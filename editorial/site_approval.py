@@ -40,6 +40,7 @@ from editorial.approvals import (
 from editorial.history import HistoryError, open_repository
 from editorial.trust import (
     FORGE_PRINCIPAL,
+    NoTrustRoot,
     TrustError,
     TrustRoot,
     load_trust,
@@ -104,10 +105,19 @@ class SiteApprovalState:
     reasons: list[str] = field(default_factory=list)
     approvers: list[str] = field(default_factory=list)
     required: int = 1
+    #: no trust set-up at all: nothing is approved, and the framing cannot be judged
+    unconfigured: bool = False
 
     @property
     def approved(self) -> bool:
         return self.state == "approved"
+
+    @property
+    def may_run(self) -> bool:
+        """Whether production may run these settings: approved, or a site without any
+        trust set-up (where no piece counts as approved either, so the gate publishes
+        nothing it guards); a broken set-up is refused."""
+        return self.approved or self.unconfigured
 
     def summary(self) -> str:
         """One line for an error message: what is not approved and which files."""
@@ -202,7 +212,8 @@ def site_approval_state(site_root: Path, trust: TrustRoot | None = None) -> Site
         try:
             trust = load_trust(root)
         except TrustError as exc:
-            return SiteApprovalState("invalid", "", {}, reasons=[str(exc)])
+            return SiteApprovalState("invalid", "", {}, reasons=[str(exc)],
+                                     unconfigured=isinstance(exc, NoTrustRoot))
     current, refused = frame_manifest(root, trust)
     digest = manifest_hash(current)
     recorded, entries = _recorded(root)

@@ -71,6 +71,11 @@ class TrustError(Exception):
     """No usable trust root; the message says where and what to do."""
 
 
+class NoTrustRoot(TrustError):
+    """The site has no trust set-up at all (not in git, no protected branch, no trust
+    file on it): nothing counts as approved, and ``check`` says so."""
+
+
 @dataclass(frozen=True)
 class Signer:
     """Someone who signs commits (an editor or an approver) with one or more SSH keys."""
@@ -295,7 +300,7 @@ def _repository(site_root: Path) -> tuple[Path, str]:
     """The repository's top folder and the site root's path inside it ('' or 'x/')."""
     result = _git(site_root, "rev-parse", "--show-toplevel", "--show-prefix")
     if result.returncode != 0:
-        raise TrustError(
+        raise NoTrustRoot(
             f"{site_root} is not in a git repository, so there is no protected branch to "
             f"read {TRUST_FILE} from: nothing counts as approved"
         )
@@ -322,7 +327,7 @@ def protected_ref(site_root: Path, ref: str | None = None) -> str:
     for candidate in DEFAULT_REFS:
         if _exists(top, candidate):
             return candidate
-    raise TrustError(
+    raise NoTrustRoot(
         f"no protected branch in {top} (none of {', '.join(DEFAULT_REFS)}); set {REF_ENV}"
     )
 
@@ -443,7 +448,7 @@ def load_trust(site_root: Path, ref: str | None = None) -> TrustRoot:
                     f"using the version of commit {accepted.commit[:7]}"
                 ]
     if accepted is None:
-        raise TrustError(
+        raise NoTrustRoot(
             f"no trust root: {path} is not on {chosen}; add it there (docs/security.md), "
             "until then nothing counts as approved"
         )

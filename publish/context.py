@@ -54,7 +54,9 @@ def require_frame(settings_file: str | Path) -> None:
     from editorial.site_approval import site_approval_state
 
     state = site_approval_state(Path(settings_file).resolve().parent)
-    if not state.approved:
+    if state.unconfigured:
+        logger.warning("%s; production builds publish no approved piece", state.reasons[0])
+    if not state.may_run:
         raise FrameNotApproved(
             f"{state.summary()}; nothing is built, deployed or posted until a client "
             "approver runs: dialogpress approve --site"

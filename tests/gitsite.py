@@ -242,6 +242,27 @@ def approve_example_frame(root: Path) -> None:
         sign_site_approval(root, key, APPROVED_AT)
 
 
+def approve_example_trust(root: Path) -> None:
+    """The example's approver signs the working tree's changed ``trust.yml``, as a trust
+    change needs the approvers of the version in force (commit and push it to count)."""
+    from editorial.approvals import Approval, sign
+    from editorial.trust import (
+        TRUST_PIECE,
+        append_yaml_approval,
+        document_hash,
+        working_tree_document,
+    )
+
+    data, path = working_tree_document(root)
+    with tempfile.TemporaryDirectory(prefix="dp-key-") as tmp:
+        key = Path(tmp) / "approver"
+        shutil.copyfile(FIXTURE_KEYS / "approver_ed25519", key)
+        key.chmod(0o600)
+        approval = Approval(TRUST_PIECE, document_hash(data),
+                            "petra.schulz@stadtwerke-elbtal.example", APPROVED_AT)
+        append_yaml_approval(path, sign(approval, key))
+
+
 def jpeg(marker: bytes) -> bytes:
     """Bytes that stand for an image; different markers are different pictures."""
     return b"\xff\xd8\xff\xe0" + marker + b"\xff\xd9"

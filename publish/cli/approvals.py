@@ -144,7 +144,7 @@ def approve(
             _approve_trust(root, key_path, when, comment)
         return
     frame = site_approval_state(root)
-    if not frame.approved:
+    if not frame.may_run:
         fail(
             f"{frame.summary()}. Approving pieces would run these settings; look at the "
             "changes first and approve them with: dialogpress approve --site --key …"

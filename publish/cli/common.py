@@ -75,7 +75,7 @@ def require_site_approval(settings_path: str) -> None:
     from editorial.site_approval import site_approval_state
 
     state = site_approval_state(Path(settings_path).resolve().parent)
-    if not state.approved:
+    if not state.may_run:
         fail(
             f"{state.summary()}; a client approver approves them with: "
             "dialogpress approve --site --key ~/.ssh/id_ed25519",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gitsite import approve_example_frame
 
 from publish.build import build_site
 from publish.store.models import Comment
@@ -313,6 +314,7 @@ def test_a_network_that_refuses_reads_is_reported_once_and_the_others_sync(synce
 def test_mentions_from_the_settings_come_in_marked_as_mentions(synced: Site) -> None:
     with (synced.root / "pelicanconf.py").open("a", encoding="utf-8") as conf:
         conf.write('\nMODERATION = {"mentions": ["Stadtwerke Elbtal"]}\n')
+    approve_example_frame(synced.root)
     synced.sandbox.twitter.control(
         "inject-comment",
         text="Wieder mal super Service von den Stadtwerke Elbtal heute am Schalter.",

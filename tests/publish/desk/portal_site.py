@@ -14,6 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitsite import approve_example_trust
+
 from tests.publish.desk.conftest import ENVIRON, ROOT
 
 BRANCH = "winterservice"
@@ -117,11 +119,16 @@ def make_portal_site(tmp: Path) -> PortalSite:
         check=True,
     )
     public = jonas_key.with_suffix(".pub").read_text().strip()
-    with (seed / "pelicanconf.py").open("a", encoding="utf-8") as conf:
-        conf.write(
-            "\nAPPROVERS = [*APPROVERS, "
-            f"{{'name': 'Jonas Weber', 'email': {JONAS!r}, 'key': {public!r}}}]\n"
-        )
+    trust = seed / "trust.yml"
+    trust.write_text(
+        trust.read_text(encoding="utf-8").replace(
+            "required_approvals:",
+            f"  - name: Jonas Weber\n    email: {JONAS}\n    key: {public}\nrequired_approvals:",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    approve_example_trust(seed)  # Petra, an approver of the version in force, agrees
     git(seed, "commit", "-q", "-am", "Jonas Weber approves too (with his own key)", who=LEAD)
     git(seed, "push", "-q", "origin", "HEAD:main", who=LEAD)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from gitsite import approve_example_frame
 from sqlalchemy import select
 
 from editorial.settings import SettingsError
@@ -67,7 +68,10 @@ def test_unknown_accounts_lock_alike_so_the_lock_tells_nothing(desk: Desk) -> No
 def test_one_address_trying_many_accounts_is_throttled(site_root: Path, tmp_path: Path) -> None:
     conf = site_root / "publishconf.py"
     original = conf.read_text(encoding="utf-8")
+    approval = site_root / "site-approval.yml"
+    approved = approval.read_text(encoding="utf-8")
     conf.write_text(original + "\nDESK = {'address_failures': 5}\n", encoding="utf-8")
+    approve_example_frame(site_root)
     try:
         desk = make_desk(site_root, tmp_path)
         client = desk.client()
@@ -80,6 +84,7 @@ def test_one_address_trying_many_accounts_is_throttled(site_root: Path, tmp_path
         assert client.login(MODERATOR, PASSWORD).status_code == 302
     finally:
         conf.write_text(original, encoding="utf-8")
+        approval.write_text(approved, encoding="utf-8")
 
 
 def test_passwords_are_argon2_hashes_and_never_stored_or_logged_in_clear(

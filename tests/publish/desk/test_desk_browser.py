@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 from click.testing import CliRunner
+from gitsite import approve_example_frame
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import func, select
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -143,6 +144,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDesk]:
                 f' "facebook": {{"api_base": "{box.facebook_url}", "page_id": "{PAGE_ID}",'
                 ' "timeout": 5}}\n'
             )
+        approve_example_frame(root)
         assert build_site(root / "pelicanconf.py", production=True).ok
         env = {
             **ENVIRON,
