@@ -33,7 +33,10 @@ from editorial.history import HistoryError, Repository, open_repository
 from editorial.length import measure
 from editorial.links import channel_parts, post_url
 from editorial.pieces import Piece, Post, Site, Snippet, piece_files, read_piece
+from editorial.settings import settings_root
+from editorial.site_approval import SiteApprovalState, site_approval_state
 from editorial.times import zone
+from editorial.trust import TrustError, load_trust
 
 ChangeKind = Literal["added", "changed", "removed"]
 CHANNEL_NAMES = {"twitter": "X (Twitter)", "facebook": "Facebook"}
@@ -93,6 +96,10 @@ class Review:
     dirty: bool
     timezone: str
     items: list[ReviewItem]
+    #: framing files (settings, theme, plugins, guideline) this branch changes, and
+    #: whether the client approved the layout as it now is
+    layout_changed: list[str] = field(default_factory=list)
+    layout: SiteApprovalState | None = None
 
 
 def schedule(when: datetime | None, timezone: str) -> dict[str, str] | None:
@@ -253,7 +260,34 @@ def build_review(site: Site, base: str) -> Review:
             item.diff = _diff(site, item.old, item.piece, base)
     order = {"added": 0, "changed": 1, "removed": 2}
     items.sort(key=lambda i: (order[i.change], i.piece.id))
-    return Review(base, merge_base, head, dirty, timezone, items)
+    review = Review(base, merge_base, head, dirty, timezone, items)
+    review.layout_changed, review.layout = _layout(site, repo, merge_base)
+    return review
+
+
+def _layout(
+    site: Site, repo: Repository, merge_base: str
+) -> tuple[list[str], SiteApprovalState | None]:
+    """The framing files changed against the merge base, and the site approval's state."""
+    root = settings_root(site.settings)
+    try:
+        trust = load_trust(root)
+    except TrustError:
+        return [], None
+    state = site_approval_state(root, trust)
+    prefix = root.resolve().relative_to(repo.root.resolve()).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    specs = [f":(glob){prefix}{pattern}" for pattern in trust.frame]
+    if not specs:
+        return [], state
+    changed = repo.git("diff", "--name-only", "-z", merge_base, "--", *specs)
+    untracked = repo.git("ls-files", "--others", "--exclude-standard", "-z", "--", *specs)
+    names = {
+        name.removeprefix(prefix)
+        for name in (changed + untracked).decode("utf-8", "replace").split("\0")
+        if name
+    }
+    return sorted(names), state
 
 
 def _media_verb(status: str) -> str:
@@ -275,6 +309,10 @@ def review_to_dict(review: Review) -> dict[str, Any]:
             for change in ("added", "changed", "removed")
         },
         "pieces": [_item_to_dict(item, review.timezone) for item in review.items],
+        "layout": {
+            "changed": review.layout_changed,
+            **(review.layout.to_dict() if review.layout else {"state": "unknown"}),
+        },
     }
 
 
@@ -375,6 +413,7 @@ def render_markdown(review: Review) -> str:
         + f"; times in {md(review.timezone)} and UTC.",
         "",
     ]
+    lines += _layout_section(review)
     if not review.items:
         lines.append("No posts or snippets change on this branch.")
         return "\n".join(lines) + "\n"
@@ -396,6 +435,26 @@ def render_markdown(review: Review) -> str:
     for item in review.items:
         lines += ["", *_section(item, review)]
     return "\n".join(lines) + "\n"
+
+
+def _layout_section(review: Review) -> list[str]:
+    """"Layout/settings changed": what frames every page needs the client's approval too."""
+    state = review.layout
+    if not review.layout_changed and (state is None or state.approved):
+        return []
+    lines = ["### 🧩 Layout/settings changed", ""]
+    if review.layout_changed:
+        lines.append(
+            "This branch changes what frames every page; the client approves it as a whole "
+            "(`dialogpress approve --site`):"
+        )
+        lines += [f"- `{md(name)}`" for name in review.layout_changed]
+        lines.append("")
+    if state is not None:
+        verdict = "✅ approved" if state.approved else f"❌ {state.state}"
+        reasons = "; ".join(state.reasons)
+        lines += [f"Site approval: {verdict}" + (f" — {md(reasons)}" if reasons else ""), ""]
+    return lines
 
 
 def _section(item: ReviewItem, review: Review) -> list[str]:

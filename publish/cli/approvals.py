@@ -28,6 +28,7 @@ from editorial.settings import SettingsError
 from editorial.site_approval import (
     SITE_APPROVAL_FILE,
     SiteApprovalError,
+    SiteApprovalState,
     sign_site_approval,
     site_approval_state,
 )
@@ -51,6 +52,7 @@ from publish.cli.common import (
     fail,
     format_option,
     load,
+    require_site_approval,
     settings_option,
 )
 
@@ -335,6 +337,24 @@ def _proposal(data: dict[str, Any], trust: TrustRoot) -> tuple[int, list[str]]:
         return signed_by_previous(data, trust, Path(tmp))
 
 
+def _layout_only(root: Path, base: str, output_format: str, frame: SiteApprovalState) -> None:
+    """The review of a branch whose layout/settings are not approved: those first."""
+    note = (
+        "The posts and snippets are reviewed once the client approved the layout/settings "
+        "(dialogpress approve --site): until then the branch's settings do not run."
+    )
+    if output_format == "json":
+        emit_json({"base": base, "layout": {"changed": frame.changed, **frame.to_dict()},
+                   "pieces": None, "note": note})
+        return
+    click.echo(f"## dialogpress review against `{base}`\n")
+    click.echo("### 🧩 Layout/settings changed\n")
+    for name in frame.changed:
+        click.echo(f"- `{name}`")
+    click.echo(f"\nSite approval: ❌ {frame.state} — {'; '.join(frame.reasons)}\n")
+    click.echo(note)
+
+
 def _print_state(piece: Piece, state: ApprovalState) -> None:
     click.echo(f"{state.state:<9} {piece.id}  {piece.title or ''}")
     for check in state.approvals:
@@ -359,12 +379,15 @@ def approvals_command(paths: tuple[str, ...], output_format: str, settings_path:
 
     Shows who approved which version when, and why an approval does not count
     (unknown approver, bad signature, self-approval, copied from another piece).
-    Listing never fails; `dialogpress check --require-approval` is the gate.
+    Listing never fails for the pieces (`dialogpress check --require-approval` is the
+    gate); it exits 1 without running them when the branch's layout/settings changed
+    and the client has not approved them yet.
 
     Example:
 
         dialogpress approvals --format json
     """
+    require_site_approval(settings_path)
     settings = load(settings_path)
     site = load_site(settings)
     pieces = site.pieces
@@ -400,6 +423,12 @@ def review(base: str, output_format: str, settings_path: str) -> None:
 
         dialogpress review --base origin/main > review.md
     """
+    root = Path(settings_path).resolve().parent
+    frame = site_approval_state(root)
+    if not frame.may_run:
+        # the settings are Python of this branch: they run once the client approved them
+        _layout_only(root, base, output_format, frame)
+        return
     settings = load(settings_path)
     site = load_site(settings)
     try:

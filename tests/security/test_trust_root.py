@@ -175,6 +175,9 @@ def test_a_theme_change_needs_the_clients_site_approval_and_not_the_authors(
     assert refused.code == 1
     assert "theme/templates/article.html" in refused.output
     assert "pelicanconf.py" in refused.output
+    review = editor.dp("review", "--base", "origin/main")
+    assert "Layout/settings changed" in review.out, review.output
+    assert "- `theme/templates/article.html`" in review.out and "Site approval: ❌" in review.out
 
     # the client looks at the layout and approves it; a second edit makes it stale
     approver = world.clone(PETRA, "theme")
