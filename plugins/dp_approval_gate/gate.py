@@ -36,7 +36,8 @@ from pelican.utils import order_content, process_translations
 
 from editorial.approvals import ApprovalState, approval_states, file_digest, referenced_media
 from editorial.pieces import Piece, Site, load_site, site_folders, symlinks
-from editorial.settings import SettingsError, apply_defaults, validate
+from editorial.settings import SettingsError, apply_defaults, settings_root, validate
+from editorial.site_approval import site_approval_state
 from editorial.times import TimeError, parse_time, zone
 
 logger = logging.getLogger(__name__)
@@ -169,7 +170,23 @@ def allowed_static(site: Site, published: Iterable[Piece]) -> set[str]:
         for path in referenced_media(piece):
             if file_digest(site.content, path) not in ("missing", "symlink"):
                 allowed.add(path)
-    return allowed
+    return allowed | framed_static(site)
+
+
+def framed_static(site: Site) -> set[str]:
+    """Static files under ``content/`` that the approved site approval covers (a logo or
+    a default social image that ``trust.yml``'s ``site: files:`` lists)."""
+    root = settings_root(site.settings).resolve()
+    state = site_approval_state(root)
+    content = site.content.resolve()
+    if not state.approved or not content.is_relative_to(root):
+        return set()
+    below = content.relative_to(root)
+    return {
+        Path(name).relative_to(below).as_posix()
+        for name in state.files
+        if Path(name).is_relative_to(below)
+    }
 
 
 def _piece_id(content_object: Any, content: Path) -> str:

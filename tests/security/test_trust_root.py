@@ -243,3 +243,23 @@ def test_required_approvals_come_from_the_trust_file_in_force(
     editor.edit("trust.yml", "required_approvals: 2", "required_approvals: 1")
     editor.commit("Eine Freigabe reicht")
     assert editor.dp("check", "--require-approval").code == 1
+
+
+def test_a_static_file_the_site_approval_covers_is_published_and_others_are_not(
+    tmp_path: Path, keys: dict[str, Path]
+) -> None:
+    frame = ("pelicanconf.py", "publishconf.py", "guideline.yml", "content/images/logo.svg")
+    world = make_world(tmp_path / "w", keys, frame=frame)
+    editor = world.clone(LENA)
+    editor.write("content/images/logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>\n")
+    editor.write("content/images/extra.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>\n")
+    editor.commit("Logo")
+    refused = editor.dp("build", "--production")
+    assert refused.code == 1 and "content/images/logo.svg" in refused.output
+    approver = world.clone(PETRA)
+    approver.git("pull", "-q", "--ff-only", str(editor.root), "main")
+    assert approver.approve("--site").code == 0
+    built = approver.dp("build", "--production")
+    assert built.code == 0, built.output
+    assert (approver.root / "output" / "images" / "logo.svg").is_file()
+    assert not (approver.root / "output" / "images" / "extra.svg").exists()

@@ -75,7 +75,8 @@ def public(keys: dict[str, Path], who: Person | str) -> str:
 
 def trust_text(keys: dict[str, Path], approvers: tuple[Person, ...] = (PETRA, JONAS),
                required: int = 1, editors: tuple[Person, ...] = (LENA, LEAD),
-               unsigned: str = "refuse", portal_for: tuple[Person, ...] = (PETRA,)) -> str:
+               unsigned: str = "refuse", portal_for: tuple[Person, ...] = (PETRA,),
+               frame: tuple[str, ...] | None = None) -> str:
     lines = ["version: 1", "approvers:"]
     for p in approvers:
         lines += [f"  - name: {p.name}", f"    email: {p.email}", f"    key: {public(keys, p)}"]
@@ -88,6 +89,8 @@ def trust_text(keys: dict[str, Path], approvers: tuple[Person, ...] = (PETRA, JO
                   f"    keys: [{public(keys, p)}]"]
     lines += ["forge:", f"  keys: [{public(keys, FORGE)}]",
               "authorship:", f"  unsigned: {unsigned}"]
+    if frame is not None:
+        lines += ["site:", "  files:", *(f"    - {pattern}" for pattern in frame)]
     return "\n".join(lines) + "\n"
 
 
