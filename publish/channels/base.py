@@ -21,20 +21,28 @@ Clock = Callable[[], datetime]
 
 # What the ids a dry run makes up contain (alone on X, after the Page id on Facebook).
 DRY_RUN_MARK = "dry-run-"
-# Networks rewrite links (X shortens every URL to t.co), so reply texts compare without them.
+# Networks rewrite links (X shortens every URL to t.co), so texts compare without them.
 _LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+# The @handles X puts before a reply's text (and any the text itself starts with).
+_LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15}\b)+\s*")
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def reply_text_key(text: str) -> str:
-    """``text`` as :meth:`Channel.find_reply` compares it: what a network may change on
-    the way is taken out (links, which X replaces by t.co links; HTML entities, which X
-    returns for ``&``, ``<`` and ``>``; Unicode composition; runs of whitespace)."""
-    plain = unicodedata.normalize("NFC", html.unescape(text))
+def comparable_text(text: str | None) -> str:
+    """``text`` as lookups after a lost answer compare it, for posts and replies on every
+    network: what a network may change on the way is taken out (HTML entities, which X
+    returns for ``&``, ``<`` and ``>``; links, which X replaces by t.co links; the
+    @handles X prepends to a reply; Unicode composition; runs of whitespace)."""
+    plain = unicodedata.normalize("NFC", html.unescape(text or ""))
+    plain = _LEADING_MENTIONS.sub("", plain)
     return " ".join(_LINK.sub(" ", plain).split())
+
+
+# The name find_reply's implementations and callers have used.
+reply_text_key = comparable_text
 
 
 def made_up_in_dry_run(remote_id: str) -> bool:
