@@ -731,7 +731,7 @@ def _lookup(
 ) -> RemotePost | bool | None:
     """Our reply an earlier attempt may have made: found, None (absent: send), False (ask later)."""
     try:
-        found = channel.find_reply(parent, text)
+        found = channel.find_reply(parent, text)  # compares normalised text (comparable_text)
     except ChannelError as exc:
         with store.transaction() as session:
             ledger.schedule_retry(
@@ -744,6 +744,10 @@ def _lookup(
                 actor=actor,
             )
         return False
+    if found is not None:
+        with store.transaction() as session:
+            if ledger.posts_of_others(session, channel.name, entry_id, [found.remote_id]):
+                found = None  # another reply's post with the same words: never ours
     if found is None:
         with store.transaction() as session:
             ledger.mark_absent(session, entry_id, now, actor=actor)

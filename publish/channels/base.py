@@ -80,12 +80,16 @@ class Message:
 @dataclass(frozen=True)
 class RemotePost:
     """A post as the network knows it; ``created_at``/``text`` are None when the network's
-    answer did not include them (X's create response has no time)."""
+    answer did not include them (X's create response has no time). ``reply_to`` is what
+    it answers and ``links`` the links it carries (expanded), when the network says so:
+    with the text they tell two pieces with the same words apart."""
 
     remote_id: str
     url: str
     created_at: datetime | None
     text: str | None
+    reply_to: str | None = None
+    links: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

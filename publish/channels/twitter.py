@@ -63,7 +63,7 @@ DEFAULT_API_BASE = "https://api.twitter.com"
 TWEEPY_HOST = "https://api.twitter.com"
 
 # What we read of a post (X's documented ``tweet.fields`` values) and the expansions.
-TWEET_FIELDS = ["created_at", "conversation_id", "author_id", "referenced_tweets"]
+TWEET_FIELDS = ["created_at", "conversation_id", "author_id", "referenced_tweets", "entities"]
 SEARCH_EXPANSIONS = ["author_id", "referenced_tweets.id"]
 TIMELINE_EXPANSIONS = ["referenced_tweets.id"]
 USER_FIELDS = ["username", "name"]
@@ -182,17 +182,21 @@ class TwitterChannel(Channel):
             "tweet_fields": TWEET_FIELDS,
             "expansions": TIMELINE_EXPANSIONS,
         }
-        posts = []
-        for item in self._timeline(me["id"], params):
-            posts.append(
-                RemotePost(
-                    remote_id=str(item["id"]),
-                    url=self._post_url(str(item["id"]), me.get("username")),
-                    created_at=_parse_time(item.get("created_at")),
-                    text=_plain(item.get("text")),
-                )
-            )
-        return posts
+        return [self._remote(item, me) for item in self._timeline(me["id"], params)]
+
+    def _remote(self, item: dict[str, Any], me: dict[str, Any]) -> RemotePost:
+        urls = (item.get("entities") or {}).get("urls")
+        return RemotePost(
+            remote_id=str(item["id"]),
+            url=self._post_url(str(item["id"]), me.get("username")),
+            created_at=_parse_time(item.get("created_at")),
+            text=_plain(item.get("text")),
+            reply_to=_replied_to(item),
+            links=(
+                tuple(str(u.get("expanded_url") or u.get("url")) for u in urls)
+                if isinstance(urls, list) else None
+            ),
+        )
 
     def find_reply(self, parent_id: str, text: str) -> RemotePost | None:
         """Looks through our timeline since ``parent_id`` (X ids grow with time, so our
@@ -209,12 +213,7 @@ class TwitterChannel(Channel):
         wanted = comparable_text(text)
         for item in self._timeline(me["id"], params):
             if _replied_to(item) == parent_id and comparable_text(item.get("text")) == wanted:
-                return RemotePost(
-                    remote_id=str(item["id"]),
-                    url=self._post_url(str(item["id"]), me.get("username")),
-                    created_at=_parse_time(item.get("created_at")),
-                    text=_plain(item.get("text")),
-                )
+                return self._remote(item, me)
         return None
 
     def fetch_comments(self, post_id: str, cursor: str | None) -> CommentPage:
@@ -466,7 +465,11 @@ class TwitterChannel(Channel):
             )
             return RateLimited(until, f"{where}: rate limited until {until.isoformat()}")
         if status >= 500:
-            return TransientError(f"{where}: X answered {status} {detail}")
+            # X can answer 5xx for a post it did create: a write is in doubt, looked up
+            # before it is sent again
+            return TransientError(
+                f"{where}: X answered {status} {detail}", maybe_delivered=method != "GET"
+            )
         if status == 403 and "duplicate content" in detail.lower():
             return DuplicateContent(f"{where}: {detail}")
         if status == 403 and method == "GET" and route.startswith(_READ_ROUTES):

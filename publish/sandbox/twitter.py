@@ -94,6 +94,7 @@ _SEARCH_PARAMS = FIELD_PARAMS | {
     "since_id", "until_id", "sort_order",
 }
 _DIGITS = re.compile(r"^\d{1,19}$")
+_URL = re.compile(r"https?://\S+")
 _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -597,6 +598,14 @@ class TwitterSandbox(SandboxServer):
         for name in ("created_at", "conversation_id"):
             if name in fields:
                 out[name] = tweet[name]
+        if "entities" in fields:
+            urls = [
+                {"start": m.start(), "end": m.end(), "url": m.group(0),
+                 "expanded_url": m.group(0), "display_url": m.group(0).split("://", 1)[-1]}
+                for m in _URL.finditer(tweet["text"])
+            ]
+            if urls:
+                out["entities"] = {"urls": urls}
         if "author_id" in expansions or "author_id" in fields:
             out["author_id"] = tweet["author_id"]
         if tweet["in_reply_to"]:
