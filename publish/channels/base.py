@@ -115,10 +115,13 @@ class RemoteComment:
 @dataclass(frozen=True)
 class CommentPage:
     """All comments newer than the cursor passed in, and the cursor to pass next time
-    (unchanged when nothing new arrived, None when the network gave none yet)."""
+    (unchanged when nothing new arrived, None when the network gave none yet).
+    ``reset``: the cursor passed in could not be used any more (too old for X's recent
+    search), so ``cursor`` replaces it even when None."""
 
     comments: list[RemoteComment]
     cursor: str | None
+    reset: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,10 @@ class Channel(ABC):
     def __init__(self, *, dry_run: bool = False, clock: Clock = utc_now) -> None:
         self.dry_run = dry_run
         self.clock = clock
+        # Read requests made so far, and the count at which reads stop (None: no limit);
+        # comment sync sets it so a run stays within the network's read budget.
+        self.reads = 0
+        self.read_budget: int | None = None
 
     @abstractmethod
     def post(self, message: Message) -> RemotePost:

@@ -47,6 +47,7 @@ from publish.channels.base import (
 from publish.channels.credentials import TwitterCredentials, mask_secrets
 from publish.channels.errors import (
     AuthExpired,
+    BudgetSpent,
     ChannelError,
     DuplicateContent,
     RateLimited,
@@ -122,6 +123,8 @@ class TwitterChannel(Channel):
         )
         self._me: dict[str, Any] | None = None
         self._dry_ids = itertools.count(1)
+        # what a caller should tell the operator about reads (a cursor restarted)
+        self.notes: list[str] = []
 
     # --- the interface ---------------------------------------------------------------
 
@@ -230,13 +233,13 @@ class TwitterChannel(Channel):
         replies; the sandbox does the same.
         """
         me = self._whoami()
-        items, users = self._search(f"conversation_id:{post_id}", cursor)
+        items, users, reset = self._search(f"conversation_id:{post_id}", cursor)
         comments = [
             self._comment(item, users, post_id, _replied_to(item) or post_id)
             for item in items
             if str(item.get("author_id")) != str(me["id"]) and str(item["id"]) != post_id
         ]
-        return CommentPage(comments=comments, cursor=_newest(items) or cursor)
+        return _page(comments, items, cursor, reset)
 
     def search_mentions(self, query: str, since_id: str | None) -> CommentPage:
         """Posts by others matching ``query`` (brand monitoring), newer than ``since_id``,
@@ -250,7 +253,9 @@ class TwitterChannel(Channel):
         older than its seven-day search window.
         """
         me = self._whoami()
-        items, users = self._search(f"({query}) -from:{me['username']} -is:retweet", since_id)
+        items, users, reset = self._search(
+            f"({query}) -from:{me['username']} -is:retweet", since_id
+        )
         comments = []
         for item in items:
             if str(item.get("author_id")) == str(me["id"]):
@@ -262,7 +267,7 @@ class TwitterChannel(Channel):
                     _replied_to(item) or own_id,
                 )
             )
-        return CommentPage(comments=comments, cursor=_newest(items) or since_id)
+        return _page(comments, items, since_id, reset)
 
     def health(self) -> Health:
         try:
@@ -316,9 +321,11 @@ class TwitterChannel(Channel):
 
     def _search(
         self, query: str, since_id: str | None
-    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], bool]:
         """Every post matching ``query`` newer than ``since_id``, oldest first, with their
-        authors: comment sync and mention search read the same fields."""
+        authors (comment sync and mention search read the same fields), and whether
+        ``since_id`` was too old for recent search, so the search began at its window's
+        start instead."""
         params: dict[str, Any] = {
             "max_results": PAGE_SIZE,
             "tweet_fields": TWEET_FIELDS,
@@ -328,7 +335,35 @@ class TwitterChannel(Channel):
         if since_id:
             params["since_id"] = since_id
         users: dict[str, dict[str, Any]] = {}
-        items = list(
+        try:
+            items = self._search_pages(query, params, users)
+        except Rejected as exc:
+            if not since_id or "since_id" not in str(exc):
+                raise
+            # the cursor is older than recent search reaches: start at the window's start
+            logger.warning(
+                "X search %r: cursor %s is older than recent search's seven days; "
+                "reading from the window's start (older replies cannot be read on this tier)",
+                query, since_id,
+            )
+            self.notes.append(
+                f"a cursor older than X's seven-day search window was restarted at the "
+                f"window's start; replies older than that cannot be read on this tier ({query})"
+            )
+            del params["since_id"]
+            items = [
+                item for item in self._search_pages(query, params, users)
+                if int(item["id"]) > int(since_id)
+            ]
+            items.sort(key=lambda item: int(item["id"]))
+            return items, users, True
+        items.sort(key=lambda item: int(item["id"]))
+        return items, users, False
+
+    def _search_pages(
+        self, query: str, params: dict[str, Any], users: dict[str, dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        return list(
             self._pages(
                 "/2/tweets/search/recent",
                 lambda page: self._client.search_recent_tweets(query, user_auth=True, **page),
@@ -337,8 +372,6 @@ class TwitterChannel(Channel):
                 users,
             )
         )
-        items.sort(key=lambda item: int(item["id"]))
-        return items, users
 
     def _comment(
         self, item: dict[str, Any], users: dict[str, dict[str, Any]], post_id: str, parent_id: str
@@ -413,6 +446,10 @@ class TwitterChannel(Channel):
                 _describe(json, data, files),
             )
             return self._synthetic(method, route, json)
+        if not mutating:
+            if self.read_budget is not None and self.reads >= self.read_budget:
+                raise BudgetSpent(f"X {method} {route}: this run's read budget is used up")
+            self.reads += 1
         try:
             if call is not None:
                 response = call()
@@ -539,6 +576,17 @@ def _replied_to(item: dict[str, Any]) -> str | None:
             if reference.get("type") == "replied_to":
                 return str(reference["id"])
     return None
+
+
+def _page(
+    comments: list[RemoteComment], items: list[dict[str, Any]], cursor: str | None, reset: bool
+) -> CommentPage:
+    """The page with its next cursor: the newest id seen, else the old cursor, unless
+    that was too old to use (then None: read from the window's start next time)."""
+    newest = _newest(items)
+    if reset:
+        return CommentPage(comments=comments, cursor=newest, reset=True)
+    return CommentPage(comments=comments, cursor=newest or cursor)
 
 
 def _newest(items: list[dict[str, Any]]) -> str | None:
