@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from editorial.approvals import ApprovalState, approval_states, content_hash
 from editorial.links import snippet_link
 from editorial.pieces import Post, Site, Snippet
+from publish import delivery
 from publish.channels import (
     AuthExpired,
     Channel,
@@ -44,9 +45,8 @@ from publish.channels import (
 )
 from publish.channels.base import comparable_text
 from publish.store import Store, audit, channel_state, ledger
-from publish.store.errors import Conflict
 from publish.store.models import Status
-from publish.workers import dead_here, worker_id
+from publish.workers import worker_id
 
 logger = logging.getLogger(__name__)
 
@@ -211,14 +211,6 @@ def _created(post: RemotePost) -> datetime:
     return post.created_at or datetime.max.replace(tzinfo=UTC)
 
 
-def _holder_is_dead(holder: str | None) -> bool:
-    """True when the lease holder (``host:pid``) is a process on this host that is gone."""
-    if not holder or ":" not in holder:
-        return False
-    host, _, pid = holder.rpartition(":")
-    return pid.isdigit() and dead_here(host, int(pid))
-
-
 class _Run:
     """One pass over the plans; holds what the run learnt (channels paused meanwhile)."""
 
@@ -296,7 +288,7 @@ class _Run:
                 and plan.snippet.publish_at is not None
                 and self.now - plan.snippet.publish_at > self.max_lateness
             )
-            if too_late and (holder is None or _holder_is_dead(holder)):
+            if too_late and (holder is None or delivery.holder_is_dead(holder)):
                 if holder is not None:
                     ledger.take_over(session, entry_id, holder, self.worker, self.now)
                     ledger.unclaim(session, entry_id, self.worker, self.now)
@@ -317,7 +309,8 @@ class _Run:
         if status != Status.INTENT:
             self.out(plan, status.value, "", part=index)
             return None
-        if not self.claim(plan, entry_id, holder, next_at, index):
+        claimed = self.claim(plan, channel, entry_id, holder, next_at, index, sent_since)
+        if claimed is None:
             return None
         if in_doubt:
             found = self.reconcile(plan, channel, entry_id, message, sent_since)
@@ -325,11 +318,12 @@ class _Run:
                 return found
             if found is False:
                 return None
-        with self.store.transaction() as session:
-            entry = ledger.begin_send(
-                session, entry_id, self.worker, self.now, reply_to_remote_id=reply_to
-            )
-            attempts = entry.attempts
+        attempts = delivery.begin_send(
+            self.store, entry_id, self.worker, self.now, claimed, reply_to=reply_to
+        )
+        if isinstance(attempts, str):
+            self.out(plan, "busy", attempts, part=index)
+            return None
         try:
             posted = channel.post(message)
         except ChannelError as exc:
@@ -342,21 +336,26 @@ class _Run:
         return posted.remote_id
 
     def claim(
-        self, plan: Plan, entry_id: int, holder: str | None, next_at: datetime | None, index: int
-    ) -> bool:
-        try:
-            with self.store.transaction() as session:
-                if holder and holder != self.worker and _holder_is_dead(holder):
-                    ledger.take_over(session, entry_id, holder, self.worker, self.now)
-                else:
-                    ledger.claim(session, entry_id, self.worker, self.now)
-            return True
-        except Conflict as exc:
-            if next_at is not None and next_at > self.now:
-                self.out(plan, "retry", f"next attempt at {next_at.isoformat()}", part=index)
-            else:
-                self.out(plan, "busy", str(exc), part=index)
-            return False
+        self,
+        plan: Plan,
+        channel: Channel,
+        entry_id: int,
+        holder: str | None,
+        next_at: datetime | None,
+        index: int,
+        sent_since: datetime | None,
+    ) -> delivery.Claimed | None:
+        claimed = delivery.claim(
+            self.store, entry_id, holder, self.worker, self.now,
+            sent_since=sent_since, request_timeout=channel.request_timeout,
+        )
+        if claimed.ok:
+            return claimed
+        if next_at is not None and next_at > self.now:
+            self.out(plan, "retry", f"next attempt at {next_at.isoformat()}", part=index)
+        else:
+            self.out(plan, "busy", claimed.reason, part=index)
+        return None
 
     def reconcile(
         self,

@@ -146,6 +146,9 @@ class Channel(ABC):
         # comment sync sets it so a run stays within the network's read budget.
         self.reads = 0
         self.read_budget: int | None = None
+        # How long one request may take before the channel gives up on it: a request of
+        # a dead worker can land on the network until then (subclasses set their own).
+        self.request_timeout = 30.0
 
     @abstractmethod
     def post(self, message: Message) -> RemotePost:

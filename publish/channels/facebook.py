@@ -85,6 +85,7 @@ class FacebookChannel(Channel):
         session: requests.Session | None = None,
     ) -> None:
         super().__init__(dry_run=dry_run, clock=clock)
+        self.request_timeout = timeout
         chosen = page_id or credentials.page_id
         if not chosen:
             raise ValueError(

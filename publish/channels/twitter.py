@@ -107,6 +107,7 @@ class TwitterChannel(Channel):
         client: tweepy.Client | None = None,
     ) -> None:
         super().__init__(dry_run=dry_run, clock=clock)
+        self.request_timeout = timeout
         self.api_base = api_base.rstrip("/")
         self.web_base = web_base.rstrip("/")
         self._client = client or tweepy.Client(

@@ -8,7 +8,13 @@ and a real SQLite store; the example site's end-to-end runs are in test_syndicat
 
 from __future__ import annotations
 
+import contextlib
 import random
+import socket
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +23,7 @@ from typing import Any, cast
 
 import pytest
 
+from publish import delivery
 from publish.channels import Channel, Message, TwitterChannel, TwitterCredentials
 from publish.moderation import send_replies
 from publish.sandbox import Sandbox
@@ -197,3 +204,62 @@ def test_a_reply_whose_answer_was_lost_is_found_despite_the_prepended_handle(
     assert [t["text"] for t in answers] == ["@lena_k Ab dem 1. Dezember & pünktlich."]
     with store.transaction() as session:
         assert session.get(CommentReply, reply_id).status == "sent"  # type: ignore[union-attr]
+
+
+def dead_worker() -> str:
+    """The id of a worker on this host whose process is gone."""
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    return f"{socket.gethostname()}:{finished.stdout.strip()}"
+
+
+def test_a_dead_workers_send_is_not_taken_over_while_its_request_may_still_land(
+    sandbox: Sandbox, store: Store
+) -> None:
+    """The worker died with its request on the wire; the request lands later. Taking
+    over at once would find nothing and post again (a duplicate)."""
+    now = datetime.now(UTC)
+    plan = make_plan("social/wire", ["Unterwegs auf der Leitung"])
+    dead = dead_worker()
+    with store.transaction() as session:
+        entry = ledger.record_intent(session, "social/wire", "twitter", 0, "h", "t", now)
+        ledger.claim(session, entry.id, dead, now)
+        ledger.begin_send(session, entry.id, dead, now)
+    sandbox.twitter.fail(method="POST", path="/2/tweets", hold_before=1.0)
+    def send_and_die() -> None:
+        with contextlib.suppress(Exception):
+            x_channel(sandbox, timeout=3).post(Message("Unterwegs auf der Leitung"))
+
+    orphan = threading.Thread(target=send_and_die)
+    orphan.start()
+    time.sleep(0.2)  # on the wire, held by the network
+
+    early = syndicate(store, x_channel(sandbox, timeout=2), [plan], now)
+    orphan.join()
+    later = syndicate(store, x_channel(sandbox, timeout=2), [plan], now + timedelta(seconds=30))
+
+    assert [o.status for o in early.outcomes] == ["busy"]
+    assert "may still land until" in early.outcomes[0].message
+    assert [o.status for o in later.outcomes] == ["reconciled"]
+    assert len(tweets(sandbox)) == 1
+
+
+def test_an_expired_lease_is_handed_back_before_sending_without_a_traceback(
+    store: Store,
+) -> None:
+    now = datetime.now(UTC)
+    with store.transaction() as session:
+        entry = ledger.record_intent(session, "social/stall", "twitter", 0, "h", "t", now)
+        entry_id = entry.id
+    claimed = delivery.claim(store, entry_id, None, "w:1", now, sent_since=None,
+                             request_timeout=5)
+    stalled = delivery.Claimed(True, at=claimed.at - 11 * 60)  # held past the 10-min lease
+
+    result = delivery.begin_send(store, entry_id, "w:1", now, stalled, reply_to=None)
+
+    assert isinstance(result, str) and "ran out" in result
+    [row] = entries(store, "social/stall")
+    assert row.claimed_by is None and row.sending_since is None and row.attempts == 0
+    taken = delivery.claim(store, entry_id, None, "w:2", now, sent_since=None,
+                           request_timeout=5)
+    assert taken.ok  # free for the next worker
