@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from editorial.checks import TextFinding, check_text
 from editorial.guideline import Guideline
+from publish import delivery
 from publish.channels import (
     AuthExpired,
     Channel,
@@ -59,7 +60,6 @@ logger = logging.getLogger(__name__)
 
 SUBJECT = "comment"
 REPLY_PIECE = "reply:"
-MAX_ATTEMPTS = 8
 
 # Why a comment gets no public answer; `silence` takes one of these.
 SILENT_REASONS = {
@@ -680,6 +680,7 @@ def _send(
         )
         entry_id, status = entry.id, Status(entry.status)
         in_doubt = entry.sending_since is not None
+        holder, sent_since = entry.claimed_by, entry.sending_since
         if status == Status.POSTED:
             _mark_sent(session, row, entry, now, actor)
             out.status, out.url = "sent", entry.remote_url
@@ -696,11 +697,12 @@ def _send(
             f"{comment.channel} is paused" if paused else f"no credentials for {comment.channel}"
         )
         return out
-    try:
-        with store.transaction() as session:
-            ledger.claim(session, entry_id, WORKER, now)
-    except Conflict as exc:
-        out.status, out.message = "busy", str(exc)
+    claimed = delivery.claim(
+        store, entry_id, holder, WORKER, now,
+        sent_since=sent_since, request_timeout=channel.request_timeout,
+    )
+    if not claimed.ok:
+        out.status, out.message = "busy", claimed.reason
         return out
     if in_doubt:
         found = _lookup(store, channel, entry_id, parent, text, now, actor)
@@ -709,10 +711,10 @@ def _send(
             return out
         if isinstance(found, RemotePost):
             return _posted(store, reply_id, entry_id, found, now, actor, out, reconciled=True)
-    with store.transaction() as session:
-        attempts = ledger.begin_send(
-            session, entry_id, WORKER, now, reply_to_remote_id=parent
-        ).attempts
+    attempts = delivery.begin_send(store, entry_id, WORKER, now, claimed, reply_to=parent)
+    if isinstance(attempts, str):
+        out.status, out.message = "busy", attempts
+        return out
     try:
         posted = channel.reply(parent, text)
     except DuplicateContent:
@@ -731,7 +733,7 @@ def _lookup(
 ) -> RemotePost | bool | None:
     """Our reply an earlier attempt may have made: found, None (absent: send), False (ask later)."""
     try:
-        found = channel.find_reply(parent, text)
+        found = channel.find_reply(parent, text)  # compares normalised text (comparable_text)
     except ChannelError as exc:
         with store.transaction() as session:
             ledger.schedule_retry(
@@ -744,6 +746,10 @@ def _lookup(
                 actor=actor,
             )
         return False
+    if found is not None:
+        with store.transaction() as session:
+            if ledger.posts_of_others(session, channel.name, entry_id, [found.remote_id]):
+                found = None  # another reply's post with the same words: never ours
     if found is None:
         with store.transaction() as session:
             ledger.mark_absent(session, entry_id, now, actor=actor)

@@ -66,6 +66,11 @@ DEFAULTS: dict[str, Any] = {
         "refresh_days": 7,
         "refresh_minutes": 60,
         "retention_days": 30,
+        # X's read limits of the account's tier (Basic: 60 searches per 15 minutes,
+        # 15,000 posts read per month; Free: 0, no reads) and what one sync may spend
+        "x_searches_per_15min": 60,
+        "x_reads_per_month": 15000,
+        "x_requests_per_run": 30,
     },
     # the moderators' web desk (see publish.desk and desk_settings below)
     "DESK": {
@@ -367,6 +372,9 @@ class ModerationSettings:
     refresh_days: int
     refresh_minutes: int
     retention_days: int
+    x_searches_per_15min: int = 60
+    x_reads_per_month: int = 15000
+    x_requests_per_run: int = 30
 
 
 def moderation_settings(settings: Settings) -> ModerationSettings:
@@ -385,6 +393,9 @@ def moderation_settings(settings: Settings) -> ModerationSettings:
                 isinstance(item, str) and item.strip() for item in value
             ):
                 raise SettingsError(f"{where}[{key!r}] must be a list of non-empty strings")
+        elif key.startswith("x_"):  # a tier's limit may be 0 (X Free reads nothing)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise SettingsError(f"{where}[{key!r}] must be a whole number, 0 or more")
         elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SettingsError(f"{where}[{key!r}] must be a whole number of at least 1")
     return ModerationSettings(
@@ -395,6 +406,9 @@ def moderation_settings(settings: Settings) -> ModerationSettings:
         refresh_days=merged["refresh_days"],
         refresh_minutes=merged["refresh_minutes"],
         retention_days=merged["retention_days"],
+        x_searches_per_15min=merged["x_searches_per_15min"],
+        x_reads_per_month=merged["x_reads_per_month"],
+        x_requests_per_run=merged["x_requests_per_run"],
     )
 
 

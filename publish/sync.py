@@ -11,10 +11,18 @@ comment deleted or hidden on the network is hidden on the site.
 The commenter's e-mail address is never asked for nor stored: only the handle, the display
 name, the text and the link. Reading can be refused by the network (X's free tier): sync
 says so once per run and goes on with the other channels; posting is not affected.
+
+X's budgets: recent search reaches seven days back and Basic allows 60 searches per 15
+minutes. On X only conversations of posts younger than ``refresh_days`` are searched,
+mentions first, then the newest posts' conversations; a run makes at most
+``MODERATION['x_requests_per_run']`` read requests (the rest waits for the next run), and
+the count is kept for ``dialogpress status``. A stored cursor too old for recent search is
+restarted at the window's start, with a note that older replies cannot be read.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -29,6 +37,7 @@ from editorial.pieces import Site
 from editorial.triage import SpamRules, normal_text, triage
 from publish.channels import (
     AuthExpired,
+    BudgetSpent,
     Channel,
     ChannelError,
     RateLimited,
@@ -56,6 +65,8 @@ class SyncReport:
     updated: dict[str, int] = field(default_factory=dict)
     hidden: dict[str, int] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_added(self) -> int:
@@ -258,8 +269,11 @@ def _save_cursor(
             row.refreshed_at = now
 
 
-def _conversations(store: Store, channel: str) -> list[tuple[str, str, datetime | None]]:
-    """(post remote id, piece id, posted at) of our first parts on ``channel``."""
+def _conversations(
+    store: Store, channel: str, posted_after: datetime | None = None
+) -> list[tuple[str, str, datetime | None]]:
+    """(post remote id, piece id, posted at) of our first parts on ``channel``, newest
+    first; only those posted after ``posted_after`` when given."""
     with store.transaction() as session:
         rows = session.execute(
             select(LedgerEntry.remote_id, LedgerEntry.piece_id, LedgerEntry.posted_at).where(
@@ -270,7 +284,16 @@ def _conversations(store: Store, channel: str) -> list[tuple[str, str, datetime 
                 LedgerEntry.piece_id.not_like("reply:%"),
             )
         ).all()
-    return [(str(r[0]), str(r[1]), r[2]) for r in rows]
+    found = [(str(r[0]), str(r[1]), r[2]) for r in rows]
+    if posted_after is not None:
+        found = [r for r in found if r[2] is None or r[2] >= posted_after]
+    far = datetime.min.replace(tzinfo=_zone(found))
+    return sorted(found, key=lambda r: r[2] or far, reverse=True)
+
+
+def _zone(rows: list[tuple[str, str, datetime | None]]) -> Any:
+    """The zone of the stored times (all alike), so they sort against a sentinel."""
+    return next((r[2].tzinfo for r in rows if r[2] is not None), None)
 
 
 def _slugs(site: Site | None) -> dict[str, str]:
@@ -305,8 +328,15 @@ def sync(
     slugs = _slugs(site)
     for name, channel in sorted(channels.items()):
         report.added.setdefault(name, 0)
+        searches = name == "twitter"  # X reads conversations through recent search
+        before = channel.reads
+        if searches:
+            channel.read_budget = channel.reads + moderation.x_requests_per_run
         try:
-            for post_id, piece_id, posted_at in _conversations(store, name):
+            if searches and moderation.mentions:
+                _sync_mentions(store, channel, guideline, rules, moderation, now, report)
+            cutoff = now - timedelta(days=moderation.refresh_days) if searches else None
+            for post_id, piece_id, posted_at in _conversations(store, name, cutoff):
                 _sync_post(
                     store,
                     channel,
@@ -320,15 +350,25 @@ def sync(
                     slugs.get(piece_id),
                     posted_at,
                 )
-            if name == "twitter" and moderation.mentions:
-                _sync_mentions(store, channel, guideline, rules, moderation, now, report)
+        except BudgetSpent:
+            report.notes.setdefault(name, []).append(
+                f"read budget of {moderation.x_requests_per_run} requests for this run used "
+                "up (MODERATION['x_requests_per_run']); the rest is read next run"
+            )
         except ReadNotAvailable as exc:
             report.problems[name] = f"cannot read comments: {exc}"
         except (AuthExpired, RateLimited) as exc:
             report.problems[name] = f"sync stopped: {exc}"
         except ChannelError as exc:
             report.problems[name] = f"sync stopped after an error: {exc}"
-    _save_cursor(store, *LAST_RUN, None, now, refreshed=True)
+        finally:
+            channel.read_budget = None
+        report.requests[name] = channel.reads - before
+        notes = getattr(channel, "notes", None)
+        if notes:
+            report.notes.setdefault(name, []).extend(dict.fromkeys(notes))
+            notes.clear()
+    _save_cursor(store, *LAST_RUN, json.dumps({"requests": report.requests}), now, refreshed=True)
     for name, problem in report.problems.items():
         logger.warning("comment sync on %s: %s", name, problem)
     logger.info(
@@ -367,7 +407,9 @@ def _sync_post(
             report.count(report.added, name)
     if refresh:
         _apply_current(store, name, post_id, page.comments, now, report)
-    _save_cursor(store, name, post_id, page.cursor or cursor, now, refresh)
+    _save_cursor(
+        store, name, post_id, page.cursor if page.reset else page.cursor or cursor, now, refresh
+    )
 
 
 def _sync_mentions(
@@ -393,4 +435,20 @@ def _sync_mentions(
                 store, guideline, channel.name, remote, now, rules=rules, kind="mention"
             ).created:
                 report.count(report.added, channel.name)
-        _save_cursor(store, channel.name, source, page.cursor or cursor, now, refreshed=False)
+        _save_cursor(
+            store, channel.name, source, page.cursor if page.reset else page.cursor or cursor,
+            now, refreshed=False,
+        )
+
+
+def last_reads(store: Store) -> dict[str, int]:
+    """Read requests per channel in the last sync run (what ``status`` shows)."""
+    with store.transaction() as session:
+        row = _cursor(session, *LAST_RUN)
+        raw = row.cursor if row else None
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    requests = data.get("requests", {}) if isinstance(data, dict) else {}
+    return {str(k): int(v) for k, v in requests.items() if isinstance(v, int)}

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 from editorial.approvals import ApprovalState, approval_states, content_hash
 from editorial.links import snippet_link
 from editorial.pieces import Post, Site, Snippet
+from publish import delivery
 from publish.channels import (
     AuthExpired,
     Channel,
@@ -43,10 +43,10 @@ from publish.channels import (
     RemotePost,
     TransientError,
 )
+from publish.channels.base import comparable_text
 from publish.store import Store, audit, channel_state, ledger
-from publish.store.errors import Conflict
 from publish.store.models import Status
-from publish.workers import dead_here, worker_id
+from publish.workers import worker_id
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +54,12 @@ WORKER = worker_id()
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
-# How far back reconciliation looks for our own post: generous, because the clock a run
-# was given (--now) need not be the network's clock.
+# How far back a duplicate refusal looks for the post with the same words: generous,
+# because the clock a run was given (--now) need not be the network's clock.
 RECONCILE_WINDOW = timedelta(days=2)
+# An in-doubt send's post is not older than its recorded send, give or take the
+# difference between our clock and the network's.
+LOOKUP_SKEW = timedelta(minutes=5)
 
 IsLive = Callable[[Post], bool]
 
@@ -183,18 +186,29 @@ def _blocker(
     return None
 
 
-def _normal(text: str | None) -> str:
-    """Text as comparable across networks: no URLs (X rewrites them), folded whitespace."""
-    without_urls = re.sub(r"https?://\S+", "", text or "")
-    return " ".join(without_urls.split()).casefold()
+@dataclass(frozen=True)
+class Lookup:
+    """What a lookup found: this entry's post (None: not there), and the posts with the
+    same words that other ledger entries carry, by remote id."""
+
+    mine: RemotePost | None
+    others: dict[str, ledger.Holder]
 
 
-def _holder_is_dead(holder: str | None) -> bool:
-    """True when the lease holder (``host:pid``) is a process on this host that is gone."""
-    if not holder or ":" not in holder:
+def carries(post: RemotePost, message: Message) -> bool:
+    """Whether ``post`` is ``message`` on the network: the same text as networks return
+    it (:func:`~publish.channels.base.comparable_text`) and, where the network says,
+    the same post it answers and the same link. Text alone is not an identity: two
+    pieces may say the same words."""
+    if comparable_text(post.text) != comparable_text(message.text_with_link()):
         return False
-    host, _, pid = holder.rpartition(":")
-    return pid.isdigit() and dead_here(host, int(pid))
+    if post.reply_to is not None and post.reply_to != message.reply_to:
+        return False
+    return not (message.link and post.links is not None and message.link not in post.links)
+
+
+def _created(post: RemotePost) -> datetime:
+    return post.created_at or datetime.max.replace(tzinfo=UTC)
 
 
 class _Run:
@@ -274,7 +288,7 @@ class _Run:
                 and plan.snippet.publish_at is not None
                 and self.now - plan.snippet.publish_at > self.max_lateness
             )
-            if too_late and (holder is None or _holder_is_dead(holder)):
+            if too_late and (holder is None or delivery.holder_is_dead(holder)):
                 if holder is not None:
                     ledger.take_over(session, entry_id, holder, self.worker, self.now)
                     ledger.unclaim(session, entry_id, self.worker, self.now)
@@ -295,7 +309,8 @@ class _Run:
         if status != Status.INTENT:
             self.out(plan, status.value, "", part=index)
             return None
-        if not self.claim(plan, entry_id, holder, next_at, index):
+        claimed = self.claim(plan, channel, entry_id, holder, next_at, index, sent_since)
+        if claimed is None:
             return None
         if in_doubt:
             found = self.reconcile(plan, channel, entry_id, message, sent_since)
@@ -303,11 +318,12 @@ class _Run:
                 return found
             if found is False:
                 return None
-        with self.store.transaction() as session:
-            entry = ledger.begin_send(
-                session, entry_id, self.worker, self.now, reply_to_remote_id=reply_to
-            )
-            attempts = entry.attempts
+        attempts = delivery.begin_send(
+            self.store, entry_id, self.worker, self.now, claimed, reply_to=reply_to
+        )
+        if isinstance(attempts, str):
+            self.out(plan, "busy", attempts, part=index)
+            return None
         try:
             posted = channel.post(message)
         except ChannelError as exc:
@@ -320,21 +336,26 @@ class _Run:
         return posted.remote_id
 
     def claim(
-        self, plan: Plan, entry_id: int, holder: str | None, next_at: datetime | None, index: int
-    ) -> bool:
-        try:
-            with self.store.transaction() as session:
-                if holder and holder != self.worker and _holder_is_dead(holder):
-                    ledger.take_over(session, entry_id, holder, self.worker, self.now)
-                else:
-                    ledger.claim(session, entry_id, self.worker, self.now)
-            return True
-        except Conflict as exc:
-            if next_at is not None and next_at > self.now:
-                self.out(plan, "retry", f"next attempt at {next_at.isoformat()}", part=index)
-            else:
-                self.out(plan, "busy", str(exc), part=index)
-            return False
+        self,
+        plan: Plan,
+        channel: Channel,
+        entry_id: int,
+        holder: str | None,
+        next_at: datetime | None,
+        index: int,
+        sent_since: datetime | None,
+    ) -> delivery.Claimed | None:
+        claimed = delivery.claim(
+            self.store, entry_id, holder, self.worker, self.now,
+            sent_since=sent_since, request_timeout=channel.request_timeout,
+        )
+        if claimed.ok:
+            return claimed
+        if next_at is not None and next_at > self.now:
+            self.out(plan, "retry", f"next attempt at {next_at.isoformat()}", part=index)
+        else:
+            self.out(plan, "busy", claimed.reason, part=index)
+        return None
 
     def reconcile(
         self,
@@ -349,7 +370,8 @@ class _Run:
         Its remote id when found (recorded as posted), None when it is not there (the
         entry may be sent), False when the network could not be asked (still in doubt).
         """
-        found = self.lookup(channel, message, sent_since)
+        since = min(sent_since or self.now, datetime.now(UTC)) - LOOKUP_SKEW
+        found = self.lookup(channel, plan.channel, entry_id, message, since)
         if isinstance(found, ChannelError):
             with self.store.transaction() as session:
                 ledger.schedule_retry(
@@ -363,37 +385,63 @@ class _Run:
                 )
             self.network_error(plan, found)
             return False
+        mine = found.mine
         with self.store.transaction() as session:
-            if found is not None:
+            if mine is not None:
                 ledger.mark_posted(
                     session,
                     entry_id,
-                    found.remote_id,
-                    found.url,
+                    mine.remote_id,
+                    mine.url,
                     self.now,
                     reconciled=True,
                     actor=self.actor,
                 )
             else:
                 ledger.mark_absent(session, entry_id, self.now, actor=self.actor)
-        if found is not None:
-            self.out(plan, "reconciled", "found the post an earlier attempt made", url=found.url)
-            return found.remote_id
+        if mine is not None:
+            self.out(plan, "reconciled", "found the post an earlier attempt made", url=mine.url)
+            return mine.remote_id
         return None
 
     def lookup(
-        self, channel: Channel, message: Message, sent_since: datetime | None
-    ) -> RemotePost | ChannelError | None:
-        moment = min(sent_since or self.now, datetime.now(UTC))
+        self, channel: Channel, name: str, entry_id: int, message: Message, since: datetime
+    ) -> Lookup | ChannelError:
+        """Posts on the network that carry ``message`` (see :func:`carries`) made since
+        ``since``: the oldest one no other ledger entry holds is this entry's."""
         try:
-            recent = channel.recent_posts(moment - RECONCILE_WINDOW)
+            if message.reply_to is not None:
+                reply = channel.find_reply(message.reply_to, message.text_with_link())
+                candidates = [reply] if reply is not None else []
+            else:
+                candidates = channel.recent_posts(since)
         except ChannelError as exc:
             return exc
-        wanted = _normal(message.text)
-        matches = [post for post in recent if _normal(post.text) == wanted]
-        if not matches:
-            return None
-        return min(matches, key=lambda p: p.created_at or datetime.max.replace(tzinfo=UTC))
+        candidates = [
+            post for post in candidates
+            if carries(post, message) and (post.created_at is None or post.created_at >= since)
+        ]
+        with self.store.transaction() as session:
+            others = ledger.posts_of_others(
+                session, name, entry_id, [post.remote_id for post in candidates]
+            )
+        mine = [post for post in candidates if post.remote_id not in others]
+        oldest = min(mine, key=_created, default=None)
+        return Lookup(mine=oldest, others=others)
+
+    def same_words(
+        self, channel: Channel, name: str, entry_id: int, message: Message, since: datetime
+    ) -> dict[str, ledger.Holder]:
+        """Other entries' posts with the words of ``message``, wherever they hang (the
+        closing part of another thread): whom a duplicate refusal is about."""
+        try:
+            recent = channel.recent_posts(since)
+        except ChannelError:
+            return {}
+        wanted = comparable_text(message.text_with_link())
+        ids = [post.remote_id for post in recent if comparable_text(post.text) == wanted]
+        with self.store.transaction() as session:
+            return ledger.posts_of_others(session, name, entry_id, ids)
 
     def failed(
         self,
@@ -406,17 +454,7 @@ class _Run:
         index: int,
     ) -> str | None:
         if isinstance(exc, DuplicateContent):
-            # most likely our own post from an attempt whose answer got lost: look it up
-            # (outside any transaction: never hold the store's lock across a network call)
-            found = self.reconcile(plan, channel, entry_id, message, self.now)
-            if isinstance(found, str) or found is False:
-                return found or None
-            with self.store.transaction() as session:
-                ledger.mark_failed(
-                    session, entry_id, f"duplicate: {exc}", self.now, actor=self.actor
-                )
-            self.out(plan, "failed", f"the network calls it a duplicate: {exc}", part=index)
-            return None
+            return self.duplicate(plan, channel, entry_id, message, exc, index)
         with self.store.transaction() as session:
             failure = record_failure(
                 session,
@@ -432,6 +470,56 @@ class _Run:
             self.out(plan, "failed", failure, part=index if isinstance(exc, Rejected) else None)
             return None
         self.network_error(plan, exc, index)
+        return None
+
+    def duplicate(
+        self,
+        plan: Plan,
+        channel: Channel,
+        entry_id: int,
+        message: Message,
+        exc: DuplicateContent,
+        index: int,
+    ) -> str | None:
+        """The network refused the text as a duplicate: our own post from an attempt
+        whose answer got lost (found and not another entry's: posted), or the same
+        words another piece posted (a refusal of this piece, with the other's name)."""
+        # outside any transaction: never hold the store's lock across a network call
+        since = min(self.now, datetime.now(UTC)) - RECONCILE_WINDOW
+        found = self.lookup(channel, plan.channel, entry_id, message, since)
+        if isinstance(found, ChannelError):
+            with self.store.transaction() as session:
+                ledger.schedule_retry(
+                    session, entry_id, f"could not reconcile a duplicate: {found}",
+                    self.now + backoff(1, self.rng), self.now, maybe_posted=True,
+                    actor=self.actor,
+                )
+            self.network_error(plan, found, index)
+            return None
+        if found.mine is not None:
+            with self.store.transaction() as session:
+                ledger.mark_posted(
+                    session, entry_id, found.mine.remote_id, found.mine.url, self.now,
+                    reconciled=True, actor=self.actor,
+                )
+            self.out(plan, "reconciled", "found the post an earlier attempt made",
+                     url=found.mine.url, part=index)
+            return found.mine.remote_id
+        others = found.others or self.same_words(channel, plan.channel, entry_id, message, since)
+        if others:
+            holder = min(others.values(), key=lambda h: (h.posted_at is None, h.piece_id))
+            when = holder.posted_at.isoformat(timespec="minutes") if holder.posted_at else "?"
+            reason = (
+                f"same text as {holder.piece_id} (part {holder.part_index + 1}) posted at "
+                f"{when}; {plan.channel} refuses the same words twice: make the text differ "
+                "(a recurring notice names its date)"
+            )
+        else:
+            reason = f"the network calls it a duplicate: {exc}"
+        with self.store.transaction() as session:
+            ledger.mark_failed(session, entry_id, f"duplicate: {reason}", self.now,
+                               actor=self.actor)
+        self.out(plan, "failed", reason, part=index)
         return None
 
     def network_error(self, plan: Plan, exc: ChannelError, index: int | None = None) -> None:

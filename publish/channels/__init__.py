@@ -29,6 +29,7 @@ from publish.channels.credentials import (
 )
 from publish.channels.errors import (
     AuthExpired,
+    BudgetSpent,
     ChannelError,
     DuplicateContent,
     RateLimited,
@@ -42,6 +43,7 @@ from publish.settings import channel_settings
 
 __all__ = [
     "AuthExpired",
+    "BudgetSpent",
     "Channel",
     "ChannelError",
     "CommentPage",

@@ -21,20 +21,28 @@ Clock = Callable[[], datetime]
 
 # What the ids a dry run makes up contain (alone on X, after the Page id on Facebook).
 DRY_RUN_MARK = "dry-run-"
-# Networks rewrite links (X shortens every URL to t.co), so reply texts compare without them.
+# Networks rewrite links (X shortens every URL to t.co), so texts compare without them.
 _LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+# The @handles X puts before a reply's text (and any the text itself starts with).
+_LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15}\b)+\s*")
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def reply_text_key(text: str) -> str:
-    """``text`` as :meth:`Channel.find_reply` compares it: what a network may change on
-    the way is taken out (links, which X replaces by t.co links; HTML entities, which X
-    returns for ``&``, ``<`` and ``>``; Unicode composition; runs of whitespace)."""
-    plain = unicodedata.normalize("NFC", html.unescape(text))
+def comparable_text(text: str | None) -> str:
+    """``text`` as lookups after a lost answer compare it, for posts and replies on every
+    network: what a network may change on the way is taken out (HTML entities, which X
+    returns for ``&``, ``<`` and ``>``; links, which X replaces by t.co links; the
+    @handles X prepends to a reply; Unicode composition; runs of whitespace)."""
+    plain = unicodedata.normalize("NFC", html.unescape(text or ""))
+    plain = _LEADING_MENTIONS.sub("", plain)
     return " ".join(_LINK.sub(" ", plain).split())
+
+
+# The name find_reply's implementations and callers have used.
+reply_text_key = comparable_text
 
 
 def made_up_in_dry_run(remote_id: str) -> bool:
@@ -72,12 +80,16 @@ class Message:
 @dataclass(frozen=True)
 class RemotePost:
     """A post as the network knows it; ``created_at``/``text`` are None when the network's
-    answer did not include them (X's create response has no time)."""
+    answer did not include them (X's create response has no time). ``reply_to`` is what
+    it answers and ``links`` the links it carries (expanded), when the network says so:
+    with the text they tell two pieces with the same words apart."""
 
     remote_id: str
     url: str
     created_at: datetime | None
     text: str | None
+    reply_to: str | None = None
+    links: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,10 +115,13 @@ class RemoteComment:
 @dataclass(frozen=True)
 class CommentPage:
     """All comments newer than the cursor passed in, and the cursor to pass next time
-    (unchanged when nothing new arrived, None when the network gave none yet)."""
+    (unchanged when nothing new arrived, None when the network gave none yet).
+    ``reset``: the cursor passed in could not be used any more (too old for X's recent
+    search), so ``cursor`` replaces it even when None."""
 
     comments: list[RemoteComment]
     cursor: str | None
+    reset: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,13 @@ class Channel(ABC):
     def __init__(self, *, dry_run: bool = False, clock: Clock = utc_now) -> None:
         self.dry_run = dry_run
         self.clock = clock
+        # Read requests made so far, and the count at which reads stop (None: no limit);
+        # comment sync sets it so a run stays within the network's read budget.
+        self.reads = 0
+        self.read_budget: int | None = None
+        # How long one request may take before the channel gives up on it: a request of
+        # a dead worker can land on the network until then (subclasses set their own).
+        self.request_timeout = 30.0
 
     @abstractmethod
     def post(self, message: Message) -> RemotePost:

@@ -61,3 +61,8 @@ class DuplicateContent(Rejected):
 class ReadNotAvailable(ChannelError):
     """The account's API access level does not allow reading (the X free tier can post but
     not search replies); comment sync for this channel cannot work until it is upgraded."""
+
+
+class BudgetSpent(ChannelError):
+    """This run's budget of read requests is used up (``Channel.read_budget``): the
+    network was not asked; the rest waits for the next run."""

@@ -31,8 +31,8 @@ from publish.channels.base import (
     Message,
     RemoteComment,
     RemotePost,
+    comparable_text,
     made_up_in_dry_run,
-    reply_text_key,
     utc_now,
 )
 from publish.channels.credentials import FacebookCredentials, mask_secrets
@@ -85,6 +85,7 @@ class FacebookChannel(Channel):
         session: requests.Session | None = None,
     ) -> None:
         super().__init__(dry_run=dry_run, clock=clock)
+        self.request_timeout = timeout
         chosen = page_id or credentials.page_id
         if not chosen:
             raise ValueError(
@@ -174,16 +175,17 @@ class FacebookChannel(Channel):
             "fields": REPLY_FIELDS,
             "limit": PAGE_SIZE,
         }
-        wanted = reply_text_key(text)
+        wanted = comparable_text(text)
         for page in self._each_page(f"/{_segment(parent_id)}/comments", params):
             for item in page.get("data", []):
                 ours = str((item.get("from") or {}).get("id")) == self.page_id
-                if ours and reply_text_key(item.get("message", "")) == wanted:
+                if ours and comparable_text(item.get("message")) == wanted:
                     return RemotePost(
                         remote_id=str(item["id"]),
                         url=item.get("permalink_url") or f"{self.web_base}/{item['id']}",
                         created_at=_parse_time(item.get("created_time")),
                         text=item.get("message"),
+                        reply_to=parent_id,
                     )
         return None
 
@@ -352,7 +354,10 @@ class FacebookChannel(Channel):
             body = None
         if not isinstance(body, dict):
             if response.status_code >= 500:
-                raise TransientError(f"Facebook {method} {path}: answered {response.status_code}")
+                raise TransientError(
+                    f"Facebook {method} {path}: answered {response.status_code}",
+                    maybe_delivered=method != "GET",
+                )
             raise Rejected(
                 f"Facebook {method} {path}: unexpected answer ({response.status_code}): "
                 f"{mask_secrets(response.text[:200])}"
@@ -385,7 +390,9 @@ class FacebookChannel(Channel):
         if code == DUPLICATE_CODE:
             return DuplicateContent(f"{where}: {message}")
         if code in TRANSIENT_CODES or response.status_code >= 500 or error.get("is_transient"):
-            return TransientError(f"{where}: {message}")
+            # Graph's "unexpected error, retry" can follow a write it carried out: a write
+            # is in doubt, looked up before it is sent again
+            return TransientError(f"{where}: {message}", maybe_delivered=method != "GET")
         return Rejected(f"{where}: {message} (code {code})")
 
     def _regain_access(self, response: requests.Response) -> datetime:

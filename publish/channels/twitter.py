@@ -1,23 +1,28 @@
 """X (Twitter) over API v2 with tweepy's ``Client`` in OAuth 1.0a user context.
 
-Every call goes through :meth:`TwitterChannel._request`: JSON endpoints through
-``tweepy.Client.request``, the multipart media upload (which tweepy 4.17 does not wrap)
-through the same client's session with the same OAuth 1.0a signer. That one method
-short-circuits mutating calls in a dry run and maps X's failures to channel errors.
+Every call goes through :meth:`TwitterChannel._request`: endpoints tweepy wraps through
+``tweepy.Client``'s own methods (``create_tweet``, ``delete_tweet``, ``get_me``,
+``get_users_tweets``, ``search_recent_tweets``), since tweepy tracks the live API's
+parameter names; the v2 media endpoints, which tweepy 4.17 does not wrap, through
+``Client.request`` and the same client's session with the same OAuth 1.0a signer. That
+one method short-circuits mutating calls in a dry run and maps X's failures to channel
+errors, with the reason X gives in ``errors[].message``.
 
-Request and response shapes follow the X API v2 OpenAPI specification 2.167 (the copy
-in ``tests/fixtures/x-api/``), whose non-streaming endpoints name the post field
-parameter ``post.fields`` and the reply reference ``referenced_posts``; responses are read
-tolerantly (``referenced_tweets`` is understood too).
+Parameter names are those of X's documentation (``tweet.fields``,
+``expansions=referenced_tweets.id``); the OpenAPI copy in ``../shared/x-api/`` renames
+some (``post.fields``, ``referenced_posts``), which the live API ignores or refuses, so it
+serves as a schema of bodies only. Responses are read tolerantly (``referenced_posts``
+is understood too). See ``docs/networks.md``.
 """
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import logging
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -35,13 +40,14 @@ from publish.channels.base import (
     Message,
     RemoteComment,
     RemotePost,
+    comparable_text,
     made_up_in_dry_run,
-    reply_text_key,
     utc_now,
 )
 from publish.channels.credentials import TwitterCredentials, mask_secrets
 from publish.channels.errors import (
     AuthExpired,
+    BudgetSpent,
     ChannelError,
     DuplicateContent,
     RateLimited,
@@ -57,7 +63,11 @@ DEFAULT_API_BASE = "https://api.twitter.com"
 # The host tweepy.Client.request has written into it.
 TWEEPY_HOST = "https://api.twitter.com"
 
-POST_FIELDS = "created_at,conversation_id"
+# What we read of a post (X's documented ``tweet.fields`` values) and the expansions.
+TWEET_FIELDS = ["created_at", "conversation_id", "author_id", "referenced_tweets", "entities"]
+SEARCH_EXPANSIONS = ["author_id", "referenced_tweets.id"]
+TIMELINE_EXPANSIONS = ["referenced_tweets.id"]
+USER_FIELDS = ["username", "name"]
 MAX_MEDIA = 4
 MAX_ALT_TEXT = 1000
 # Within both the search endpoint's bounds (10..100) and the timeline's (5..100).
@@ -97,6 +107,7 @@ class TwitterChannel(Channel):
         client: tweepy.Client | None = None,
     ) -> None:
         super().__init__(dry_run=dry_run, clock=clock)
+        self.request_timeout = timeout
         self.api_base = api_base.rstrip("/")
         self.web_base = web_base.rstrip("/")
         self._client = client or tweepy.Client(
@@ -106,11 +117,15 @@ class TwitterChannel(Channel):
             access_token_secret=credentials.access_token_secret,
         )
         self._client.wait_on_rate_limit = False
+        # the raw answer: errors are read from its body, and the JSON as X sent it
+        self._client.return_type = requests.Response
         self._client.session.mount(
             TWEEPY_HOST + "/", BaseURLAdapter(TWEEPY_HOST, self.api_base, timeout)
         )
         self._me: dict[str, Any] | None = None
         self._dry_ids = itertools.count(1)
+        # what a caller should tell the operator about reads (a cursor restarted)
+        self.notes: list[str] = []
 
     # --- the interface ---------------------------------------------------------------
 
@@ -126,21 +141,36 @@ class TwitterChannel(Channel):
             body["media"] = {"media_ids": media_ids}
         if message.reply_to:
             body["reply"] = {"in_reply_to_tweet_id": message.reply_to}
-        data = self._request("POST", "/2/tweets", json=body)["data"]
+        data = self._request(
+            "POST",
+            "/2/tweets",
+            lambda: self._client.create_tweet(
+                text=text,
+                media_ids=media_ids or None,
+                in_reply_to_tweet_id=message.reply_to,
+                user_auth=True,
+            ),
+            json=body,
+        )["data"]
         if not self.dry_run:
             logger.info("X post %s created", data["id"])
         return RemotePost(
             remote_id=str(data["id"]),
             url=self._post_url(str(data["id"])),
             created_at=None,
-            text=data.get("text", text),
+            text=_plain(data.get("text", text)),
         )
 
     def reply(self, remote_id: str, text: str) -> RemotePost:
         return self.post(Message(text=text, reply_to=remote_id))
 
     def delete(self, remote_id: str) -> None:
-        answer = self._request("DELETE", f"/2/tweets/{quote(remote_id, safe='')}", missing_ok=True)
+        answer = self._request(
+            "DELETE",
+            f"/2/tweets/{quote(remote_id, safe='')}",
+            lambda: self._client.delete_tweet(remote_id, user_auth=True),
+            missing_ok=True,
+        )
         if self.dry_run:
             return
         if not answer.get("data", {}).get("deleted", False):
@@ -150,22 +180,27 @@ class TwitterChannel(Channel):
 
     def recent_posts(self, since: datetime) -> list[RemotePost]:
         me = self._whoami()
-        params = {
+        params: dict[str, Any] = {
             "max_results": PAGE_SIZE,
             "start_time": _x_time(since),
-            "post.fields": POST_FIELDS,
+            "tweet_fields": TWEET_FIELDS,
+            "expansions": TIMELINE_EXPANSIONS,
         }
-        posts = []
-        for item in self._pages(f"/2/users/{me['id']}/tweets", params, "pagination_token"):
-            posts.append(
-                RemotePost(
-                    remote_id=str(item["id"]),
-                    url=self._post_url(str(item["id"]), me.get("username")),
-                    created_at=_parse_time(item.get("created_at")),
-                    text=item.get("text"),
-                )
-            )
-        return posts
+        return [self._remote(item, me) for item in self._timeline(me["id"], params)]
+
+    def _remote(self, item: dict[str, Any], me: dict[str, Any]) -> RemotePost:
+        urls = (item.get("entities") or {}).get("urls")
+        return RemotePost(
+            remote_id=str(item["id"]),
+            url=self._post_url(str(item["id"]), me.get("username")),
+            created_at=_parse_time(item.get("created_at")),
+            text=_plain(item.get("text")),
+            reply_to=_replied_to(item),
+            links=(
+                tuple(str(u.get("expanded_url") or u.get("url")) for u in urls)
+                if isinstance(urls, list) else None
+            ),
+        )
 
     def find_reply(self, parent_id: str, text: str) -> RemotePost | None:
         """Looks through our timeline since ``parent_id`` (X ids grow with time, so our
@@ -173,21 +208,16 @@ class TwitterChannel(Channel):
         if made_up_in_dry_run(parent_id):
             return None
         me = self._whoami()
-        params = {
+        params: dict[str, Any] = {
             "max_results": PAGE_SIZE,
             "since_id": parent_id,
-            "post.fields": POST_FIELDS,
-            "expansions": "referenced_posts",
+            "tweet_fields": TWEET_FIELDS,
+            "expansions": TIMELINE_EXPANSIONS,
         }
-        wanted = reply_text_key(text)
-        for item in self._pages(f"/2/users/{me['id']}/tweets", params, "pagination_token"):
-            if _replied_to(item) == parent_id and reply_text_key(item.get("text", "")) == wanted:
-                return RemotePost(
-                    remote_id=str(item["id"]),
-                    url=self._post_url(str(item["id"]), me.get("username")),
-                    created_at=_parse_time(item.get("created_at")),
-                    text=item.get("text"),
-                )
+        wanted = comparable_text(text)
+        for item in self._timeline(me["id"], params):
+            if _replied_to(item) == parent_id and comparable_text(item.get("text")) == wanted:
+                return self._remote(item, me)
         return None
 
     def fetch_comments(self, post_id: str, cursor: str | None) -> CommentPage:
@@ -204,13 +234,13 @@ class TwitterChannel(Channel):
         replies; the sandbox does the same.
         """
         me = self._whoami()
-        items, users = self._search(f"conversation_id:{post_id}", cursor)
+        items, users, reset = self._search(f"conversation_id:{post_id}", cursor)
         comments = [
             self._comment(item, users, post_id, _replied_to(item) or post_id)
             for item in items
             if str(item.get("author_id")) != str(me["id"]) and str(item["id"]) != post_id
         ]
-        return CommentPage(comments=comments, cursor=_newest(items) or cursor)
+        return _page(comments, items, cursor, reset)
 
     def search_mentions(self, query: str, since_id: str | None) -> CommentPage:
         """Posts by others matching ``query`` (brand monitoring), newer than ``since_id``,
@@ -224,7 +254,9 @@ class TwitterChannel(Channel):
         older than its seven-day search window.
         """
         me = self._whoami()
-        items, users = self._search(f"({query}) -from:{me['username']} -is:retweet", since_id)
+        items, users, reset = self._search(
+            f"({query}) -from:{me['username']} -is:retweet", since_id
+        )
         comments = []
         for item in items:
             if str(item.get("author_id")) == str(me["id"]):
@@ -236,7 +268,7 @@ class TwitterChannel(Channel):
                     _replied_to(item) or own_id,
                 )
             )
-        return CommentPage(comments=comments, cursor=_newest(items) or since_id)
+        return _page(comments, items, since_id, reset)
 
     def health(self) -> Health:
         try:
@@ -251,21 +283,34 @@ class TwitterChannel(Channel):
 
     def _whoami(self) -> dict[str, Any]:
         if self._me is None:
-            self._me = self._request("GET", "/2/users/me")["data"]
+            self._me = self._request(
+                "GET", "/2/users/me", lambda: self._client.get_me(user_auth=True)
+            )["data"]
         return self._me
+
+    def _timeline(self, user_id: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Our posts (``GET /2/users/:id/tweets``), every page, newest first."""
+        return self._pages(
+            f"/2/users/{user_id}/tweets",
+            lambda page: self._client.get_users_tweets(user_id, user_auth=True, **page),
+            params,
+            "pagination_token",
+        )
 
     def _pages(
         self,
         route: str,
+        fetch: Callable[[dict[str, Any]], Any],
         params: dict[str, Any],
         token_name: str,
         users: dict[str, dict[str, Any]] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """The items of every page, fetched as they are consumed (a search can stop early);
-        ``users`` collects the ``includes.users`` of the pages read so far."""
+        ``fetch`` is the tweepy method with the page's keyword arguments bound; ``users``
+        collects the ``includes.users`` of the pages read so far."""
         params = dict(params)
         while True:
-            page = self._request("GET", route, params=params)
+            page = self._request("GET", route, lambda: fetch(params))
             if users is not None:
                 for user in page.get("includes", {}).get("users", []):
                     users[str(user["id"])] = user
@@ -277,22 +322,57 @@ class TwitterChannel(Channel):
 
     def _search(
         self, query: str, since_id: str | None
-    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], bool]:
         """Every post matching ``query`` newer than ``since_id``, oldest first, with their
-        authors: comment sync and mention search read the same fields."""
+        authors (comment sync and mention search read the same fields), and whether
+        ``since_id`` was too old for recent search, so the search began at its window's
+        start instead."""
         params: dict[str, Any] = {
-            "query": query,
             "max_results": PAGE_SIZE,
-            "post.fields": POST_FIELDS,
-            "expansions": "author_id,referenced_posts",
-            "user.fields": "username,name",
+            "tweet_fields": TWEET_FIELDS,
+            "expansions": SEARCH_EXPANSIONS,
+            "user_fields": USER_FIELDS,
         }
         if since_id:
             params["since_id"] = since_id
         users: dict[str, dict[str, Any]] = {}
-        items = list(self._pages("/2/tweets/search/recent", params, "next_token", users))
+        try:
+            items = self._search_pages(query, params, users)
+        except Rejected as exc:
+            if not since_id or "since_id" not in str(exc):
+                raise
+            # the cursor is older than recent search reaches: start at the window's start
+            logger.warning(
+                "X search %r: cursor %s is older than recent search's seven days; "
+                "reading from the window's start (older replies cannot be read on this tier)",
+                query, since_id,
+            )
+            self.notes.append(
+                f"a cursor older than X's seven-day search window was restarted at the "
+                f"window's start; replies older than that cannot be read on this tier ({query})"
+            )
+            del params["since_id"]
+            items = [
+                item for item in self._search_pages(query, params, users)
+                if int(item["id"]) > int(since_id)
+            ]
+            items.sort(key=lambda item: int(item["id"]))
+            return items, users, True
         items.sort(key=lambda item: int(item["id"]))
-        return items, users
+        return items, users, False
+
+    def _search_pages(
+        self, query: str, params: dict[str, Any], users: dict[str, dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        return list(
+            self._pages(
+                "/2/tweets/search/recent",
+                lambda page: self._client.search_recent_tweets(query, user_auth=True, **page),
+                params,
+                "next_token",
+                users,
+            )
+        )
 
     def _comment(
         self, item: dict[str, Any], users: dict[str, dict[str, Any]], post_id: str, parent_id: str
@@ -305,7 +385,7 @@ class TwitterChannel(Channel):
             post_id=post_id,
             author_handle=handle,
             author_name=author.get("name"),
-            text=item.get("text", ""),
+            text=_plain(item.get("text")) or "",
             created_at=_parse_time(item.get("created_at")) or self.clock(),
             permalink=self._post_url(str(item["id"]), handle),
         )
@@ -326,15 +406,20 @@ class TwitterChannel(Channel):
         answer = self._request(
             "POST",
             "/2/media/upload",
+            None,
             data={"media_category": category},
             files={"media": (media.path.name, content, mime)},
         )
         media_id = str(answer["data"]["id"])
         if media.alt.strip():
+            body = {"id": media_id, "metadata": {"alt_text": {"text": media.alt}}}
             self._request(
                 "POST",
                 "/2/media/metadata",
-                json={"id": media_id, "metadata": {"alt_text": {"text": media.alt}}},
+                # tweepy does not wrap the v2 media endpoints
+                lambda: self._client.request("POST", "/2/media/metadata", json=body,
+                                             user_auth=True),
+                json=body,
             )
         return media_id
 
@@ -345,14 +430,16 @@ class TwitterChannel(Channel):
         self,
         method: str,
         route: str,
+        call: Callable[[], Any] | None,
         *,
-        params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
         data: dict[str, str] | None = None,
         files: dict[str, tuple[str, bytes, str]] | None = None,
         missing_ok: bool = False,
     ) -> dict[str, Any]:
-        """The one door to X. Mutating calls in a dry run stop here, logged."""
+        """The one door to X: ``call`` is the tweepy call to make (None: the multipart
+        upload in ``files``); ``json`` is the body it sends, for the dry run's log.
+        Mutating calls in a dry run stop here, logged."""
         mutating = method != "GET"
         if mutating and self.dry_run:
             logger.info(
@@ -360,11 +447,13 @@ class TwitterChannel(Channel):
                 _describe(json, data, files),
             )
             return self._synthetic(method, route, json)
+        if not mutating:
+            if self.read_budget is not None and self.reads >= self.read_budget:
+                raise BudgetSpent(f"X {method} {route}: this run's read budget is used up")
+            self.reads += 1
         try:
-            if files is None:
-                response = self._client.request(
-                    method, route, params=params, json=json, user_auth=True
-                )
+            if call is not None:
+                response = call()
             else:
                 response = self._client.session.request(
                     method,
@@ -414,7 +503,11 @@ class TwitterChannel(Channel):
             )
             return RateLimited(until, f"{where}: rate limited until {until.isoformat()}")
         if status >= 500:
-            return TransientError(f"{where}: X answered {status} {detail}")
+            # X can answer 5xx for a post it did create: a write is in doubt, looked up
+            # before it is sent again
+            return TransientError(
+                f"{where}: X answered {status} {detail}", maybe_delivered=method != "GET"
+            )
         if status == 403 and "duplicate content" in detail.lower():
             return DuplicateContent(f"{where}: {detail}")
         if status == 403 and method == "GET" and route.startswith(_READ_ROUTES):
@@ -449,19 +542,33 @@ def _describe(
 
 
 def _detail(response: requests.Response) -> str:
+    """X's reason for a refusal: ``errors[].message`` when there are any (for a 400 the
+    top-level ``detail`` only says "One or more parameters to your request was
+    invalid."), else ``detail``, ``message`` or ``title``."""
     try:
         body = response.json()
     except ValueError:
         return mask_secrets(response.text[:200].strip()) or response.reason or ""
     if not isinstance(body, dict):
         return ""
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        reasons = [
+            str(error.get("message") or error.get("detail"))
+            for error in errors
+            if isinstance(error, dict) and (error.get("message") or error.get("detail"))
+        ]
+        if reasons:
+            return mask_secrets("; ".join(dict.fromkeys(reasons)))
     for key in ("detail", "message", "title"):
         if isinstance(body.get(key), str):
-            return str(body[key])
-    errors = body.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        return str(errors[0].get("message") or errors[0].get("detail") or "")
+            return mask_secrets(str(body[key]))
     return response.reason or ""
+
+
+def _plain(text: str | None) -> str | None:
+    """Post text as written: X returns ``&``, ``<`` and ``>`` as HTML entities."""
+    return html.unescape(text) if text is not None else None
 
 
 def _replied_to(item: dict[str, Any]) -> str | None:
@@ -470,6 +577,17 @@ def _replied_to(item: dict[str, Any]) -> str | None:
             if reference.get("type") == "replied_to":
                 return str(reference["id"])
     return None
+
+
+def _page(
+    comments: list[RemoteComment], items: list[dict[str, Any]], cursor: str | None, reset: bool
+) -> CommentPage:
+    """The page with its next cursor: the newest id seen, else the old cursor, unless
+    that was too old to use (then None: read from the window's start next time)."""
+    newest = _newest(items)
+    if reset:
+        return CommentPage(comments=comments, cursor=newest, reset=True)
+    return CommentPage(comments=comments, cursor=newest or cursor)
 
 
 def _newest(items: list[dict[str, Any]]) -> str | None:

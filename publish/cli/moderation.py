@@ -164,8 +164,12 @@ def sync_command(now_text: str | None, output_format: str, settings_path: str) -
         for name in sorted(result.added):
             click.echo(
                 f"{name}: {result.added.get(name, 0)} new, {result.updated.get(name, 0)} "
-                f"edited, {result.hidden.get(name, 0)} hidden"
+                f"edited, {result.hidden.get(name, 0)} hidden, "
+                f"{result.requests.get(name, 0)} read requests"
             )
+        for name, notes in sorted(result.notes.items()):
+            for note in notes:
+                click.echo(f"{name}: note: {note}")
         for name, problem in sorted(result.problems.items()):
             click.echo(f"{name}: {problem}")
     if result.problems:

@@ -22,10 +22,11 @@ from publish.cli.common import (
 )
 from publish.context import Context, actor
 from publish.scheduler import overview
-from publish.settings import max_lateness
+from publish.settings import max_lateness, moderation_settings
 from publish.sitedata import write_site_data
 from publish.store import channel_state, ledger
 from publish.store.models import Status
+from publish.sync import last_reads
 from publish.syndication import Outcome, retract, syndicate
 
 
@@ -172,6 +173,7 @@ def status_command(now_text: str | None, output_format: str, settings_path: str)
     rows = _status_rows(context, now)
     health = _health(context, now)
     scheduler = overview(context.store, context.settings, now)
+    reads = _reads(context)
     counts = {
         state: sum(1 for row in rows if row["state"] == state)
         for state in ("pending", "late", "failed")
@@ -186,6 +188,7 @@ def status_command(now_text: str | None, output_format: str, settings_path: str)
                 "failed": counts["failed"],
                 "pieces": rows,
                 "channels": health,
+                "reads": reads,
             }
         )
         return
@@ -207,6 +210,29 @@ def status_command(now_text: str | None, output_format: str, settings_path: str)
         flag = "ok" if info["ok"] and not info["paused"] else "NOT OK"
         detail = info["paused"] or info["message"]
         click.echo(f"channel {name}: {flag} — {detail}")
+    x = reads.get("twitter")
+    if x is not None:
+        click.echo(
+            f"X reads: {x['last_sync']} requests in the last sync (at most "
+            f"{x['per_run']} per run); tier limit {x['searches_per_15min']} searches per "
+            f"15 min, {x['reads_per_month']} reads per month"
+        )
+
+
+def _reads(context: Context) -> dict[str, dict[str, int]]:
+    """The last sync's read requests per channel, against X's tier limits (settings)."""
+    moderation = moderation_settings(context.settings)
+    last = last_reads(context.store)
+    reads: dict[str, dict[str, int]] = {
+        name: {"last_sync": count} for name, count in last.items()
+    }
+    if "twitter" in context.channels or "twitter" in last:
+        reads.setdefault("twitter", {"last_sync": 0}).update(
+            per_run=moderation.x_requests_per_run,
+            searches_per_15min=moderation.x_searches_per_15min,
+            reads_per_month=moderation.x_reads_per_month,
+        )
+    return reads
 
 
 def _person_command(

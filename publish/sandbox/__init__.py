@@ -13,6 +13,9 @@ import logging
 import os
 import tempfile
 import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,7 +25,13 @@ from publish.sandbox.twitter import TwitterSandbox
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FacebookSandbox", "Sandbox", "TwitterSandbox"]
+__all__ = ["FacebookSandbox", "Sandbox", "TwitterSandbox", "clock_from"]
+
+
+def clock_from(start: datetime) -> Callable[[], float]:
+    """A clock that reads ``start`` now and runs on from there at the real pace."""
+    origin, began = start.timestamp(), time.monotonic()
+    return lambda: origin + (time.monotonic() - began)
 
 
 class Sandbox:
@@ -30,7 +39,9 @@ class Sandbox:
 
     ``state_file``: when given, the state is loaded from it at start (if it exists) and
     written to it after every change, so a demo can inspect what was posted after the
-    process is gone (even after a SIGKILL). ``demo_comments``: the first post our account
+    process is gone (even after a SIGKILL). ``twitter_clock``: X's clock (epoch seconds)
+    for post times and the seven-day search window; tests that run at a fixed time pass
+    :func:`clock_from`. ``demo_comments``: the first post our account
     makes on each network gets a few replies by others (see :mod:`publish.sandbox.demo`),
     so that a demo has an inbox to moderate.
     """
@@ -48,6 +59,7 @@ class Sandbox:
         page_size: int = 2,
         state_file: str | os.PathLike[str] | None = None,
         demo_comments: bool = False,
+        twitter_clock: Callable[[], float] = time.time,
     ) -> None:
         self.twitter = TwitterSandbox(
             host,
@@ -55,6 +67,7 @@ class Sandbox:
             consumer_key=consumer_key,
             page_size=page_size,
             demo_comments=demo_comments,
+            clock=twitter_clock,
         )
         self.facebook = FacebookSandbox(
             host,

@@ -248,6 +248,12 @@ class FacebookSandbox(SandboxServer):
         )
         return reply
 
+    def server_error(self, status: int) -> Reply:
+        return graph_error(
+            status, 2, "An unexpected error has occurred. Please retry your request later.",
+            transient=True,
+        )
+
     def _authenticate(self, request: Request) -> Reply | None:
         params = request.params()
         token = params.get("access_token")
@@ -396,7 +402,16 @@ class FacebookSandbox(SandboxServer):
         photo_ids = self._attached_media(params)
         if not message.strip() and not link and not photo_ids:
             return graph_error(400, 100, "(#100) Missing message or attachment")
-        if message.strip() and any(p["message"] == message for p in self.posts.values()):
+        # Graph refuses a repeated status message (same text, same link); a post with
+        # photos is not a status message and goes out again, duplicate or not.
+        if (
+            message.strip()
+            and not photo_ids
+            and any(
+                p["message"] == message and p.get("link") == link and not p.get("photo_ids")
+                for p in self.posts.values()
+            )
+        ):
             return graph_error(400, 506, "(#506) Duplicate status message")
         post = self._store_post(message, link, photo_ids)
         for photo_id in photo_ids:

@@ -104,6 +104,11 @@ class Failure:
     reset_at: int | None = None
     delay_after_accept: float = 0.0
     drop_after_accept: bool = False
+    # Carry the request out, then answer with this 5xx status anyway ("created but 503").
+    error_after_accept: int | None = None
+    # Hold the request this long before handling it, so it lands after its sender gave
+    # up or died (a request still on the wire when the worker was killed).
+    hold_before: float = 0.0
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and path.startswith(self.path)
@@ -139,6 +144,10 @@ class SandboxServer(ThreadingHTTPServer):
 
     def api(self, request: Request, failure: Failure | None) -> Reply:
         raise NotImplementedError
+
+    def server_error(self, status: int) -> Reply:
+        """The network's answer for a 5xx it gives although it carried the request out."""
+        return Reply(status, {"error": "internal error"})
 
     def snapshot(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -201,10 +210,22 @@ class SandboxServer(ThreadingHTTPServer):
         self._changed()
         return result
 
-    def handle_request_object(self, request: Request) -> tuple[Reply, Failure | None]:
+    def take_failure(self, request: Request) -> Failure | None:
+        """The scripted failure for this request, if any (taken: it counts once)."""
         with self.lock:
-            failure = self._take_failure(request.method, request.path)
-            reply = self.api(request, failure)
+            return self._take_failure(request.method, request.path)
+
+    def handle_request_object(
+        self, request: Request, failure: Failure | None = None, *, taken: bool = False
+    ) -> tuple[Reply, Failure | None]:
+        with self.lock:
+            if not taken:
+                failure = self._take_failure(request.method, request.path)
+            if failure is not None and failure.error_after_accept:
+                self.api(request, None)  # carried out, like a request that did go through
+                reply = self.server_error(failure.error_after_accept)
+            else:
+                reply = self.api(request, failure)
             self.journal.append(
                 {
                     "at": time.time(),
@@ -313,7 +334,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(self.server.handle_control(request))
             return
         try:
-            reply, failure = self.server.handle_request_object(request)
+            failure = self.server.take_failure(request)
+            if failure is not None and failure.hold_before > 0:
+                self.server.stopping.wait(failure.hold_before)
+            reply, failure = self.server.handle_request_object(request, failure, taken=True)
         except Exception:  # a sandbox bug must not look like a dropped connection
             logger.exception("sandbox %s failed on %s %s", self.server.network,
                              request.method, request.path)

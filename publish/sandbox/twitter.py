@@ -1,7 +1,23 @@
 """The X API v2 subset dialogpress uses, answered from memory.
 
-Paths, parameters and bodies follow the X API v2 OpenAPI specification 2.167 (the tests
-validate every answer against it). Error bodies take the spec's shapes:
+Paths and bodies follow the X API v2 OpenAPI specification 2.167 (the tests validate
+every answer against it); parameter *names* follow X's documentation and the live API
+(``tweet.fields``, ``expansions=referenced_tweets.id``), which is what tweepy sends. The
+spec copy renames some of them (``post.fields``, ``referenced_posts``); since X's own
+OpenAPI publishes those, they are accepted too, and an answer to a request in the spec's
+names uses the spec's body names (``referenced_posts``, ``includes.posts``,
+``edit_history_post_ids``), one in X's names X's (``referenced_tweets``,
+``includes.tweets``, ``edit_history_tweet_ids``).
+
+Like X: a ``*.fields`` parameter the endpoint does not know is ignored (the fields it
+asked for are simply missing), an unknown expansion or other parameter is a 400 whose
+reason is in ``errors[].message`` (the top-level ``detail`` is X's generic line); post
+text comes back entity-escaped (``&amp;``, ``&lt;``, ``&gt;``); a reply's text starts
+with the @handles X prepends (the author answered and the handles leading the answered
+post, never our own); recent search sees the last seven days only and answers 400 to a
+``since_id`` older than that; posting the same text twice is a 403 duplicate.
+
+Error bodies take the spec's shapes:
 ``application/problem+json`` where one of its problem types fits (invalid request, not
 found, disallowed resource (the duplicate-content 403), internal error) and the
 ``application/json`` ``Error`` shape (``code`` + ``message``, plus the ``title``,
@@ -20,6 +36,7 @@ import hashlib
 import math
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -48,9 +65,26 @@ CREATE_FIELDS = {
     "poll", "quote_tweet_id", "reply", "reply_settings", "share_with_followers", "text",
     "direct_message_deep_link",
 }
+# Both names of the post fields parameter: X's documented one and the spec copy's.
+POST_FIELD_PARAMS = ("tweet.fields", "post.fields")
 FIELD_PARAMS = {
-    "post.fields", "user.fields", "media.fields", "poll.fields", "place.fields", "expansions"
+    *POST_FIELD_PARAMS, "user.fields", "media.fields", "poll.fields", "place.fields",
+    "expansions",
 }
+# X's documented expansions for endpoints returning posts, and the spec copy's renames.
+X_EXPANSIONS = {
+    "author_id", "referenced_tweets.id", "referenced_tweets.id.author_id",
+    "in_reply_to_user_id", "attachments.media_keys", "attachments.poll_ids", "geo.place_id",
+    "entities.mentions.username", "edit_history_tweet_ids",
+}
+SPEC_EXPANSIONS = {
+    "referenced_posts", "referenced_posts.id", "edit_history_post_ids", "username",
+    "attachments.media_source_tweet", "article.cover_media", "article.media_entities",
+}
+USER_EXPANSIONS = {"pinned_tweet_id", "most_recent_tweet_id", "affiliation.user_id"}
+GENERIC_INVALID = "One or more parameters to your request was invalid."
+# How far back recent search reaches.
+SEARCH_WINDOW = 7 * 24 * 3600
 _TIMELINE_PARAMS = FIELD_PARAMS | {
     "max_results", "pagination_token", "start_time", "end_time", "since_id", "until_id",
     "exclude",
@@ -60,6 +94,7 @@ _SEARCH_PARAMS = FIELD_PARAMS | {
     "since_id", "until_id", "sort_order",
 }
 _DIGITS = re.compile(r"^\d{1,19}$")
+_URL = re.compile(r"https?://\S+")
 _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -96,9 +131,37 @@ def legacy_error(status: int, code: int, title: str, message: str) -> Reply:
     return Reply(status, body)
 
 
-def invalid(detail: str, parameter: str | None = None) -> Reply:
-    extra = {"parameter": parameter} if parameter else {}
-    return problem(400, "invalid-request", "Invalid Request", detail, **extra)
+def invalid(message: str, parameter: str | None = None, value: str | None = None) -> Reply:
+    """X's 400: the generic ``detail`` on top, the reason in ``errors[].message``."""
+    error: dict[str, Any] = {"message": message}
+    if parameter:
+        error["parameters"] = {parameter: [value or ""]}
+    extra: dict[str, Any] = {"errors": [error]}
+    if parameter:
+        extra["parameter"] = parameter
+    return problem(400, "invalid-request", "Invalid Request", GENERIC_INVALID, **extra)
+
+
+class Invalid(BadRequest):
+    """A parameter X refuses, with the parameter's name for ``errors[].parameters``."""
+
+    def __init__(self, message: str, parameter: str, value: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.value = value
+
+
+def escape(text: str) -> str:
+    """Post text as X returns it: ``&``, ``<`` and ``>`` as HTML entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_LEADING_MENTIONS = re.compile(r"^(?:@(\w{1,15})\s+)+")
+
+
+def _leading_handles(text: str) -> list[str]:
+    match = _LEADING_MENTIONS.match(text)
+    return re.findall(r"@(\w{1,15})", match.group(0)) if match else []
 
 
 class TwitterSandbox(SandboxServer):
@@ -109,7 +172,8 @@ class TwitterSandbox(SandboxServer):
     "created_at"?}`` (without ``in_reply_to``: a post that answers nothing),
     ``POST edit-comment`` ``{"id", "text"}``, ``POST hide-comment`` ``{"id", "hidden"?}``,
     ``POST delete-comment`` ``{"id"}``, ``POST revoke-token`` ``{"revoked"?}``,
-    ``POST set-tier`` ``{"tier": "free"|"basic"|"pro"}``.
+    ``POST set-tier`` ``{"tier": "free"|"basic"|"pro"}``, ``POST set-created-at``
+    ``{"id", "created_at"}`` (age a post, to test the seven-day search window).
 
     Search understands the query language of :mod:`publish.sandbox.x_query`.
     ``demo_comments``: our first top-level post gets the replies of
@@ -128,8 +192,10 @@ class TwitterSandbox(SandboxServer):
         page_size: int = 2,
         rate_limit: int = 300,
         demo_comments: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(host, port)
+        self.clock = clock  # X's clock: post times and the search window (epoch seconds)
         self.consumer_key = consumer_key
         self.page_size = page_size
         self.rate_limit = rate_limit
@@ -142,6 +208,7 @@ class TwitterSandbox(SandboxServer):
                 "delete-comment": self._delete_comment,
                 "revoke-token": self._revoke_token,
                 "set-tier": self._set_tier,
+                "set-created-at": self._set_created_at,
             }
         )
         self._clear()
@@ -223,6 +290,8 @@ class TwitterSandbox(SandboxServer):
         _, handler, arguments = route
         try:
             reply: Reply = handler(request, **arguments)
+        except Invalid as exc:
+            return invalid(str(exc), exc.parameter, exc.value)
         except BadRequest as exc:
             return invalid(str(exc))
         return reply
@@ -285,6 +354,12 @@ class TwitterSandbox(SandboxServer):
             failure.message or "The service is temporarily unavailable; try again later.",
         )
 
+    def server_error(self, status: int) -> Reply:
+        return problem(
+            status, "internal-error", "Service Unavailable" if status == 503 else "Internal Error",
+            "The service is temporarily unavailable; try again later.",
+        )
+
     def _duplicate(self) -> Reply:
         return problem(403, "disallowed-resource", "Forbidden", DUPLICATE, resource_type="tweet")
 
@@ -319,17 +394,33 @@ class TwitterSandbox(SandboxServer):
                 403, 385, "Forbidden",
                 "You attempted to reply to a Tweet that is deleted or not visible to you.",
             )
+        if parent is not None:
+            text = self._mention_prefix(parent, text) + text
         if text.strip() and any(
             t["text"] == text and t["author_id"] == ME["id"] for t in self.tweets.values()
         ):
             return self._duplicate()
-        tweet = self._store_tweet(ME["id"], text, parent, time.time())
+        tweet = self._store_tweet(ME["id"], text, parent, self.clock())
         tweet["media_ids"] = [str(m) for m in media_ids]
         if parent is None and self.demo_comments and not self.demo_done:
             self._inject_demo(tweet)
         return Reply(
-            201, {"data": {"id": tweet["id"], "text": text, "edit_history_post_ids": [tweet["id"]]}}
+            201,
+            {"data": {"id": tweet["id"], "text": escape(text),
+                      "edit_history_tweet_ids": [tweet["id"]]}},
         )
+
+    def _mention_prefix(self, parent: dict[str, Any], text: str) -> str:
+        """What X puts before a reply's text: ``@author`` of what it answers and the
+        handles leading that post, in order, once each, never our own."""
+        handles = [self._handle(parent["author_id"]) or "", *_leading_handles(parent["text"])]
+        # handles the text already leads with are not added again
+        seen: list[str] = _leading_handles(text)
+        for handle in handles:
+            if handle and handle.lower() != ME["username"].lower() and handle not in seen:
+                seen.append(handle)
+        given = len(_leading_handles(text))
+        return "".join(f"@{handle} " for handle in seen[given:])
 
     def _store_tweet(
         self, author_id: str, text: str, parent: dict[str, Any] | None, created: float
@@ -369,6 +460,7 @@ class TwitterSandbox(SandboxServer):
 
     def _me(self, request: Request) -> Reply:
         self._check_params(request, FIELD_PARAMS)
+        self._expansions(request, USER_EXPANSIONS)
         return Reply(200, {"data": dict(self.users[ME["id"]])})
 
     def _read_refused(self) -> Reply | None:
@@ -381,6 +473,7 @@ class TwitterSandbox(SandboxServer):
         if refused:
             return refused
         self._check_params(request, _TIMELINE_PARAMS)
+        self._expansions(request, X_EXPANSIONS | SPEC_EXPANSIONS)
         limit = self._max_results(request, 5, 100, 10)
         tweets = [t for t in self.tweets.values() if t["author_id"] == id]
         if "start_time" in request.query:
@@ -393,13 +486,38 @@ class TwitterSandbox(SandboxServer):
         if refused:
             return refused
         self._check_params(request, _SEARCH_PARAMS)
+        self._expansions(request, X_EXPANSIONS | SPEC_EXPANSIONS)
+        oldest = self.clock() - SEARCH_WINDOW
+        self._check_since_in_window(request, oldest)
         try:
             matches = compile_query(request.query.get("query", ""), self._handle)
         except QueryError as exc:
             return invalid(f"Invalid query: {exc}", "query")
         limit = self._max_results(request, 10, 100, 10)
-        tweets = [t for t in self.tweets.values() if matches(t)]
+        tweets = [
+            t for t in self.tweets.values()
+            if matches(t) and _epoch(t["created_at"], "created_at") >= oldest
+        ]
         return self._page(request, self._since(request, tweets), limit, "next_token")
+
+    def _check_since_in_window(self, request: Request, oldest: float) -> None:
+        """X refuses a ``since_id`` older than the search window; its id tells its age
+        (X's ids are snowflakes): here, the newest post we know with an id up to it."""
+        since = request.query.get("since_id")
+        if not since or not _DIGITS.match(since):
+            return
+        known = [
+            t for t in [*self.tweets.values(), *self.deleted] if int(t["id"]) <= int(since)
+        ]
+        if not known:
+            return
+        newest = max(known, key=lambda t: int(t["id"]))
+        if _epoch(newest["created_at"], "created_at") < oldest:
+            raise Invalid(
+                f"Invalid 'since_id':'{since}'. 'since_id' must be a tweet id created after "
+                f"{_iso(oldest)}.",
+                "since_id", since,
+            )
 
     def _since(self, request: Request, tweets: list[dict[str, Any]]) -> list[dict[str, Any]]:
         since = request.query.get("since_id")
@@ -414,10 +532,21 @@ class TwitterSandbox(SandboxServer):
         return user["username"] if user else None
 
     def _check_params(self, request: Request, allowed: set[str]) -> None:
+        """Unknown parameters are refused, except ``*.fields`` ones, which X ignores."""
         for name in request.query:
-            if name not in allowed:
-                raise BadRequest(
-                    f"The query parameter [{name}] is not one of [{','.join(sorted(allowed))}]"
+            if name not in allowed and not name.endswith(".fields"):
+                raise Invalid(
+                    f"The query parameter [{name}] is not one of [{','.join(sorted(allowed))}]",
+                    name, request.query[name],
+                )
+
+    def _expansions(self, request: Request, allowed: set[str]) -> None:
+        for value in filter(None, request.query.get("expansions", "").split(",")):
+            if value not in allowed:
+                raise Invalid(
+                    f"The `expansions` query parameter value [{value}] is not one of "
+                    f"[{','.join(sorted(allowed))}]",
+                    "expansions", value,
                 )
 
     def _max_results(self, request: Request, low: int, high: int, default: int) -> int:
@@ -437,14 +566,17 @@ class TwitterSandbox(SandboxServer):
             before = _untoken(token)
             tweets = [t for t in tweets if int(t["id"]) < before]
         page, rest = tweets[:limit], tweets[limit:]
-        fields = set(filter(None, request.query.get("post.fields", "").split(",")))
+        fields: set[str] = set()
+        for name in POST_FIELD_PARAMS:
+            fields |= set(filter(None, request.query.get(name, "").split(",")))
         expansions = set(filter(None, request.query.get("expansions", "").split(",")))
+        spec = "post.fields" in request.query or bool(expansions & SPEC_EXPANSIONS)
         meta: dict[str, Any] = {"result_count": len(page)}
         body: dict[str, Any] = {}
         if page:
-            body["data"] = [self._render(t, fields, expansions) for t in page]
+            body["data"] = [self._render(t, fields, expansions, spec) for t in page]
             meta.update(newest_id=page[0]["id"], oldest_id=page[-1]["id"])
-            includes = self._includes(page, expansions)
+            includes = self._includes(page, expansions, spec)
             if includes:
                 body["includes"] = includes
         if page and rest:
@@ -453,41 +585,58 @@ class TwitterSandbox(SandboxServer):
         return Reply(200, body)
 
     def _render(
-        self, tweet: dict[str, Any], fields: set[str], expansions: set[str]
+        self, tweet: dict[str, Any], fields: set[str], expansions: set[str], spec: bool
     ) -> dict[str, Any]:
+        """One post as X renders it: ``id``, ``text`` (escaped) and the edit history by
+        default, other fields only when asked for (an expansion adds its field)."""
+        kind = "post" if spec else "tweet"
         out: dict[str, Any] = {
             "id": tweet["id"],
-            "text": tweet["text"],
-            "edit_history_post_ids": [tweet["id"]],
+            "text": escape(tweet["text"]),
+            f"edit_history_{kind}_ids": [tweet["id"]],
         }
         for name in ("created_at", "conversation_id"):
             if name in fields:
                 out[name] = tweet[name]
-        if "author_id" in expansions:
+        if "entities" in fields:
+            urls = [
+                {"start": m.start(), "end": m.end(), "url": m.group(0),
+                 "expanded_url": m.group(0), "display_url": m.group(0).split("://", 1)[-1]}
+                for m in _URL.finditer(tweet["text"])
+            ]
+            if urls:
+                out["entities"] = {"urls": urls}
+        if "author_id" in expansions or "author_id" in fields:
             out["author_id"] = tweet["author_id"]
         if tweet["in_reply_to"]:
             parent = self.tweets.get(tweet["in_reply_to"])
-            if "referenced_posts" in expansions:
-                out["referenced_posts"] = [{"type": "replied_to", "id": tweet["in_reply_to"]}]
-            if "in_reply_to_user_id" in expansions and parent:
+            wanted = {"referenced_tweets", "referenced_posts"} & fields or {
+                "referenced_tweets.id", "referenced_posts", "referenced_posts.id",
+                "referenced_tweets.id.author_id",
+            } & expansions
+            if wanted:
+                out[f"referenced_{kind}s"] = [{"type": "replied_to", "id": tweet["in_reply_to"]}]
+            if {"in_reply_to_user_id"} & (expansions | fields) and parent:
                 out["in_reply_to_user_id"] = parent["author_id"]
         if tweet["media_ids"] and "attachments.media_keys" in expansions:
             out["attachments"] = {"media_keys": [f"3_{m}" for m in tweet["media_ids"]]}
         return out
 
-    def _includes(self, page: list[dict[str, Any]], expansions: set[str]) -> dict[str, Any]:
+    def _includes(
+        self, page: list[dict[str, Any]], expansions: set[str], spec: bool
+    ) -> dict[str, Any]:
         includes: dict[str, Any] = {}
         if "author_id" in expansions:
             authors = {t["author_id"] for t in page}
             includes["users"] = [dict(self.users[a]) for a in sorted(authors) if a in self.users]
-        if "referenced_posts" in expansions:
+        if expansions & {"referenced_posts", "referenced_posts.id", "referenced_tweets.id"}:
             referenced = {t["in_reply_to"] for t in page if t["in_reply_to"]}
             posts = [
-                self._render(self.tweets[r], set(), set())
+                self._render(self.tweets[r], set(), set(), spec)
                 for r in sorted(referenced) if r in self.tweets
             ]
             if posts:
-                includes["posts"] = posts
+                includes["posts" if spec else "tweets"] = posts
         return includes
 
     def _upload(self, request: Request) -> Reply:
@@ -563,7 +712,7 @@ class TwitterSandbox(SandboxServer):
         handle = str(payload.get("author_handle") or "anwohnerin_elbtal")
         user = self._user(handle, str(payload.get("author_name") or handle))
         created = payload.get("created_at")
-        moment = _epoch(created, "created_at") if created else time.time()
+        moment = _epoch(created, "created_at") if created else self.clock()
         tweet = self._store_tweet(user["id"], str(payload["text"]), parent, moment)
         return dict(tweet)
 
@@ -612,6 +761,11 @@ class TwitterSandbox(SandboxServer):
     def _revoke_token(self, payload: dict[str, Any]) -> dict[str, Any]:
         self.revoked = bool(payload.get("revoked", True))
         return {"token_revoked": self.revoked}
+
+    def _set_created_at(self, payload: dict[str, Any]) -> dict[str, Any]:
+        tweet = self._existing(payload)
+        tweet["created_at"] = _iso(_epoch(str(payload["created_at"]), "created_at"))
+        return dict(tweet)
 
     def _set_tier(self, payload: dict[str, Any]) -> dict[str, Any]:
         tier = payload.get("tier")

@@ -411,9 +411,10 @@ def schedule_retry(
     """A send did not succeed; try again at ``next_attempt_at`` (None: whenever due).
 
     ``maybe_posted`` is for outcomes that do not say whether the post was made (a
-    timeout, a dropped connection): the entry stays in doubt and is reconciled before
-    the retry. Errors that prove nothing was posted (429, 5xx answers, expired tokens)
-    pass False. The lease is given back either way.
+    timeout, a dropped connection, a 5xx: networks answer 5xx for posts they did make):
+    the entry stays in doubt and is reconciled before the retry. Errors that prove
+    nothing was posted (429, expired tokens, a refused connection) pass False. The lease
+    is given back either way.
     """
     values: dict[str, Any] = {"error": error, "next_attempt_at": next_attempt_at, **_UNCLAIMED}
     conditions: tuple[ColumnElement[bool], ...] = ()
@@ -578,6 +579,38 @@ def mark_retracted(session: Session, entry_id: int, actor: str, now: datetime) -
         action="retracted",
         actor=actor,
     )
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The other ledger entry that carries a post: which piece, part and since when."""
+
+    piece_id: str
+    part_index: int
+    posted_at: datetime | None
+
+
+def posts_of_others(
+    session: Session, channel: str, entry_id: int, remote_ids: Sequence[str]
+) -> dict[str, Holder]:
+    """Which of ``remote_ids`` other entries on ``channel`` already carry.
+
+    Reconciliation never records another entry's post for this one: the same words
+    can belong to two pieces (a recurring notice, a closing part two threads share).
+    """
+    if not remote_ids:
+        return {}
+    rows = session.execute(
+        select(
+            LedgerEntry.remote_id, LedgerEntry.piece_id, LedgerEntry.part_index,
+            LedgerEntry.posted_at,
+        ).where(
+            LedgerEntry.channel == channel,
+            LedgerEntry.id != entry_id,
+            LedgerEntry.remote_id.in_(list(remote_ids)),
+        )
+    ).all()
+    return {str(r[0]): Holder(str(r[1]), int(r[2]), r[3]) for r in rows}
 
 
 def entries_for(session: Session, piece_id: str, channel: str | None = None) -> list[LedgerEntry]:

@@ -27,7 +27,7 @@ from editorial.pieces import Snippet, load_site
 from editorial.settings import load_settings
 from publish.build import build_site
 from publish.cli import main
-from publish.sandbox import Sandbox
+from publish.sandbox import Sandbox, clock_from
 from publish.store import Store, ledger, open_store
 from publish.store.models import Status
 
@@ -92,7 +92,10 @@ class Site:
 def site(tmp_path: Path) -> Iterator[Site]:
     root = tmp_path / "site"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(root)], check=True)
-    with Sandbox(consumer_key=CONSUMER_KEY, page_id=PAGE_ID, page_token=PAGE_TOKEN) as box:
+    with Sandbox(
+        consumer_key=CONSUMER_KEY, page_id=PAGE_ID, page_token=PAGE_TOKEN,
+        twitter_clock=clock_from(NOW_DT),  # X's seven-day search window moves with the test
+    ) as box:
         with (root / "pelicanconf.py").open("a", encoding="utf-8") as conf:
             conf.write(
                 f'\nCHANNELS = {{"twitter": {{"api_base": "{box.twitter_url}", "timeout": 5}},'

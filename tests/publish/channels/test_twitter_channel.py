@@ -154,9 +154,11 @@ def test_fetch_comments_pages_through_replies_and_resumes_at_the_cursor(
 ) -> None:
     root = twitter.post(Message("Wie gefällt Ihnen der neue Newsletter?"))
     twitter.post(Message("2/2 Schreiben Sie uns!", reply_to=root.remote_id))
+    # within recent search's seven days: older replies are out of its reach (as on X)
+    written = (datetime.now(UTC) - timedelta(days=2)).replace(microsecond=0)
     first = sandbox.twitter.control(
         "inject-comment", in_reply_to=root.remote_id, author_handle="jens_p",
-        author_name="Jens P.", text="Super!", created_at="2026-11-24T10:00:00Z",
+        author_name="Jens P.", text="Super!", created_at=written.isoformat(),
     )
     second = sandbox.twitter.control(
         "inject-comment", in_reply_to=first["id"], author_handle="mia", author_name="Mia",
@@ -174,7 +176,7 @@ def test_fetch_comments_pages_through_replies_and_resumes_at_the_cursor(
     assert by_id[second["id"]].parent_id == first["id"]
     assert by_id[first["id"]].author_handle == "jens_p"
     assert by_id[first["id"]].author_name == "Jens P."
-    assert by_id[first["id"]].created_at == datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert by_id[first["id"]].created_at == written
     assert by_id[first["id"]].permalink == f"https://x.com/jens_p/status/{first['id']}"
     assert {c.post_id for c in page.comments} == {root.remote_id}
     assert page.cursor == third["id"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -41,3 +41,14 @@ def facebook(sandbox: Sandbox) -> FacebookChannel:
 def oauth() -> dict[str, str]:
     """An Authorization header the X sandbox accepts (it checks the consumer key only)."""
     return dict(OAUTH)
+
+
+@pytest.fixture
+def twitter_timeout(sandbox: Sandbox) -> Callable[[float], TwitterChannel]:
+    """A TwitterChannel with its own (short) request timeout."""
+
+    def make(timeout: float) -> TwitterChannel:
+        credentials = TwitterCredentials(CONSUMER_KEY, "secret-one", "1-token", "secret-two")
+        return TwitterChannel(credentials, api_base=sandbox.twitter_url, timeout=timeout)
+
+    return make
