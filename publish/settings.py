@@ -98,6 +98,8 @@ DEFAULTS: dict[str, Any] = {
         "remote": None,
         "workspace": ".dialogpress/portal",
         "committer": "dialogpress portal <portal@dialogpress.invalid>",
+        # whose theme, plugins and settings build the previews (never the review branch's)
+        "protected_branch": "main",
     },
 }
 
@@ -510,6 +512,9 @@ def portal_settings(settings: Settings) -> dict[str, Any]:
         raise SettingsError(f"{where}['remote'] must be a git URL or path, or None (origin)")
     if not (isinstance(merged["workspace"], str) and merged["workspace"].strip()):
         raise SettingsError(f"{where}['workspace'] must be a folder path")
+    protected = merged["protected_branch"]
+    if not (isinstance(protected, str) and protected.strip()) or protected.startswith("-"):
+        raise SettingsError(f"{where}['protected_branch'] must be a branch name such as 'main'")
     committer = merged["committer"]
     match = re.match(r"^([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>$", str(committer).strip())
     if not isinstance(committer, str) or match is None:

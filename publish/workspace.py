@@ -170,6 +170,18 @@ def _rejected_as_moved(stderr: str) -> bool:
     return any(line.strip().startswith("! [rejected]") for line in stderr.splitlines())
 
 
+def protected_ref(workspace: Workspace, branch: str = "main") -> str:
+    """The commit whose settings, theme and plugins the desk trusts: ``origin/<branch>``.
+
+    Whoever can push a review branch must not decide what runs in the desk, so previews
+    take everything but the content from here (:mod:`publish.previews`). ``branch`` is
+    the operator's (``PORTAL["protected_branch"]``), never the review's base, which the
+    requester picks; the forge must protect it. Raises :class:`BranchGone` when the
+    clone has no such branch (sync first).
+    """
+    return workspace.tip(branch)
+
+
 def _git_env() -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in _FOREIGN_GIT_ENV}
     env["GIT_TERMINAL_PROMPT"] = "0"
