@@ -317,6 +317,8 @@ class Portal:
             )
         settings = dict(self.settings)
         settings["PATH"] = str(content)
+        # a path, never executed: the trust root is read from the clone's protected ref
+        settings["DP_SETTINGS_FILE"] = str(worktree / self.prefix / self.settings_name)
         try:
             return load_site(settings)
         except SettingsError as exc:
@@ -335,13 +337,12 @@ class Portal:
     def _protected(self) -> str:
         """The commit whose theme, plugins and settings build previews (see
         :func:`publish.workspace.protected_ref`)."""
-        branch = str(self.options.get("protected_branch") or "main")
+        branch = self.options.get("protected_branch") or None
         try:
             return protected_ref(self.workspace, branch)
-        except WorkspaceError:
+        except WorkspaceError as exc:
             raise PreviewError(
-                f"there is no branch {branch} (PORTAL['protected_branch']) on the remote to "
-                "take the site's theme and settings from"
+                f"no protected branch to take the site's theme and settings from: {exc}"
             ) from None
 
     def belongs(self, branch: str, sha: str) -> bool:

@@ -98,8 +98,9 @@ DEFAULTS: dict[str, Any] = {
         "remote": None,
         "workspace": ".dialogpress/portal",
         "committer": "dialogpress portal <portal@dialogpress.invalid>",
-        # whose theme, plugins and settings build the previews (never the review branch's)
-        "protected_branch": "main",
+        # whose theme, plugins and settings build the previews (never the review branch's);
+        # None: the ref the trust root is read from (DP_TRUST_REF, else origin/HEAD, ...)
+        "protected_branch": None,
     },
 }
 
@@ -513,8 +514,12 @@ def portal_settings(settings: Settings) -> dict[str, Any]:
     if not (isinstance(merged["workspace"], str) and merged["workspace"].strip()):
         raise SettingsError(f"{where}['workspace'] must be a folder path")
     protected = merged["protected_branch"]
-    if not (isinstance(protected, str) and protected.strip()) or protected.startswith("-"):
-        raise SettingsError(f"{where}['protected_branch'] must be a branch name such as 'main'")
+    if protected is not None and (
+        not (isinstance(protected, str) and protected.strip()) or protected.startswith("-")
+    ):
+        raise SettingsError(
+            f"{where}['protected_branch'] must be a branch name such as 'main', or None"
+        )
     committer = merged["committer"]
     match = re.match(r"^([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>$", str(committer).strip())
     if not isinstance(committer, str) or match is None:
