@@ -52,7 +52,12 @@ from editorial.review import Part, changed_pieces, channel_texts, schedule
 from editorial.settings import Settings, SettingsError
 from publish import reviews
 from publish.mail import Mailer, MailError, Message, make_mailer
-from publish.previews import PreviewError, build_preview
+from publish.previews import (
+    PreviewError,
+    build_preview,
+    child_environment,
+    framing_changes,
+)
 from publish.reviews import RequestedPiece, ReviewError, check_approvers
 from publish.settings import desk_settings, mail_settings, portal_settings
 from publish.store import Store
@@ -141,6 +146,8 @@ class ReviewView:
     timezone: str
     pieces: list[PieceView]
     preview_error: str | None = None
+    # the branch's own theme/plugins/settings files: not used for the preview
+    framing_changes: list[str] = field(default_factory=list)
 
     @property
     def open_pieces(self) -> list[PieceView]:
@@ -438,11 +445,17 @@ class Portal:
             site, sha = self._checkout(review.branch)
             error = None
             preview: Path | None = None
+            framing: list[str] = []
+            site_at = PurePosixPath(self.prefix.as_posix())
             try:
+                protected = self._protected()
+                framing = framing_changes(
+                    self.workspace.path, protected, sha, site_at, self.content_folder,
+                    child_environment(self.previews),
+                )
                 preview = build_preview(
-                    self.workspace.path, self._protected(), sha, self.previews,
-                    site=PurePosixPath(self.prefix.as_posix()), content=self.content_folder,
-                    settings_name=self.settings_name,
+                    self.workspace.path, protected, sha, self.previews,
+                    site=site_at, content=self.content_folder, settings_name=self.settings_name,
                 )
             except PreviewError as exc:
                 logger.warning("portal: preview of %s at %s: %s", review.branch, sha[:12], exc)
@@ -464,7 +477,8 @@ class Portal:
                     self._piece_view(site, piece, row, state, state.approved_by(approver), preview)
                 )
         return ReviewView(
-            review.id, review.branch, sha, str(site.settings.get("TIMEZONE", "UTC")), views, error
+            review.id, review.branch, sha, str(site.settings.get("TIMEZONE", "UTC")), views, error,
+            framing,
         )
 
     def _piece_view(

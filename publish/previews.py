@@ -219,6 +219,23 @@ def assemble(
     return dest / site_path if site_path else dest
 
 
+def framing_changes(
+    repo: Path, protected: str, branch: str, site: PurePosixPath, content: PurePosixPath,
+    env: dict[str, str],
+) -> list[str]:
+    """Files outside the content folder that the branch changes (since it left
+    ``protected``): its theme, plugins or settings, which the preview does not use."""
+    site_path = "" if site == PurePosixPath(".") else site.as_posix()
+    content_path = (PurePosixPath(site_path) / content).as_posix() if site_path else (
+        content.as_posix()
+    )
+    out = _git(
+        repo, "diff", "--name-only", "-z", "--no-renames", f"{protected}...{branch}", "--",
+        site_path or ".", f":(exclude){content_path}", env=env,
+    )
+    return sorted(p for p in out.decode("utf-8", "replace").split("\0") if p)
+
+
 # --- the build ---------------------------------------------------------------------------
 
 
