@@ -11,18 +11,26 @@ An approval made here is an approval like any other (``editorial.approvals``), s
 with the portal's own key (``DP_PORTAL_KEY``, a file outside git) for the approver the
 single-use link verified, and only when ``PORTAL_SIGNER`` lists them. A change request
 goes into the piece's front matter, where ``dialogpress review`` shows it.
+
+Nothing of the branch runs in the desk: the branch's pieces are read with the desk's own
+settings (loaded at start, from the operator's checkout), only their content folder
+pointed at the clone; the branch's ``pelicanconf.py``, ``publishconf.py``, guideline,
+theme and plugins are never executed or read here. A symbolic link in the branch's
+content refuses the review (it would let the branch show, or make the portal write to,
+any file the desk can reach). Previews: :mod:`publish.previews`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,14 +51,18 @@ from editorial.pieces import Piece, Post, Site, Snippet, load_site
 from editorial.review import Part, changed_pieces, channel_texts, schedule
 from editorial.settings import Settings, SettingsError
 from publish import reviews
-from publish.context import production_settings
 from publish.mail import Mailer, MailError, Message, make_mailer
-from publish.previews import PreviewError, build_preview
+from publish.previews import (
+    PreviewError,
+    build_preview,
+    child_environment,
+    framing_changes,
+)
 from publish.reviews import RequestedPiece, ReviewError, check_approvers
 from publish.settings import desk_settings, mail_settings, portal_settings
 from publish.store import Store
 from publish.store.models import ReviewLink, ReviewPiece, ReviewRequest
-from publish.workspace import BranchGone, Identity, Workspace, WorkspaceError
+from publish.workspace import BranchGone, Identity, Workspace, WorkspaceError, protected_ref
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +71,8 @@ CHANNEL_LABELS = {"twitter": "X", "facebook": "Facebook"}
 _URL = re.compile(r"https?://[^\s]+")
 # X shows a link as its address without the scheme, cut after this many characters
 X_DISPLAY_URL = 25
+# markup in a post's body: the approver sees its source beside the rendered page
+_RAW_HTML = re.compile(r"<\s*[A-Za-z!/?]")
 
 
 class PortalError(Exception):
@@ -114,6 +128,8 @@ class PieceView:
     state: str
     approved_by_me: bool
     page: str | None = None  # the post's page inside the preview build
+    source_text: str | None = None  # the file as written, for the "Quelltext" view
+    raw_html: bool = False  # its body holds markup the rendered page may show differently
     channels: list[ChannelView] = field(default_factory=list)
     missing: bool = False
 
@@ -130,6 +146,8 @@ class ReviewView:
     timezone: str
     pieces: list[PieceView]
     preview_error: str | None = None
+    # the branch's own theme/plugins/settings files: not used for the preview
+    framing_changes: list[str] = field(default_factory=list)
 
     @property
     def open_pieces(self) -> list[PieceView]:
@@ -280,12 +298,38 @@ class Portal:
 
     # --- reading the branch ------------------------------------------------------------------
 
+    @property
+    def content_folder(self) -> PurePosixPath:
+        """The content folder relative to the site (``content``), from the desk's settings."""
+        content = Path(str(self.settings["PATH"])).resolve()
+        if not content.is_relative_to(self.root):
+            raise PortalError(
+                f"PATH ({content}) is outside the site folder {self.root}; the portal reads "
+                "the branch's content at the same place in its clone"
+            )
+        return PurePosixPath(content.relative_to(self.root).as_posix())
+
     def _site_in(self, worktree: Path) -> Site:
-        settings_file = worktree / self.prefix / self.settings_name
+        """The branch's pieces in ``worktree``, judged with the desk's own settings.
+
+        The branch's settings files are Python; executing them here would hand the
+        desk's secrets to whoever can push. Links in the content are refused.
+        """
+        content = worktree / self.prefix / self.content_folder
+        links = symlinks_under(content)
+        if links:
+            raise PortalError(
+                "the branch's content holds symbolic links, which the portal neither shows "
+                f"nor approves: {', '.join(links[:5])}; replace them with the files themselves"
+            )
+        settings = dict(self.settings)
+        settings["PATH"] = str(content)
+        # a path, never executed: the trust root is read from the clone's protected ref
+        settings["DP_SETTINGS_FILE"] = str(worktree / self.prefix / self.settings_name)
         try:
-            return load_site(production_settings(settings_file))
+            return load_site(settings)
         except SettingsError as exc:
-            raise PortalError(f"the branch's settings are broken: {exc}") from None
+            raise PortalError(f"the branch cannot be read: {exc}") from None
 
     def _checkout(self, branch: str) -> tuple[Site, str]:
         try:
@@ -296,6 +340,17 @@ class Portal:
         except WorkspaceError as exc:
             raise PortalError(str(exc)) from None
         return self._site_in(self.workspace.path), sha
+
+    def _protected(self) -> str:
+        """The commit whose theme, plugins and settings build previews (see
+        :func:`publish.workspace.protected_ref`)."""
+        branch = self.options.get("protected_branch") or None
+        try:
+            return protected_ref(self.workspace, branch)
+        except WorkspaceError as exc:
+            raise PreviewError(
+                f"no protected branch to take the site's theme and settings from: {exc}"
+            ) from None
 
     def belongs(self, branch: str, sha: str) -> bool:
         """Whether commit ``sha`` is on ``branch`` as last fetched (previews of this review
@@ -390,9 +445,17 @@ class Portal:
             site, sha = self._checkout(review.branch)
             error = None
             preview: Path | None = None
+            framing: list[str] = []
+            site_at = PurePosixPath(self.prefix.as_posix())
             try:
+                protected = self._protected()
+                framing = framing_changes(
+                    self.workspace.path, protected, sha, site_at, self.content_folder,
+                    child_environment(self.previews),
+                )
                 preview = build_preview(
-                    self.workspace.path / self.prefix / self.settings_name, self.previews, sha
+                    self.workspace.path, protected, sha, self.previews,
+                    site=site_at, content=self.content_folder, settings_name=self.settings_name,
                 )
             except PreviewError as exc:
                 logger.warning("portal: preview of %s at %s: %s", review.branch, sha[:12], exc)
@@ -414,7 +477,8 @@ class Portal:
                     self._piece_view(site, piece, row, state, state.approved_by(approver), preview)
                 )
         return ReviewView(
-            review.id, review.branch, sha, str(site.settings.get("TIMEZONE", "UTC")), views, error
+            review.id, review.branch, sha, str(site.settings.get("TIMEZONE", "UTC")), views, error,
+            framing,
         )
 
     def _piece_view(
@@ -435,6 +499,12 @@ class Portal:
         )
         if isinstance(piece, Post):
             view.page = post_save_as(site, piece)
+            view.raw_html = bool(_RAW_HTML.search(piece.body))
+            if piece.source is not None:
+                try:
+                    view.source_text = piece.source.path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    view.source_text = piece.body
         if isinstance(piece, Snippet):
             card = self._card(site, piece, preview)
             media = [
@@ -631,3 +701,14 @@ class Portal:
             text += f"\n„{comment}“\n"
         text += f"\nReview {review.id}, branch {review.branch}.\n"
         return Message(to=review.requested_by, subject=subject, text=text, reply_to=approver)
+
+
+def symlinks_under(folder: Path) -> list[str]:
+    """The symbolic links under ``folder`` (not followed), relative to it, sorted."""
+    found = []
+    for current, dirs, files in os.walk(folder):
+        for name in [*dirs, *files]:
+            path = Path(current) / name
+            if path.is_symlink():
+                found.append(path.relative_to(folder).as_posix())
+    return sorted(found)

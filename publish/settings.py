@@ -103,6 +103,9 @@ DEFAULTS: dict[str, Any] = {
         "remote": None,
         "workspace": ".dialogpress/portal",
         "committer": "dialogpress portal <portal@dialogpress.invalid>",
+        # whose theme, plugins and settings build the previews (never the review branch's);
+        # None: the ref the trust root is read from (DP_TRUST_REF, else origin/HEAD, ...)
+        "protected_branch": None,
     },
 }
 
@@ -524,6 +527,13 @@ def portal_settings(settings: Settings) -> dict[str, Any]:
         raise SettingsError(f"{where}['remote'] must be a git URL or path, or None (origin)")
     if not (isinstance(merged["workspace"], str) and merged["workspace"].strip()):
         raise SettingsError(f"{where}['workspace'] must be a folder path")
+    protected = merged["protected_branch"]
+    if protected is not None and (
+        not (isinstance(protected, str) and protected.strip()) or protected.startswith("-")
+    ):
+        raise SettingsError(
+            f"{where}['protected_branch'] must be a branch name such as 'main', or None"
+        )
     committer = merged["committer"]
     match = re.match(r"^([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>$", str(committer).strip())
     if not isinstance(committer, str) or match is None:

@@ -170,6 +170,30 @@ def _rejected_as_moved(stderr: str) -> bool:
     return any(line.strip().startswith("! [rejected]") for line in stderr.splitlines())
 
 
+def protected_ref(workspace: Workspace, branch: str | None = None) -> str:
+    """The commit whose settings, theme and plugins the desk trusts, in its clone.
+
+    Whoever can push a review branch must not decide what runs in the desk, so previews
+    take everything but the content from here (:mod:`publish.previews`). ``branch`` is
+    the operator's (``PORTAL["protected_branch"]``: ``origin/<branch>``), never the
+    review's base, which the requester picks; without it, the ref the trust root is read
+    from (:func:`editorial.trust.protected_ref`: ``DP_TRUST_REF``, else ``origin/HEAD``,
+    ``origin/main``, ...). The forge must protect it. Raises :class:`WorkspaceError`
+    when there is no such ref (sync first).
+    """
+    if branch:
+        return workspace.tip(branch)
+    from editorial.trust import TrustError
+    from editorial.trust import protected_ref as trusted_ref
+
+    with workspace.locked():
+        try:
+            ref = trusted_ref(workspace.path)
+        except TrustError as exc:
+            raise WorkspaceError(str(exc)) from None
+        return workspace.commit_of(ref)
+
+
 def _git_env() -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in _FOREIGN_GIT_ENV}
     env["GIT_TERMINAL_PROMPT"] = "0"
@@ -247,6 +271,18 @@ class Workspace:
             )
         if found.returncode != 0:
             raise BranchGone(f"there is no branch {branch} on {self.remote}")
+        return found.stdout.strip()
+
+    def commit_of(self, ref: str) -> str:
+        """The commit ``ref`` (e.g. ``origin/main``) names in the clone."""
+        with self.locked():
+            self._require_clone()
+            found = self._git(
+                "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}",
+                purpose=f"look up {ref}", check=False,
+            )
+        if found.returncode != 0:
+            raise WorkspaceError(f"there is no {ref} in the workspace at {self.path}")
         return found.stdout.strip()
 
     def checkout(self, branch: str) -> str:

@@ -266,6 +266,9 @@ def login(
         logger.info("desk login failed for %s from %s", typed, address)
         return LoginResult(None, "The e-mail address or the password is wrong.")
     if user.locked_until is not None and user.locked_until > now:
+        # the full argon2 time, as for an unknown name and a wrong password: a quick
+        # answer would tell which addresses have a (locked) account
+        _verify(_DUMMY_HASH, password)
         _record_attempt(session, typed, address, False, now)
         return LoginResult(None, _locked_message(user.locked_until), locked_until=user.locked_until)
     if not _verify(user.password_hash, password):

@@ -33,6 +33,7 @@ from publish.channels import Channel, CredentialsError, load_credentials, make_c
 from publish.context import Context, production_settings
 from publish.desk import access, csrf, display, sessions
 from publish.desk.accounts import Throttle
+from publish.desk.devserver import mask
 from publish.portal import Portal
 from publish.settings import desk_settings
 from publish.store import Store, open_store
@@ -296,8 +297,10 @@ def _guard() -> BaseResponse | None:
     if access.needs_csrf(view, request.method):
         presented = request.form.get(csrf.FIELD) or request.headers.get(csrf.HEADER)
         if not csrf.valid(state.secret, binding, presented):
+            # masked: the path of a portal link holds its unused token
             logger.warning(
-                "desk: %s %s refused: missing or wrong CSRF token", request.method, request.path
+                "desk: %s %s refused: missing or wrong CSRF token", request.method,
+                mask(request.path),
             )
             return _error_page(
                 BadRequest(

@@ -29,4 +29,6 @@ def valid(secret: bytes, binding: str | None, presented: str | None) -> bool:
     """Whether ``presented`` is the token of ``binding``; compared in constant time."""
     if not binding or not presented:
         return False
-    return hmac.compare_digest(token(secret, binding), presented)
+    # as bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500)
+    expected = token(secret, binding).encode("ascii")
+    return hmac.compare_digest(expected, presented.encode("utf-8", "surrogateescape"))

@@ -23,6 +23,14 @@ def mask(line: str) -> str:
 class MaskingRequestHandler(WSGIRequestHandler):
     """Logs each request as Werkzeug does, verify tokens and magic links as ``***``."""
 
+    def log(self, type: str, message: str, *args: object) -> None:
+        """Every line of the server's log (requests, errors, bad request lines), masked."""
+        try:
+            line = message % args if args else message
+        except (TypeError, ValueError):
+            line = " ".join([message, *map(str, args)])
+        super().log(type, "%s", mask(line))
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # the request's environ was built before the response is logged: only the log
         # line sees the masked path

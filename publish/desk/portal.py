@@ -245,8 +245,22 @@ def preview(review_id: int, sha: str, name: str) -> Response:
     path = safe_join(str(folder), name)
     if path is None or not Path(path).is_file():
         abort(404, "There is no such page in the preview.")
+    if not _inside(Path(path), folder):
+        logger.warning("portal: review %s: preview file %s leads outside the preview; "
+                       "not served", review_id, name)
+        abort(404, "There is no such page in the preview.")
     kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
     response = Response(Path(path).read_bytes(), mimetype=kind)
     response.headers["Content-Security-Policy"] = PREVIEW_POLICY
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is a file of ``folder`` itself: no link on the way leads out."""
+    try:
+        return path.resolve(strict=True).is_relative_to(folder.resolve(strict=True)) and not any(
+            part.is_symlink() for part in [path, *path.parents] if part.is_relative_to(folder)
+        )
+    except OSError:
+        return False

@@ -68,7 +68,9 @@ def events() -> Response:
     if state.app_secret is None:
         logger.error("facebook webhook event refused: DP_FACEBOOK_APP_SECRET is not set")
         abort(403, "The webhook is not configured.")
-    if not hmac.compare_digest(signature(state.app_secret, body), presented):
+    expected = signature(state.app_secret, body).encode("ascii")
+    # as bytes: a header with non-ASCII characters is a wrong signature, not a 500
+    if not hmac.compare_digest(expected, presented.encode("utf-8", "surrogateescape")):
         logger.warning(
             "facebook webhook event refused from %s: wrong or missing %s",
             request.remote_addr,

@@ -280,7 +280,10 @@ class FacebookSandbox(SandboxServer):
                 self.app_secret.encode(), token.encode(), hashlib.sha256
             ).hexdigest()
             proof = params.get("appsecret_proof", "")
-            if not hmac.compare_digest(proof, expected):
+            # as bytes: a proof with non-ASCII characters is wrong, not a crash
+            if not hmac.compare_digest(
+                str(proof).encode("utf-8", "surrogateescape"), expected.encode("ascii")
+            ):
                 return graph_error(400, 100, "Invalid appsecret_proof provided in the API argument")
         return None
 
