@@ -68,6 +68,10 @@ def _structured_logging() -> None:
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _lock(settings_path: str) -> SchedulerLock:
     try:
         root = settings_root(production_settings(settings_path))
@@ -153,6 +157,10 @@ class _Runner:
                     should_stop=self.stop.is_set,
                 )
             failed = summary.status == "failed"
+        except FrameNotApproved as exc:
+            # a user's state, not a crash: the client has to approve the layout first
+            logger.error("event=tick.refused reason=%s", _quoted(str(exc)))
+            failed = True
         except Exception:
             logger.exception("event=tick.crashed")
             failed = True
@@ -190,6 +198,9 @@ def run_command(every_minutes: float | None, pull: bool, settings_path: str) -> 
     try:
         settings = production_settings(settings_path)
         minutes = every_minutes or scheduler_settings(settings)["tick_minutes"]
+    except FrameNotApproved as exc:
+        fail(str(exc), EXIT_FINDINGS)
+        raise AssertionError("unreachable") from exc
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
         raise AssertionError("unreachable") from exc

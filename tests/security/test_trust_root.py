@@ -263,3 +263,46 @@ def test_a_static_file_the_site_approval_covers_is_published_and_others_are_not(
     assert built.code == 0, built.output
     assert (approver.root / "output" / "images" / "logo.svg").is_file()
     assert not (approver.root / "output" / "images" / "extra.svg").exists()
+
+
+def test_the_scheduler_service_refuses_unapproved_settings_without_running_them(
+    world: World,
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from trustworld import DIALOGPRESS
+
+    scheduler = world.clone(LEAD)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DP_", "GIT_"))}
+    process = subprocess.Popen(
+        [str(DIALOGPRESS), "run", "--every", "0.05", "--pull"], cwd=scheduler.root,
+        env=environ, stderr=subprocess.PIPE, text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stderr is not None
+        while "event=tick.done" not in "".join(lines):
+            lines.append(process.stderr.readline())
+        # someone pushes settings the client never approved; the service pulls them
+        editor = world.clone(LENA)
+        editor.write("pelicanconf.py", (editor.root / "pelicanconf.py").read_text()
+                     + "open('PWNED', 'w').write('ran')\n")
+        editor.commit("Unreviewed settings")
+        editor.git("push", "-q", "origin", "main")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "event=tick.refused" not in lines[-1]:
+            lines.append(process.stderr.readline())
+        assert "pelicanconf.py" in lines[-1] and "event=tick.refused" in lines[-1], "".join(lines)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest = process.communicate(timeout=60)[1]
+    assert process.returncode == 0
+    assert "Traceback" not in "".join(lines) + rest
+    assert not (scheduler.root / "PWNED").exists()
+    # started on unapproved settings, it does not start at all
+    again = scheduler.dp("run", "--every", "0.05")
+    assert again.code == 1 and "layout/settings changed and not approved" in again.err
+    assert "Traceback" not in again.err and not (scheduler.root / "PWNED").exists()
