@@ -801,6 +801,45 @@ class ApprovalState:
         }
 
 
+def signer_problem(
+    approval: Approval, approver: Approver | None, trust: TrustRoot, signatures: _Signatures
+) -> str | None:
+    """Why ``approval`` was not signed by an approver of ``trust`` (or by the portal for
+    one it may sign for), or None when it was: the rule pieces and the site share."""
+    if approver is None:
+        return (
+            f"unknown approver: {approval.approver} is not an approver in {trust.describe()}"
+        )
+    principal = approver.email
+    if approval.via_portal:
+        if trust.portal is None or not trust.portal.may_sign_for(approver.email):
+            return (
+                f"the portal may not sign for {approver.email}: portal.approvers in "
+                f"{trust.describe()} does not list them"
+            )
+        principal = PORTAL_PRINCIPAL
+    try:
+        return signatures.problem(approval, principal)
+    except ApprovalError as exc:
+        return f"bad signature: cannot be checked: {exc}"
+
+
+def overall_state(checks: list[ApprovalCheck], required: int) -> tuple[State, list[str]]:
+    """Approved when ``required`` distinct approvers' approvals are valid; else stale,
+    invalid or missing, the first that applies. Also the approvers who count."""
+    valid: dict[str, str] = {}  # one approver, however often they approved, counts once
+    for check in checks:
+        if check.verdict == "valid":
+            valid.setdefault(check.approval.approver.casefold(), check.approval.approver)
+    if len(valid) >= required:
+        return "approved", list(valid.values())
+    if any(c.verdict == "stale" for c in checks):
+        return "stale", list(valid.values())
+    if any(c.verdict == "invalid" for c in checks):
+        return "invalid", list(valid.values())
+    return "missing", list(valid.values())
+
+
 class _Judge:
     """Judges approvals of many pieces with shared git history and one signers file."""
 
@@ -831,30 +870,8 @@ class _Judge:
                 "names the file it was given for, so a copied or renamed file needs its own",
                 name,
             )
-        if approver is None:
-            return ApprovalCheck(
-                approval,
-                "invalid",
-                f"unknown approver: {approval.approver} is not an approver in "
-                f"{self.trust.describe()}",
-                name,
-            )
-        principal = approver.email
-        if approval.via_portal:
-            if self.portal is None or not self.portal.may_sign_for(approver.email):
-                return ApprovalCheck(
-                    approval,
-                    "invalid",
-                    f"the portal may not sign for {approver.email}: portal.approvers in "
-                    f"{self.trust.describe()} does not list them",
-                    name,
-                )
-            principal = PORTAL_PRINCIPAL
-        try:
-            problem = self.signatures.problem(approval, principal)
-        except ApprovalError as exc:
-            problem = f"bad signature: cannot be checked: {exc}"
-        if problem:
+        problem = signer_problem(approval, approver, self.trust, self.signatures)
+        if problem or approver is None:
             return ApprovalCheck(approval, "invalid", problem, name)
         if self.authorship.problem:
             return ApprovalCheck(approval, "invalid", self.authorship.problem, name)
@@ -893,29 +910,17 @@ class _Judge:
         if entries:
             self.authorship.prepare([*self.batch, piece])
         checks = [self.check(piece, a, problem, current) for a, problem in entries]
-        valid: dict[str, str] = {}  # one approver, however often they approved, counts once
-        for check in checks:
-            if check.verdict == "valid":
-                valid.setdefault(check.approval.approver.casefold(), check.approval.approver)
         reasons = [
             f"{c.approval.approver} ({c.approval.at:%Y-%m-%d %H:%M}): {c.reason}"
             for c in checks
             if c.reason
         ]
         unsafe = [f"refused: {f.message} (line {f.line})" for f in piece.unsafe_findings()]
-        state: State
+        state, valid = overall_state(checks, self.required)
         if unsafe:
             # signed or not, the approver cannot have seen what readers would get
             state = "invalid"
             reasons = [*unsafe, *reasons]
-        elif len(valid) >= self.required:
-            state = "approved"
-        elif any(c.verdict == "stale" for c in checks):
-            state = "stale"
-        elif any(c.verdict == "invalid" for c in checks):
-            state = "invalid"
-        else:
-            state = "missing"
         note: str | None = None
         if unsafe:
             more = f" (and {len(unsafe) - 1} more)" if len(unsafe) > 1 else ""
@@ -934,7 +939,7 @@ class _Judge:
             self.required,
             checks,
             [note, *reasons] if note else reasons,
-            list(valid.values()),
+            valid,
             note,
         )
 

@@ -33,9 +33,11 @@ from editorial.approvals import (
     State,
     _key_id,
     _Signatures,
+    overall_state,
     parse_approval,
     public_key,
     sign,
+    signer_problem,
 )
 from editorial.history import HistoryError, open_repository
 from editorial.trust import (
@@ -244,25 +246,8 @@ def site_approval_state(site_root: Path, trust: TrustRoot | None = None) -> Site
             if approval.piece != SITE_PIECE:
                 checks.append(judged("invalid", f"signed for {approval.piece}, not the site"))
                 continue
-            if approver is None:
-                checks.append(judged(
-                    "invalid",
-                    f"unknown approver: {approval.approver} is not an approver in "
-                    f"{trust.describe()}",
-                ))
-                continue
-            principal = approver.email
-            if approval.via_portal:
-                if trust.portal is None or not trust.portal.may_sign_for(approver.email):
-                    checks.append(judged(
-                        "invalid", f"the portal may not sign for {approver.email}"
-                    ))
-                    continue
-                from editorial.approvals import PORTAL_PRINCIPAL
-
-                principal = PORTAL_PRINCIPAL
-            problem = signatures.problem(approval, principal)
-            if problem:
+            problem = signer_problem(approval, approver, trust, signatures)
+            if problem or approver is None:
                 checks.append(judged("invalid", problem))
                 continue
             if authors is None:
@@ -285,19 +270,12 @@ def site_approval_state(site_root: Path, trust: TrustRoot | None = None) -> Site
                 ))
                 continue
             checks.append(judged("valid", None))
-    valid = sorted({c.approval.approver for c in checks if c.verdict == "valid"})
     reasons = [f"{c.approval.approver}: {c.reason}" for c in checks if c.reason]
-    state: State
-    if len(valid) >= trust.required:
-        state, changed = "approved", []
-    elif any(c.verdict == "stale" for c in checks):
-        state = "stale"
-    elif any(c.verdict == "invalid" for c in checks):
-        state = "invalid"
-    else:
-        state = "missing"
-        if not entries:
-            reasons.append(f"no site approval yet ({SITE_APPROVAL_FILE})")
+    state, valid = overall_state(checks, trust.required)
+    if state == "approved":
+        changed = []
+    elif not entries:
+        reasons.append(f"no site approval yet ({SITE_APPROVAL_FILE})")
     if state != "approved" and len(valid) and trust.required > 1:
         reasons.insert(0, f"{len(valid)} of {trust.required} required approvals")
     if state != "approved" and not changed:

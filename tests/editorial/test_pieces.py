@@ -261,7 +261,7 @@ def test_check_command_reports_every_problem_and_keeps_the_good_pieces(site: Pat
         assert expected in result.output
     result = runner.invoke(main, ["check", "--format", "json", "-s", str(site / "pelicanconf.py")])
     assert result.exit_code == 1
-    listed = {piece["id"]: piece for piece in json.loads(result.output)}
+    listed = {piece["id"]: piece for piece in json.loads(result.stdout)}
     assert set(listed) == {
         "posts/advent.md",
         "social/good.md",
