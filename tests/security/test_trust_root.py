@@ -306,3 +306,53 @@ def test_the_scheduler_service_refuses_unapproved_settings_without_running_them(
     again = scheduler.dp("run", "--every", "0.05")
     assert again.code == 1 and "layout/settings changed and not approved" in again.err
     assert "Traceback" not in again.err and not (scheduler.root / "PWNED").exists()
+
+
+def test_a_self_approved_snippet_merged_unreviewed_never_reaches_the_networks(
+    world: World, keys: dict[str, Path]
+) -> None:
+    from editorial.times import parse_time
+    from publish.sandbox import Sandbox, clock_from
+    from publish.sandbox.facebook import PAGE_ID, PAGE_TOKEN
+
+    editor = world.clone(LENA)
+    editor.git("checkout", "-q", "-b", "eilig")
+    editor.write("trust.yml", trust_text(keys, approvers=(PETRA, JONAS, LENA)))
+    editor.write("content/social/2026-11-24-eilig.md", (
+        "---\ntitle: Eilig\nchannels: [twitter]\npublish_at: 2026-11-24 09:30\n"
+        "text:\n  twitter: Heute alles zum halben Preis!\n---\nHeute alles zum halben Preis!\n"
+    ))
+    editor.commit("Eilige Aktion")
+    from editorial.approvals import Approval, content_hash, sign, write_approval
+    from editorial.pieces import load_site
+    from editorial.settings import load_settings
+
+    site = load_site(load_settings(editor.root / "pelicanconf.py"))
+    piece = site.get("social/2026-11-24-eilig.md")
+    assert piece is not None
+    mine = Approval(piece.id, content_hash(piece), LENA.email, parse_time(NOW, "Europe/Berlin"))
+    write_approval(piece, sign(mine, Path(editor.key())))
+    editor.commit("Freigabe")
+    editor.git("push", "-q", "origin", "eilig")
+    merger = world.clone(LEAD)  # merges without looking
+    merger.git("fetch", "-q", "origin", "eilig")
+    merger.git("merge", "-q", "--no-ff", "-m", "Merge eilig", "origin/eilig")
+    merger.git("push", "-q", "origin", "main")
+
+    scheduler = world.clone(LEAD)
+    with Sandbox(consumer_key="trust-test", twitter_clock=clock_from(
+            parse_time(NOW, "Europe/Berlin"))) as box:
+        env = {
+            "DP_TEST_SANDBOX_X": box.twitter_url, "DP_TEST_SANDBOX_FB": box.facebook_url,
+            "DP_TEST_PAGE_ID": PAGE_ID,
+            "DP_TWITTER_CONSUMER_KEY": "trust-test", "DP_TWITTER_CONSUMER_SECRET": "s",
+            "DP_TWITTER_ACCESS_TOKEN": "1-t", "DP_TWITTER_ACCESS_TOKEN_SECRET": "s",
+            "DP_FACEBOOK_PAGE_TOKEN": PAGE_TOKEN, "DP_ACTOR": "test@kranich.example",
+        }
+        ticked = scheduler.dp("tick", "--now", NOW, env=env)
+        texts = [t["text"] for t in box.twitter.state()["tweets"]]
+    # Petra's approved advent snippet went out, Lena's self-approved one did not
+    assert any("Im Advent" in text for text in texts), ticked.output
+    assert not any("halben Preis" in text for text in texts)
+    listed = scheduler.dp("approvals", "content/social/2026-11-24-eilig.md")
+    assert f"unknown approver: {LENA.email}" in listed.out

@@ -39,6 +39,15 @@ SETTINGS = textwrap.dedent(
     PLUGIN_PATHS = [{str(PLUGINS)!r}]
     PLUGINS = ["dp_frontmatter", "dp_approval_gate"]
     DP_NOW = "{NOW}"
+    # the networks are the local sandbox when a test names it (as DP_SANDBOX does for the
+    # example site); the settings file itself stays the same, so its approval holds
+    import os
+    if os.environ.get("DP_TEST_SANDBOX_X"):
+        CHANNELS = {{
+            "twitter": {{"api_base": os.environ["DP_TEST_SANDBOX_X"], "timeout": 5}},
+            "facebook": {{"api_base": os.environ["DP_TEST_SANDBOX_FB"],
+                         "page_id": os.environ["DP_TEST_PAGE_ID"], "timeout": 5}},
+        }}
     """
 )
 PUBLISH = (
