@@ -14,10 +14,12 @@ a second tick built, deployed or posted anything, since that is the behaviour me
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -156,11 +158,14 @@ def run_tick(site: Path, now: str) -> dict[str, Any]:
     """One ``dialogpress tick`` as cron runs it, timed from start to exit."""
     environ = {key: value for key, value in os.environ.items() if not key.startswith("DP_")}
     command = [_dialogpress(), "tick", "--now", now, "--format", "json", "-s", "pelicanconf.py"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         command, cwd=site, env=environ, capture_output=True, text=True, check=False
     )
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     try:
         summary = json.loads(done.stdout)
     except json.JSONDecodeError as exc:
@@ -169,8 +174,11 @@ def run_tick(site: Path, now: str) -> dict[str, Any]:
             f"tick in {site} printed no summary (exit {done.returncode}):\n{tail}"
         ) from exc
     steps = {step["name"]: step["status"] for step in summary["steps"]}
+    live = site / "public"
     return {
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
+        "pages": sum(1 for _ in live.rglob("*.html")) if live.exists() else 0,
         "exit_code": done.returncode,
         "status": summary["status"],
         "build": steps.get("build"),
@@ -193,17 +201,79 @@ def check_second(site: str, second: dict[str, Any]) -> None:
         raise BenchError(f"{site}: the second tick built, deployed or posted something")
 
 
+def edit_one_post(site: Path) -> None:
+    """Change one post's body, as an editor's commit would."""
+    posts = sorted((site / "content" / "posts").glob("*.md"))
+    with posts[len(posts) // 2].open("a", encoding="utf-8") as file:
+        file.write("\nNachtrag: Die Störung ist behoben.\n")
+
+
 def bench_site(name: str, folder: Path, posts: int, now: str) -> dict[str, Any]:
     first = run_tick(folder, now)
     second = run_tick(folder, now)
     check_second(name, second)
+    edit_one_post(folder)
+    edited = run_tick(folder, now)
+    if edited["build"] != "done":
+        raise BenchError(f"{name}: the tick after an edit did not build ({edited['build']})")
     return {
         "site": name,
         "posts": posts,
         "first": first,
         "second": second,
+        "edit": edited,
         "ratio": round(second["seconds"] / first["seconds"], 3) if first["seconds"] else None,
     }
+
+
+def help_cpu() -> float:
+    """CPU seconds of ``dialogpress --help`` in a fresh process (the best of three)."""
+    best = float("inf")
+    for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([_dialogpress(), "--help"], capture_output=True, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        best = min(best, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return round(best, 3)
+
+
+def stock_full_seconds(scratch: Path, posts: int, seed: int) -> float | None:
+    """Stock Pelican's full build of as many generated posts (bench/build.py's copy)."""
+    spec = importlib.util.spec_from_file_location("bench_build", REPO / "bench" / "build.py")
+    if spec is None or spec.loader is None:
+        return None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    _, stock = build.generate_sites(scratch / "stock-sites", posts, seed)
+    return float(build.measure("stock", stock, scratch / "stock-out")["wall_seconds"])
+
+
+# the issue's rows (#19) this script measures: today, goal
+ROWS = {
+    "tick_edit": ("tick after one post's body changed vs stock Pelican full build",
+                  "≈ 0.6× (full)", "≤ 0.05×"),
+    "idle_cpu": ("idle tick, CPU seconds", "≈ 2.4 s (example)", "≤ 0.5 s"),
+    "help_cpu": ("`dialogpress --help` CPU", "≈ 1.6 s", "≤ 0.3 s"),
+}
+
+
+def issue_rows(results: list[dict[str, Any]], stock: float | None, help_s: float) -> list[str]:
+    head = f"{'what':<66} {'today':>16} {'goal':>9} {'measured':>22}"
+    lines = [head]
+    label, today, goal = ROWS["tick_edit"]
+    for row in results:
+        if row["site"] != "generated":
+            continue
+        edit = row["edit"]["seconds"]
+        ratio = f"{edit / stock:.3f}× ({edit:.1f} s)" if stock else f"{edit:.1f} s"
+        lines.append(f"{label + ', ' + str(row['posts']):<66} {today:>16} {goal:>9} {ratio:>22}")
+    label, today, goal = ROWS["idle_cpu"]
+    for row in results:
+        name = f"{label}, {row['site']} ({row['posts']})"
+        lines.append(f"{name:<66} {today:>16} {goal:>9} {row['second']['cpu_seconds']:>20.2f} s")
+    label, today, goal = ROWS["help_cpu"]
+    lines.append(f"{label:<66} {today:>16} {goal:>9} {help_s:>20.2f} s")
+    return lines
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -218,10 +288,11 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=2000, help="posts of the generated site")
+    parser.add_argument("--posts", type=int, default=5000, help="posts of the generated site")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the generated posts")
     parser.add_argument("--now", default=NOW, help="the ticks' clock (site time zone)")
     parser.add_argument("--skip-example", action="store_true", help="only the generated site")
+    parser.add_argument("--skip-stock", action="store_true", help="no stock Pelican build")
     parser.add_argument(
         "--output", type=Path, default=REPO / "bench" / "results" / "tick.json", help="JSON file"
     )
@@ -238,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
             generated.mkdir()
             generate_site(generated, args.posts, args.seed)
             results.append(bench_site("generated", generated, args.posts, args.now))
+            stock = None if args.skip_stock else stock_full_seconds(
+                Path(scratch), args.posts, args.seed
+            )
     except BenchError as exc:
         print(f"bench/tick.py: {exc}", file=sys.stderr)
         return 1
@@ -248,10 +322,13 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cpus",
         "sites": results,
+        "stock_full_seconds": stock,
+        "help_cpu_seconds": (help_s := help_cpu()),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
     print(table(results))
+    print("\n".join(issue_rows(results, stock, help_s)))
     print(f"written to {args.output}")
     return 0
 

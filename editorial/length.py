@@ -14,20 +14,48 @@ counts and accepts.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
-from twitter_text import extract_urls_with_indices, parse_tweet
-from twitter_text.config import config as _twitter_config
-from twitter_text.regexp.invalid_chars import invalid_chars
+# twitter-text compiles its expressions on import (about a quarter of a second of CPU),
+# so it is imported when a text is first measured, not by every command that imports
+# this module for its limits (an idle scheduler tick, ``dialogpress --help``)
 
-#: the weighted-length rules by version; v1 and v2 as shipped lack the emoji switch
-TWITTER_RULES: dict[int, dict[str, Any]] = {
-    1: {**_twitter_config["version1"], "emoji_parsing_enabled": False},
-    2: {**_twitter_config["version2"], "emoji_parsing_enabled": False},
-    3: dict(_twitter_config["version3"]),
-}
+
+@functools.cache
+def _twitter_text() -> ModuleType:
+    import twitter_text
+
+    return twitter_text
+
+
+@functools.cache
+def _rules() -> dict[int, dict[str, Any]]:
+    """The weighted-length rules by version; v1 and v2 as shipped lack the emoji switch."""
+    from twitter_text.config import config
+
+    return {
+        1: {**config["version1"], "emoji_parsing_enabled": False},
+        2: {**config["version2"], "emoji_parsing_enabled": False},
+        3: dict(config["version3"]),
+    }
+
+
+@functools.cache
+def _invalid_chars() -> Any:
+    from twitter_text.regexp.invalid_chars import invalid_chars
+
+    return invalid_chars
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TWITTER_RULES":  # the rules by version, for the conformance tests
+        return _rules()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 #: what X counts for any URL
 URL_LENGTH = 23
 #: what each network accepts at most (X: weighted characters; others: characters)
@@ -73,12 +101,12 @@ class Measure:
 
 def weighted_length(text: str, version: int = 3) -> int:
     """The length X counts for ``text``."""
-    return int(parse_tweet(text, TWITTER_RULES[version]).weightedLength)
+    return int(_twitter_text().parse_tweet(text, _rules()[version]).weightedLength)
 
 
 def is_valid_tweet(text: str, version: int = 3) -> bool:
     """True when X accepts ``text``: not empty, within the limit, no invalid characters."""
-    return bool(parse_tweet(text, TWITTER_RULES[version]).valid)
+    return bool(_twitter_text().parse_tweet(text, _rules()[version]).valid)
 
 
 def character_count(text: str) -> int:
@@ -102,11 +130,12 @@ def measure(text: str, channel: str, limit: int | None = None) -> Measure:
 
 
 def _measure_x(text: str, limit: int) -> Measure:
-    invalid = invalid_chars.search(text)
+    invalid = _invalid_chars().search(text)
     # invalid characters stop twitter-text's count of the valid range; a stand-in of the
     # same weight lets it tell where the *length* crosses the limit
-    stand_in = invalid_chars.sub(_STAND_IN, text)
-    result = parse_tweet(stand_in, {**TWITTER_RULES[3], "max_weighted_tweet_length": limit})
+    stand_in = _invalid_chars().sub(_STAND_IN, text)
+    rules = {**_rules()[3], "max_weighted_tweet_length": limit}
+    result = _twitter_text().parse_tweet(stand_in, rules)
     count = int(result.weightedLength)
     overflow = None
     if count > limit:
@@ -141,7 +170,7 @@ def links(text: str) -> list[Entity]:
     """The URLs X would link in ``text`` (with or without ``https://``)."""
     return [
         Entity(start, end, text[start:end])
-        for start, end in (e["indices"] for e in extract_urls_with_indices(text))
+        for start, end in (e["indices"] for e in _twitter_text().extract_urls_with_indices(text))
     ]
 
 

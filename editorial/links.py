@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from editorial.length import with_link
 from editorial.pieces import Post, Site, Snippet
 from editorial.times import zone
 
@@ -97,6 +96,9 @@ def channel_parts(site: Site, snippet: Snippet, channel: str) -> list[str]:
     The first part carries the link because that is the post people see in their
     timeline; a text that already contains the link is left as written.
     """
+    # twitter-text's expressions cost a quarter second to import: only when posting
+    from editorial.length import with_link
+
     parts = list(snippet.parts(channel))
     link = snippet_link(site, snippet, channel)
     if link and parts and link not in parts[0]:

@@ -122,6 +122,7 @@ def build_site(
         )
     build_stamp.forget(settings)
     stamp, output_path = build_stamp.stamp_path(settings), Path(settings["OUTPUT_PATH"])
+    record = build_stamp.record_path(settings)
     collector = _ErrorCollector()
     root_logger = logging.getLogger()
     root_logger.addHandler(collector)
@@ -145,6 +146,8 @@ def build_site(
     # dp_incremental tells until when the output holds; without it a build always runs
     if pelican is not None and not collector.messages and hasattr(pelican, "dp_valid_until"):
         build_stamp.write(stamp, output_path, inputs, pelican.dp_valid_until)
+    elif collector.messages:  # a half-written output must not be vouched for: next is full
+        record.unlink(missing_ok=True)
     return BuildResult(
         output=output_path,
         settings_file=path.resolve(),

@@ -42,6 +42,17 @@ def stamp_path(settings: Settings) -> Path:
     return Path(str(settings["CACHE_PATH"])) / "dp_incremental" / f"{name}.stamp.json"
 
 
+def record_path(settings: Settings) -> Path:
+    """dp_incremental's record for this output (its ``record_path``).
+
+    After a build with errors the output may hold pages of a half-done render, and the
+    record (written when Pelican itself finished) may vouch for them: the caller drops
+    it, so that the next build is full. Taken before the build, as :func:`stamp_path`.
+    """
+    stamp = stamp_path(settings)
+    return stamp.with_name(stamp.name.removesuffix(".stamp.json") + ".pickle")
+
+
 def _tree(folder: Path, digest: Any) -> None:
     for parent, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)

@@ -11,6 +11,11 @@ content, theme, plugins, settings, the site data file, and which posts' dates ha
 tick is a row in ``scheduler_runs``; the newest one that went live holds the fingerprint
 the next tick compares with. A failed build is never deployed and nothing is posted after
 it: a snippet must not link to a post the public cannot read.
+
+Ticks build into one folder per site (:func:`build_folder`) that outlives them, with
+dp_incremental's record beside it, so that a tick after one edit renders the pages that
+edit touched rather than the whole site; the deploy target copies the result into a
+release, so the build folder is never what the public reads.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ import hashlib
 import logging
 import os
 import subprocess
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -48,6 +52,17 @@ logger = logging.getLogger(__name__)
 # statuses of a run whose fingerprint is live
 LIVE_STATUSES = ("ok", "skipped")
 _SKIP_DIRS = {"__pycache__", ".git"}
+# the scheduler's own build folder and its incremental record, below the site root
+BUILD_FOLDER = ".dialogpress/build"
+
+
+def build_folder(settings: Settings) -> Path:
+    """Where ticks build: ``site/`` (the output) and ``cache/`` (the incremental record).
+
+    It persists between ticks so that a tick with one change rebuilds only what that
+    change touched; it is never served, a deploy copies it into a release.
+    """
+    return settings_root(settings) / BUILD_FOLDER
 
 
 @dataclass
@@ -202,26 +217,37 @@ def runs(store: Store, limit: int = 20) -> list[SchedulerRun]:
 
 
 class _Deployer:
-    """Builds into a scratch folder and deploys; remembers the last build for ``is_live``."""
+    """Builds into the site's build folder and deploys; remembers the build for ``is_live``.
+
+    The folder keeps the last build and dp_incremental's record of it, so each build
+    is incremental; a failed build leaves the folder to be rebuilt in full next time
+    (``build_site`` drops the record) and is never deployed.
+    """
 
     def __init__(
-        self, settings_path: str | Path, target: DeployTarget, scratch: Path, now: datetime
+        self, settings_path: str | Path, target: DeployTarget, folder: Path, now: datetime
     ) -> None:
         self.settings_path = settings_path
         self.target = target
-        self.scratch = scratch
+        self.folder = folder
         self.now = now
         self.last_build: Path | None = None
-        self.builds = 0
 
     def build_and_deploy(self, summary: TickSummary, label: str) -> bool:
-        self.builds += 1
-        output = self.scratch / f"build-{self.builds}"
+        output = self.folder / "site"
+        live = self.target.live_root()
+        if live is not None and (
+            output.resolve().is_relative_to(live.resolve())
+            or self.folder.resolve().is_relative_to(live.resolve())
+        ):
+            summary.step(label, "failed", f"the build folder {self.folder} is inside {live}")
+            summary.error = f"the deploy target {live} holds the build folder {self.folder}"
+            return False
         result = build_site(
             self.settings_path,
             production=True,
             output=output,
-            override={"DP_NOW": self.now.isoformat()},
+            override={"DP_NOW": self.now.isoformat(), "CACHE_PATH": str(self.folder / "cache")},
         )
         if not result.ok:
             summary.step(label, "failed", "; ".join(result.errors))
@@ -330,46 +356,45 @@ def _steps(
     settings: Settings = context.settings
     dry_run = summary.dry_run
     target = make_target(settings)
-    with tempfile.TemporaryDirectory(prefix="dialogpress-tick-") as scratch:
-        deployer = _Deployer(settings_path, target, Path(scratch), now)
-        if not dry_run:
-            write_site_data(context.site, context.store, now)
-        summary.fingerprint = fingerprint(context, settings_path, now)
-        unchanged = summary.fingerprint == last_live_fingerprint(context.store)
-        live_version = target.current_version()
-        if unchanged and live_version is not None:
-            summary.version = live_version
-            summary.step("build", "skipped", "nothing changed")
-            summary.step("deploy", "skipped", "nothing changed")
-            summary.status = "skipped"
-        elif dry_run:
-            summary.step("build", "skipped", "dry run: the site changed and would be built")
-            summary.step("deploy", "skipped", "dry run")
-        elif not deployer.build_and_deploy(summary, "build"):
-            summary.status = "failed"
-            summary.step("syndicate", "skipped", "the build or deploy failed; nothing posted")
-            return
-        if should_stop():
-            summary.status = "stopped"
-            summary.step("syndicate", "skipped", "stopping")
-            return
-        report = syndicate(
-            context.site,
-            context.store,
-            context.channels,
-            now,
-            is_live=deployer.is_live(context),
-            max_lateness=max_lateness(settings),
-            dry_run=dry_run,
-        )
-        for name, problem in context.problems.items():
-            report.paused.setdefault(name, problem)
-        _count(summary, report)
-        if not dry_run:
-            _conversation(summary, context, now)
-            _rebuild_for_links(summary, context, settings_path, now, deployer, should_stop)
-        if summary.status == "running":
-            summary.status = "ok"
+    deployer = _Deployer(settings_path, target, build_folder(settings), now)
+    if not dry_run:
+        write_site_data(context.site, context.store, now)
+    summary.fingerprint = fingerprint(context, settings_path, now)
+    unchanged = summary.fingerprint == last_live_fingerprint(context.store)
+    live_version = target.current_version()
+    if unchanged and live_version is not None:
+        summary.version = live_version
+        summary.step("build", "skipped", "nothing changed")
+        summary.step("deploy", "skipped", "nothing changed")
+        summary.status = "skipped"
+    elif dry_run:
+        summary.step("build", "skipped", "dry run: the site changed and would be built")
+        summary.step("deploy", "skipped", "dry run")
+    elif not deployer.build_and_deploy(summary, "build"):
+        summary.status = "failed"
+        summary.step("syndicate", "skipped", "the build or deploy failed; nothing posted")
+        return
+    if should_stop():
+        summary.status = "stopped"
+        summary.step("syndicate", "skipped", "stopping")
+        return
+    report = syndicate(
+        context.site,
+        context.store,
+        context.channels,
+        now,
+        is_live=deployer.is_live(context),
+        max_lateness=max_lateness(settings),
+        dry_run=dry_run,
+    )
+    for name, problem in context.problems.items():
+        report.paused.setdefault(name, problem)
+    _count(summary, report)
+    if not dry_run:
+        _conversation(summary, context, now)
+        _rebuild_for_links(summary, context, settings_path, now, deployer, should_stop)
+    if summary.status == "running":
+        summary.status = "ok"
 
 
 def _conversation(summary: TickSummary, context: Context, now: datetime) -> None:

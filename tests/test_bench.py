@@ -33,7 +33,7 @@ def test_small_generated_site_ticks_twice_and_the_second_skips(tmp_path: Path) -
         capture_output=True,
         text=True,
         check=False,
-        timeout=120,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(output.read_text(encoding="utf-8"))
@@ -47,6 +47,15 @@ def test_small_generated_site_ticks_twice_and_the_second_skips(tmp_path: Path) -
     assert not second["built"] and not second["deployed"] and second["posted"] == 0
     assert first["seconds"] > 0 and second["seconds"] > 0
     assert "generated" in done.stdout and "second tick s" in done.stdout
+    # the tick after one edit builds (the generated posts carry no approvals, so the
+    # production site may not change and the deploy may skip); CPU is measured too
+    edit = site["edit"]
+    assert (edit["build"], edit["built"]) == ("done", True) and edit["exit_code"] == 0
+    assert second["cpu_seconds"] > 0 and report["help_cpu_seconds"] > 0
+    assert report["stock_full_seconds"] > 0
+    for row in ("tick after one post's body changed", "idle tick, CPU seconds",
+                "`dialogpress --help` CPU"):
+        assert row in done.stdout, row
 
 
 def test_generated_posts_are_reproducible_german_posts() -> None:

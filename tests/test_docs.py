@@ -16,8 +16,12 @@ DOCS = README + "".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").g
 
 
 def _commands(group: click.Group, prefix: str = "dialogpress") -> list[tuple[str, click.Command]]:
+    # through click's group API: `main` imports a command's module on first use
+    context = click.Context(group)
     found = []
-    for name, command in sorted(group.commands.items()):
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, f"{prefix} {name} is listed but its module does not define it"
         path = f"{prefix} {name}"
         found.append((path, command))
         if isinstance(command, click.Group):

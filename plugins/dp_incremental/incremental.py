@@ -154,7 +154,14 @@ def finalized(pelican: Any) -> None:
         render_queued(state)
         output = Path(pelican.output_path)
         theme_static = output / str(pelican.settings.get("THEME_STATIC_DIR", "theme"))
-        for item in (_contents.context or {}).get("static_content", {}).values():
+        context = _contents.context or {}
+        # the static files written: ``staticfiles`` as the static generator left it (the
+        # approval gate takes out files no approved piece references, which stay in
+        # ``static_content`` and must be removed from the output like a deleted page)
+        statics = context.get("staticfiles")
+        if statics is None:
+            statics = list(context.get("static_content", {}).values())
+        for item in statics:
             if item is not None:
                 state.produced.add(os.path.normpath(item.save_as))
         if old is not None:

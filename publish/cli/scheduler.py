@@ -9,12 +9,13 @@ import signal
 import sys
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 
 import click
 import schedule
 
-from editorial.settings import SettingsError, settings_root
+from editorial.settings import SettingsError
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
@@ -73,11 +74,11 @@ def _quoted(text: str) -> str:
 
 
 def _lock(settings_path: str) -> SchedulerLock:
+    # the site's root is the settings file's folder (publishconf.py is beside it): found
+    # without loading the settings and judging the frame again, which the tick does
+    root = Path(settings_path).resolve().parent
     try:
-        root = settings_root(production_settings(settings_path))
         return site_lock(root).acquire()
-    except SettingsError as exc:
-        fail(str(exc), EXIT_USAGE)
     except LockHeld as exc:
         fail(str(exc), EXIT_FINDINGS)
     raise AssertionError("unreachable")
@@ -117,7 +118,12 @@ def tick_command(
         dialogpress tick --pull --format json
     """
     require_site_approval(settings_path)
-    now = parse_now(now_text, load(settings_path)["TIMEZONE"])
+    # the settings are read here for the zone of --now (or the reason they cannot be
+    # read); otherwise the tick reads and checks them, once
+    if now_text or not Path(settings_path).is_file():
+        now = parse_now(now_text, load(settings_path)["TIMEZONE"])
+    else:
+        now = parse_now(None, "UTC")
     lock = None if dry_run else _lock(settings_path)
     try:
         summary = _tick(settings_path, now, dry_run, pull)
