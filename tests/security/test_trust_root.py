@@ -356,3 +356,32 @@ def test_a_self_approved_snippet_merged_unreviewed_never_reaches_the_networks(
     assert not any("halben Preis" in text for text in texts)
     listed = scheduler.dp("approvals", "content/social/2026-11-24-eilig.md")
     assert f"unknown approver: {LENA.email}" in listed.out
+
+
+def test_check_warns_where_it_can_see_the_set_up_is_missing(
+    tmp_path: Path, keys: dict[str, Path]
+) -> None:
+    from click.testing import CliRunner
+    from gitsite import POST, GitSite
+    from gitsite import make_keys as make_person_keys
+
+    from publish.cli import main
+
+    people = make_person_keys(tmp_path / "people")
+    site = GitSite(tmp_path / "site", people, [PETRA], unsigned="author-field",
+                   extra="APPROVERS = [{'name': 'x', 'email': 'x@y.test', 'key': 'k'}]\n")
+    (site.root / "trust.yml").unlink()
+    site.write("posts/service-im-advent.md", POST)
+    site.commit(LENA, "Start without a trust file")
+    settings = str(site.root / "pelicanconf.py")
+    missing = CliRunner().invoke(main, ["check", "-s", settings])
+    assert "Warning: no trust root: trust.yml is not on main" in missing.stderr
+    assert "Warning: APPROVERS in pelicanconf.py is no longer read" in missing.stderr
+    strict = CliRunner().invoke(main, ["check", "--require-approval", "-s", settings])
+    assert strict.exit_code == 1 and "no trust root" in strict.output
+
+    site.write_trust([PETRA], unsigned="author-field")
+    site.commit(LENA, "Add the trust file")
+    weak = CliRunner().invoke(main, ["check", "-s", settings])
+    assert "authorship.unsigned is author-field" in weak.stderr
+    assert "no trust root" not in weak.stderr
