@@ -27,7 +27,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from editorial.approvals import find_approver, portal_signer
+from editorial.approvals import ApprovalError, trust_root
 from editorial.settings import Settings
 from publish.store import audit
 from publish.store.models import ReviewDecision, ReviewLink, ReviewPiece, ReviewRequest
@@ -131,23 +131,27 @@ def digest(token: str) -> str:
 
 
 def check_approvers(settings: Settings, emails: Iterable[str]) -> list[str]:
-    """The approvers' e-mail addresses as APPROVERS spells them, each one the portal may
-    sign for; a link to anyone else could only produce approvals that do not count."""
-    signer = portal_signer(settings)
+    """The approvers' e-mail addresses as the trust root spells them, each one the portal
+    may sign for; a link to anyone else could only produce approvals that do not count."""
+    try:
+        trust = trust_root(settings)
+    except ApprovalError as exc:
+        raise ReviewError(str(exc)) from None
+    signer = trust.portal
     if signer is None:
         raise ReviewError(
-            "PORTAL_SIGNER is not set: the portal may not sign for anyone, so a review "
-            "link would be of no use"
+            f"{trust.describe()} has no portal: the portal may not sign for anyone, so a "
+            "review link would be of no use"
         )
     found: list[str] = []
     for email in emails:
-        approver = find_approver(settings, email)
+        approver = trust.find_approver(email)
         if approver is None:
-            raise ReviewError(f"{email} is not in APPROVERS")
+            raise ReviewError(f"{email} is not an approver in {trust.describe()}")
         if not signer.may_sign_for(approver.email):
             raise ReviewError(
-                f"the portal may not sign for {approver.email}: add them to "
-                "PORTAL_SIGNER['approvers'] or let them approve with their own key"
+                f"the portal may not sign for {approver.email}: add them to portal.approvers "
+                "in trust.yml (approved by the approvers) or let them approve with their own key"
             )
         if approver.email not in found:
             found.append(approver.email)

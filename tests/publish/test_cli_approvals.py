@@ -94,7 +94,7 @@ def test_approvals_lists_states_as_text_and_json(site: GitSite) -> None:
     assert f"approved  {SNIP}  Adventszeiten" in text.output
     assert f"missing   {POST_ID}" in text.output
     assert "1 approved, 0 stale, 1 missing, 0 invalid" in text.output
-    data = json.loads(run(site, "approvals", "--format", "json").output)
+    data = json.loads(run(site, "approvals", "--format", "json").stdout)
     assert [(d["piece"], d["state"]) for d in data] == [(POST_ID, "missing"), (SNIP, "approved")]
     assert data[1]["approvals"][0]["approver"] == PETRA.email
     assert data[1]["approvals"][0]["verdict"] == "valid"
@@ -121,7 +121,7 @@ def test_check_require_approval_is_the_gate_and_build_publishes_only_approved(
         "error [approval.missing] title: not approved (missing): nobody has approved it yet"
     )
     assert "zweiter.md: error" not in gate.output
-    data = json.loads(run(site, "check", "--require-approval", "--format", "json").output)
+    data = json.loads(run(site, "check", "--require-approval", "--format", "json").stdout)
     rules = {d["id"]: [f["rule"] for f in d["findings"]] for d in data}
     assert rules[POST_ID] == ["approval.missing"]
 
@@ -155,7 +155,7 @@ def test_review_markdown_lists_added_changed_and_removed(site: GitSite) -> None:
     assert "✏️ changed | **Service im Advent**" in result.output
     assert "✅ approved" in result.output
     assert f"🗑️ removed | **Adventszeiten**<br>`{SNIP}`" in result.output
-    data = json.loads(run(site, "review", "--format", "json").output)
+    data = json.loads(run(site, "review", "--format", "json").stdout)
     assert [(p["change"], p["id"]) for p in data["pieces"]] == [
         ("added", "social/neu.md"), ("changed", POST_ID), ("removed", SNIP)
     ]

@@ -109,12 +109,18 @@ def test_two_browsers_opening_one_link_at_once_let_one_in(store: Store) -> None:
 def test_the_portal_may_link_only_approvers_it_may_sign_for() -> None:
     settings = load_settings(ROOT / "pelicanconf.py")
     assert reviews.check_approvers(settings, [PETRA.upper(), PETRA]) == [PETRA]
-    with pytest.raises(ReviewError, match="not in APPROVERS"):
+    with pytest.raises(ReviewError, match=r"not an approver in trust\.yml"):
         reviews.check_approvers(settings, ["mallory@example.test"])
     with pytest.raises(ReviewError, match="at least one approver"):
         reviews.check_approvers(settings, [])
-    with pytest.raises(ReviewError, match="PORTAL_SIGNER is not set"):
-        reviews.check_approvers({**settings, "PORTAL_SIGNER": None}, [PETRA])
+
+
+def test_a_trust_file_without_a_portal_means_no_review_links(tmp_path: Path) -> None:
+    from gitsite import make_keys, standard_site
+
+    site = standard_site(tmp_path / "site", make_keys(tmp_path / "keys"))
+    with pytest.raises(ReviewError, match=r"trust\.yml of main .* has no portal"):
+        reviews.check_approvers(site.settings(), [PETRA])
 
 
 def test_a_review_without_pieces_is_refused(store: Store) -> None:
