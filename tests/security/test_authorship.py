@@ -153,3 +153,26 @@ def test_a_rebased_branch_keeps_its_approval(world: World) -> None:
     assert approvals(editor).startswith("approved"), approvals(editor)
     assert editor.dp("check", "--require-approval").code == 0
 
+
+
+def test_an_approver_who_fixes_up_the_editors_commit_is_its_author(world: World) -> None:
+    editor = world.clone(LENA)
+    editor.git("checkout", "-q", "-b", "fixup")
+    editor.edit(POST_ID, *EDIT)
+    editor.commit("Etwas herzlicher")
+    approver = world.clone(PETRA)
+    approver.git("fetch", "-q", str(editor.root), "fixup:fixup")
+    approver.git("checkout", "-q", "fixup")
+    target = approver.git("rev-parse", "HEAD").strip()
+    approver.edit(POST_ID, "Kundenzentren", "Kundencenter")
+    approver.git("add", "-A")
+    approver.git("commit", "-q", f"--fixup={target}")
+    # folded into Lena's commit: git keeps Lena as the author, the signature is Petra's
+    approver.git("-c", "sequence.editor=true", "rebase", "-q", "-i", "--autosquash",
+                 "origin/main")
+    log = approver.git("log", "-1", "--format=%ae")
+    assert log.strip() == LENA.email
+    refused = approver.approve(POST_ID)
+    assert refused.code == 1 and "you are an author of this piece (signed commit" in (
+        refused.output
+    )
