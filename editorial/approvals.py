@@ -612,10 +612,13 @@ class _Authorship:
         """The content log with each commit's signature checked against the trust root."""
         if self.trust is None:
             return repo.log()
+        changes = repo.log()
+        text = self.trust.commit_signers()
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
         with tempfile.TemporaryDirectory(prefix="dp-signers-") as tmp:
             signers = Path(tmp) / "allowed_signers"
-            signers.write_text(self.trust.commit_signers(), encoding="utf-8")
-            return repo.log(signers)
+            signers.write_text(text, encoding="utf-8")
+            return repo.verified(changes, signers, key)
 
     def prepare(self, pieces: Iterable[Piece]) -> None:
         """Fetch, in one batch, every old version the given pieces' authorship needs."""

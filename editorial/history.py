@@ -14,11 +14,12 @@ above the site.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -186,6 +187,50 @@ class Repository:
                 before = old if paths is not None else self._content_path(old)
                 changes.append(Change(commit, status, path, before))
         return changes
+
+    def verified(self, changes: list[Change], signers: Path, cache_key: str) -> list[Change]:
+        """``changes`` with each commit's signature verdict against ``signers``.
+
+        git verifies an SSH signature by running ssh-keygen once per commit, which for
+        a history of thousands of signed commits would cost seconds on every tick. A
+        commit's verdict against one set of keys never changes, so verdicts are kept in
+        the repository's own git folder (never pushed, so nobody with push access can
+        write it), one file per set of keys (``cache_key``).
+        """
+        folder = Path(self.git("rev-parse", "--git-common-dir").decode().strip())
+        if not folder.is_absolute():
+            folder = self.root / folder
+        cache_file = folder / "dialogpress" / f"signatures-{cache_key}.json"
+        try:
+            known: dict[str, list[str]] = json.loads(cache_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = {}
+        wanted = list(dict.fromkeys(change.commit.sha for change in changes))
+        missing = [sha for sha in wanted if sha not in known]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            out = self.git(
+                "-c", f"gpg.ssh.allowedSignersFile={signers}",
+                "show", "-s", "--no-walk=unsorted", "--format=%H%x1f%G?%x1f%GS%x1e", *chunk,
+            )
+            for record in out.decode("utf-8", "replace").split("\x1e"):
+                parts = record.strip().split("\x1f")
+                if len(parts) == 3 and parts[1] in ("G", "N", "B", "U", "X", "Y", "R"):
+                    known[parts[0]] = [parts[1], parts[2]]
+        if missing:
+            try:
+                cache_file.parent.mkdir(exist_ok=True)
+                temporary = cache_file.with_suffix(".tmp")
+                temporary.write_text(json.dumps(known), encoding="utf-8")
+                temporary.replace(cache_file)
+            except OSError:
+                logger.debug("cannot keep signature verdicts in %s", cache_file, exc_info=True)
+        result: list[Change] = []
+        for change in changes:
+            status, signer = known.get(change.commit.sha, ["E", ""])
+            commit = replace(change.commit, signature=status, signer=signer or None)
+            result.append(replace(change, commit=commit))
+        return result
 
     def blobs(self, specs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
         """The contents of many (revision, content path) pairs at once; None where absent."""

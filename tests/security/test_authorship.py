@@ -176,3 +176,20 @@ def test_an_approver_who_fixes_up_the_editors_commit_is_its_author(world: World)
     assert refused.code == 1 and "you are an author of this piece (signed commit" in (
         refused.output
     )
+
+
+def test_signature_verdicts_are_kept_per_key_set_in_the_local_git_folder(world: World) -> None:
+    import json
+
+    clone = world.clone(LEAD)
+    assert approvals(clone).startswith("approved")
+    kept = list((clone.root / ".git" / "dialogpress").glob("signatures-*.json"))
+    assert len(kept) == 1
+    verdicts = json.loads(kept[0].read_text())
+    lena = clone.git("log", "-1", "--format=%H", "--author", LENA.email).strip()
+    assert verdicts[lena] == ["G", LENA.email]
+    # a forged verdict in the cache of another key set is never read
+    kept[0].with_name("signatures-0000000000000000.json").write_text(
+        json.dumps({lena: ["G", PETRA.email]})
+    )
+    assert approvals(clone).startswith("approved")
