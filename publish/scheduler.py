@@ -99,6 +99,15 @@ class TickSummary:
     def ok(self) -> bool:
         return self.status != "failed" and self.syndication_ok
 
+    @property
+    def outcome(self) -> str:
+        """The status people read: ``incomplete`` when the site is live but a due piece
+        could not go out. The recorded ``status`` stays ``ok``/``skipped`` then, because
+        it says whether the build is live (the next tick compares its fingerprint)."""
+        if self.status in ("ok", "skipped") and not self.syndication_ok:
+            return "incomplete"
+        return self.status
+
     def step(self, name: str, status: str, detail: str = "") -> None:
         self.steps.append(Step(name, status, detail))
         log = logger.warning if status in ("failed", "warning") else logger.info
@@ -108,6 +117,7 @@ class TickSummary:
         data = asdict(self)
         data["started_at"] = self.started_at.isoformat(timespec="seconds")
         data["ok"] = self.ok
+        data["outcome"] = self.outcome
         return data
 
 
@@ -289,7 +299,16 @@ def _count(summary: TickSummary, report: Report) -> None:
     summary.late = report.count("late")
     summary.failed = report.count("failed")
     summary.syndication_ok = report.ok
-    paused = "; ".join(f"{name}: {why}" for name, why in sorted(report.paused.items()))
+    problems = report.problems()
+    paused = "; ".join(
+        f"{name}: {why}" if name not in problems else f"{name}: see below"
+        for name, why in sorted(report.paused.items())
+    )
+    if problems and summary.error is None:
+        # said once for the run, naming each channel, not once per piece
+        summary.error = "not every due piece could go out: " + "; ".join(
+            f"{name}: {why}" for name, why in problems.items()
+        )
     summary.step(
         "syndicate",
         "done" if report.ok else "failed",
@@ -337,7 +356,7 @@ def tick(
         context.store.dispose()
     logger.info(
         "event=tick.done status=%s run_id=%s built=%s deployed=%s posted=%s",
-        summary.status,
+        summary.outcome,
         summary.run_id,
         summary.built,
         summary.deployed,

@@ -136,8 +136,10 @@ def tick_command(
         for step in summary.steps:
             click.echo(f"{step.name} {step.status}" + (f": {step.detail}" if step.detail else ""))
         run = f" (run {summary.run_id})" if summary.run_id else " (dry run: nothing recorded)"
-        click.echo(f"tick {summary.status}{run}" + (f": {summary.error}" if summary.error else ""))
+        click.echo(f"tick {summary.outcome}{run}" + (f": {summary.error}" if summary.error else ""))
     if not summary.ok:
+        if output_format == "json" and summary.error:
+            click.echo(f"Error: {summary.error}", err=True)
         raise SystemExit(EXIT_FINDINGS)
 
 

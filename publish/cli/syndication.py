@@ -30,11 +30,16 @@ from publish.sync import last_reads
 from publish.syndication import Outcome, retract, syndicate
 
 
-def _print_outcomes(outcomes: list[Outcome]) -> None:
+def _print_outcomes(outcomes: list[Outcome], said: dict[str, str] | None = None) -> None:
+    """One line per outcome; a channel's reason in ``said`` (printed once below) is not
+    repeated on every piece it holds back."""
+    said = said or {}
     for outcome in outcomes:
         part = f" part {outcome.part + 1}" if outcome.part else ""
         url = f" {outcome.url}" if outcome.url else ""
-        message = f" — {outcome.message}" if outcome.message else ""
+        repeated = outcome.status == "paused" and outcome.channel in said
+        shown = "see below" if repeated else outcome.message
+        message = f" — {shown}" if shown else ""
         click.echo(
             f"{outcome.status:>14}  {outcome.piece_id} on {outcome.channel}{part}{url}{message}"
         )
@@ -76,15 +81,25 @@ def syndicate_command(
     if output_format == "json":
         emit_json(report.to_dict())
     else:
-        _print_outcomes(report.outcomes)
+        _print_outcomes(report.outcomes, report.paused)
         for name, reason in sorted(report.paused.items()):
             click.echo(f"paused: {name}: {reason}")
-        click.echo(
-            f"{report.count('posted')} posted, {report.count('reconciled')} reconciled, "
-            f"{report.count('late')} late, {report.count('failed')} failed"
-            + (" (dry run: nothing was posted)" if dry_run else "")
-        )
+        summary = f"{report.count('posted')} posted, {report.count('reconciled')} reconciled, "
+        if dry_run:
+            summary = f"{report.count('would-post')} would post, "
+        summary += f"{report.count('late')} late, {report.count('failed')} failed"
+        if dry_run:
+            summary += f", {report.count('would-hold-late')} would hold (late)"
+        click.echo(summary + (" (dry run: nothing was posted)" if dry_run else ""))
     if not report.ok:
+        # once, on stderr: cron mails it, JSON stays parseable; the text above has the reasons
+        problems = report.problems()
+        if output_format == "json":
+            for name, reason in problems.items():
+                click.echo(f"Error: {name}: {reason}", err=True)
+        elif problems:
+            names = ", ".join(problems)
+            click.echo(f"Error: not every due piece could go out: {names} (see above)", err=True)
         raise SystemExit(EXIT_FINDINGS)
 
 
@@ -125,6 +140,20 @@ def _status_rows(context: Context, now: datetime) -> list[dict[str, Any]]:
     return rows
 
 
+def token_health(ok: bool, message: str, expires: datetime, now: datetime) -> tuple[bool, str]:
+    """A token past its expiry is expired (not ok, whatever the network's probe said);
+    one expiring within a week is ok with a warning to renew it."""
+    if expires <= now:
+        days = (now - expires).days
+        ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
+        return False, f"the token expired {ago} ({expires:%Y-%m-%d}) — renew it"
+    days = (expires - now).days
+    if days < 7:
+        when = "within a day" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+        return ok, f"{message}; the token expires {when} — renew it now"
+    return ok, message
+
+
 def _health(context: Context, now: datetime) -> dict[str, dict[str, Any]]:
     health: dict[str, dict[str, Any]] = {}
     with context.store.transaction() as session:
@@ -140,9 +169,7 @@ def _health(context: Context, now: datetime) -> dict[str, dict[str, Any]]:
         if expires is not None:
             with context.store.transaction() as session:
                 channel_state.record_token_expiry(session, name, expires, now)
-            days = (expires - now).days
-            if days < 7:
-                message = f"{message}; the token expires in {days} days — renew it now"
+            ok, message = token_health(ok, message, expires, now)
         state = paused.get(name)
         health[name] = {
             "ok": ok,
