@@ -258,6 +258,7 @@ class _Deployer:
             production=True,
             output=output,
             override={"DP_NOW": self.now.isoformat(), "CACHE_PATH": str(self.folder / "cache")},
+            summarise=True,
         )
         if not result.ok:
             summary.step(label, "failed", "; ".join(result.errors))
@@ -299,16 +300,11 @@ def _count(summary: TickSummary, report: Report) -> None:
     summary.late = report.count("late")
     summary.failed = report.count("failed")
     summary.syndication_ok = report.ok
+    paused = "; ".join(f"{name}: {why}" for name, why in sorted(report.paused.items()))
     problems = report.problems()
-    paused = "; ".join(
-        f"{name}: {why}" if name not in problems else f"{name}: see below"
-        for name, why in sorted(report.paused.items())
-    )
     if problems and summary.error is None:
-        # said once for the run, naming each channel, not once per piece
-        summary.error = "not every due piece could go out: " + "; ".join(
-            f"{name}: {why}" for name, why in problems.items()
-        )
+        # the reasons are in the step, once for the run; the error names the channels
+        summary.error = f"not every due piece could go out: {', '.join(problems)}"
     summary.step(
         "syndicate",
         "done" if report.ok else "failed",

@@ -248,12 +248,17 @@ class _Run:
         self.max_lateness = max_lateness
         self.actor = actor
         self.rng = rng
+        self.said: set[str] = set()  # channels whose pause reason this run has logged
 
     def out(self, plan: Plan, status: str, message: str = "", **extra: Any) -> None:
         self.report.outcomes.append(
             Outcome(plan.snippet.id, plan.channel, status, message, **extra)
         )
         log = logger.warning if status in ("failed", "auth") else logger.info
+        if status in ("paused", "auth") and message == self.report.paused.get(plan.channel):
+            if plan.channel in self.said:
+                log = logger.debug  # the channel's reason is logged once a run, not per piece
+            self.said.add(plan.channel)
         log("%s on %s: %s %s", plan.snippet.id, plan.channel, status, message)
 
     def pause(self, channel: str, reason: str) -> None:

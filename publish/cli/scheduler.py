@@ -64,8 +64,18 @@ def _structured_logging() -> None:
         handler.setFormatter(StructuredFormatter())
     root.setLevel(min(root.level or logging.INFO, logging.INFO))
     if root.level > logging.DEBUG:
-        # a line per written page would bury the scheduler's own events
-        for noisy in ("pelican", "alembic"):
+        # a line per written page would bury the scheduler's own events; what deploy,
+        # sync, syndication and the ledger (a line per piece) and the site data file
+        # say at INFO, the tick's step lines count; warnings and errors still show
+        for noisy in (
+            "pelican",
+            "alembic",
+            "publish.deploy",
+            "publish.sync",
+            "publish.sitedata",
+            "publish.syndication",
+            "publish.store.ledger",
+        ):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

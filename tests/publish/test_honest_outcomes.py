@@ -8,11 +8,24 @@ say what the real run will do, by the same rules; an expired token is expired.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bench.tick import post_text
+from publish.states import STATES
 from tests.publish.test_scheduler import steps
-from tests.publish.test_syndication import NOW, NOW_DT, Site
+from tests.publish.test_syndication import NOW, NOW_DT, ROOT, Site
 from tests.publish.test_syndication import site as syndication_site  # noqa: F401
 
 NO_CREDENTIALS = {"DP_ACTOR": "test@agentur-kranich.example"}
@@ -24,16 +37,21 @@ def _without_credentials(site: Site) -> Site:
 
 def test_tick_without_credentials_exits_1_naming_each_channel_once(
     syndication_site: Site,  # noqa: F811 — the fixture imported above
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     bare = _without_credentials(syndication_site)
-    result = bare.run("tick", "--now", NOW)
+    with caplog.at_level(logging.INFO, logger="publish.scheduler"):
+        result = bare.run("tick", "--now", NOW)
     assert result.exit_code == 1, result.output
+    done = [r.getMessage() for r in caplog.records if "event=tick.done" in r.getMessage()]
+    assert len(done) == 1 and "status=incomplete" in done[0], done
     assert "Traceback" not in result.output
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("tick incomplete"), result.stdout
+    assert last.endswith("not every due piece could go out: facebook, twitter"), last
     for channel, variable in (("twitter", "DP_TWITTER"), ("facebook", "DP_FACEBOOK")):
-        assert f"{channel}: " in last and variable in last, last
-        # the reason once in the summary line, not once per piece
+        assert variable in result.stdout, result.stdout
+        # the reason once in the run, not once per piece
         assert result.stdout.count(f"{channel} credentials incomplete") == 1, result.stdout
 
     data = json.loads(bare.run("tick", "--now", NOW, "--format", "json").stdout)
@@ -134,3 +152,76 @@ def test_dry_run_says_would_hold_late(syndication_site: Site) -> None:  # noqa: 
     assert {o["status"] for o in json.loads(real.stdout)["outcomes"]} <= {"late", "waiting"}
 
 
+
+
+def test_runs_log_of_a_full_300_post_build_has_at_most_20_lines(
+    syndication_site: Site,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """`run` on the example site with 300 more posts (none approved: the gate's warning
+    per post is the noise), one tick, then SIGTERM: the whole log fits on a screen."""
+    site = syndication_site
+    rng = random.Random(21)  # noqa: S311 -- reproducible text, not secrets
+    for number in range(1, 301):
+        name, text = post_text(rng, number)
+        (site.root / "content" / "posts" / f"gen-{name}").write_text(text, encoding="utf-8")
+    subprocess.run(["git", "add", "-A"], cwd=site.root, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=T", "-c", "user.email=t@kranich.example", "commit", "-qm", "300"],
+        cwd=site.root,
+        check=True,
+    )
+    log_path = tmp_path / "run.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "publish.cli", "run", "--every", "60", "-s", site.conf],
+            cwd=ROOT,
+            env={**os.environ, **site.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 600
+            while "event=tick.done" not in log_path.read_text(errors="replace"):
+                assert proc.poll() is None, log_path.read_text(errors="replace")
+                assert time.monotonic() < deadline, log_path.read_text(errors="replace")
+                time.sleep(0.2)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=120) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=60)
+    lines = log_path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 20, "\n".join(lines)
+    text = "\n".join(lines)
+    assert "status=ok" in next(x for x in lines if "event=tick.done" in x), text
+    held = next(x for x in lines if "event=build.messages" in x)
+    assert "warnings=300" in held and "dp_approval_gate" in held, held
+    assert "Writing" not in text and "left out posts/gen-" not in text.replace(held, "")
+    # the real clock: the example's snippets are long overdue, held as late, counted
+    assert "late" in next(x for x in lines if "name=syndicate" in x), text
+
+
+def test_status_and_calendar_use_one_vocabulary_and_the_sites_zone(
+    syndication_site: Site,  # noqa: F811
+) -> None:
+    site = syndication_site
+    site.syndicate()
+    status = json.loads(site.run("status", "--now", NOW, "--format", "json").stdout)
+    calendar = site.run("calendar", "--now", NOW, "--format", "json")
+    assert calendar.exit_code == 0, calendar.output
+    entries = json.loads(calendar.stdout)
+    listed = entries["entries"] if isinstance(entries, dict) else entries
+    in_calendar = {(e["piece"], e["channel"]): e["state"] for e in listed if e["channel"]}
+    in_status = {(r["piece"], r["channel"]): r["state"] for r in status["pieces"]}
+    shared = set(in_calendar) & set(in_status)
+    assert shared and {k: in_status[k] for k in shared} == {k: in_calendar[k] for k in shared}
+    assert set(in_status.values()) <= set(STATES), in_status
+    assert status["pending"] == status["queued"]
+
+    text = site.run("status", "--now", NOW).stdout
+    assert "queued" not in text and "scheduled" not in text
+    times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d [+-]\d\d:\d\d", text)
+    assert times and all(t.endswith("+01:00") for t in times), text
+    assert "T" not in "".join(re.findall(r"last run: .*", text)[0].split(" at ")[1:2])
