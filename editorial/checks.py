@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from editorial.drafts import PLACEHOLDER
 from editorial.findings import Finding, Severity
 from editorial.guideline import Forbidden, Guideline, guideline_for
 from editorial.length import LINK_SEPARATOR, URL_LENGTH, hashtags, links, measure, with_link
@@ -390,6 +391,20 @@ def _subject_finding(field: _FieldText, found: TextFinding) -> Finding:
     return field.finding(found)
 
 
+def placeholders(text: str) -> list[TextFinding]:
+    """The skeleton's stand-in texts (editorial.drafts) still in ``text``: an error, so
+    that a piece written by `dialogpress new` cannot be approved and go out unedited."""
+    out = _Collector(text)
+    for match in PLACEHOLDER.finditer(text):
+        start = match.start() + len(match.group()) - len(match.group().lstrip())
+        out.add(
+            "draft.placeholder",
+            f"'{match.group().strip()}' is the skeleton's stand-in text; write the real text",
+            start,
+        )
+    return out.found
+
+
 def _check_post(post: Post, source: SourceFile, guideline: Guideline) -> list[Finding]:
     findings: list[Finding] = []
     texts: list[_FieldText] = []
@@ -400,6 +415,7 @@ def _check_post(post: Post, source: SourceFile, guideline: Guideline) -> list[Fi
     texts.append(_FieldText(source, "body", post.body.strip()))
     for field in [*texts, *_alt_texts(source)]:
         findings += [field.finding(f) for f in forbidden_phrases(field.text, guideline)]
+    findings += [texts[-1].finding(f) for f in placeholders(texts[-1].text)]
     for message in missing_disclosures(
         [f.text for f in texts],
         guideline,
@@ -442,6 +458,7 @@ def _check_snippet(
     for channel in snippet.channels:
         text = snippet.text(channel)
         field = _FieldText(source, snippet.text_field(channel), text)
+        findings += [field.finding(f) for f in placeholders(text)]
         for found in check_text(
             text,
             channel,

@@ -6,11 +6,23 @@ explain each field to the editor who opens the file.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from editorial.settings import CHANNELS, Settings
 from editorial.times import zone
+
+# The skeletons' stand-in texts. `check` reports any of them left in a piece as an error
+# (editorial.checks), so a skeleton cannot be approved and posted as it is.
+POST_PLACEHOLDER = "Ihr Text in Markdown."
+SNIPPET_PLACEHOLDER = "Text für alle Netzwerke."
+PLACEHOLDER = re.compile(
+    r"^\s*(?:" + re.escape(POST_PLACEHOLDER) + r"|Text für (?:alle Netzwerke|[a-z]+)\.)\s*$",
+    re.MULTILINE,
+)
+# a new snippet is due the next day at this hour, site time, unless --at says otherwise
+DEFAULT_HOUR = time(9, 0)
 
 
 class DraftError(Exception):
@@ -37,6 +49,13 @@ def _when(at: datetime | None, settings: Settings) -> str:
     tz = zone(settings["TIMEZONE"])
     when = at.astimezone(tz) if at else datetime.now(tz).replace(second=0, microsecond=0)
     return when.strftime("%Y-%m-%d %H:%M")
+
+
+def next_morning(settings: Settings, now: datetime | None = None) -> datetime:
+    """09:00 site time on the day after ``now``: a skeleton is never due at once."""
+    tz = zone(settings["TIMEZONE"])
+    today = (now or datetime.now(tz)).astimezone(tz).date()
+    return datetime.combine(today + timedelta(days=1), DEFAULT_HOUR, tzinfo=tz)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -67,7 +86,7 @@ def new_post(
         'summary: ""\n'
         "status: draft   # 'published' once the text is ready for approval\n"
         "---\n\n"
-        "Ihr Text in Markdown.\n"
+        f"{POST_PLACEHOLDER}\n"
     )
     return _write(folder / f"{slug}{suffix}.md", text)
 
@@ -79,12 +98,17 @@ def new_snippet(
     at: datetime | None = None,
     title: str | None = None,
 ) -> Path:
-    """Write ``content/social/<date>-<slug>.md`` with one text per chosen channel."""
+    """Write ``content/social/<date>-<slug>.md`` with one text per chosen channel.
+
+    The skeleton is a draft due the next morning (``at`` chooses another time): a
+    snippet is posted once approved and due, and a skeleton due now, with stand-in
+    text, is one careless approval away from going out.
+    """
     chosen = channels or list(CHANNELS)
     unknown = [c for c in chosen if c not in CHANNELS]
     if unknown:
         raise DraftError(f"unknown channel {unknown[0]!r}; known channels: {', '.join(CHANNELS)}")
-    when = _when(at, settings)
+    when = _when(at or next_morning(settings), settings)
     label = title or (post or "snippet")
     slug = _slug(label, settings)
     folder = Path(settings["PATH"]) / settings.get("SOCIAL_PATHS", ["social"])[0]
@@ -93,11 +117,12 @@ def new_snippet(
         f"title: {_quote(label)}",
         f"channels: [{', '.join(chosen)}]",
         f"publish_at: {when}   # {settings['TIMEZONE']} unless you add an offset",
+        "status: draft   # 'scheduled' once the text is ready for approval",
     ]
     if post:
         lines.append(f"post: {post}   # the post's slug; its link is added to the text")
     if len(chosen) > 1:
         lines.append("text:   # per-network text; without it, the text below goes everywhere")
         lines += [f"  {channel}: |\n    Text für {channel}." for channel in chosen]
-    lines += ["---", "", "Text für alle Netzwerke.", ""]
+    lines += ["---", "", SNIPPET_PLACEHOLDER, ""]
     return _write(folder / f"{when[:10]}-{slug}.md", "\n".join(lines))

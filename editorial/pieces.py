@@ -516,6 +516,7 @@ class _Reader:
         self.common(post)
         post.title = self.string("title", required=True)
         post.publish_at = self.time("date", required=True)
+        self.time("modified", required=False)
         post.status = self.choice("status", POST_STATUSES, "published")
         post.summary = self.string("summary")
         slug = self.string("slug")
@@ -542,6 +543,10 @@ class _Reader:
         self.unknown_fields(PAGE_FIELDS)
         self.common(page)
         page.title = self.string("title", required=True)
+        # a page has no publication time of its own, but Pelican reads these and fails
+        # the build on a bad one: `check` says so first, placed in the file
+        for name in ("date", "modified"):
+            self.time(name, required=False)
         page.status = self.choice("status", PAGE_STATUSES, "published")
         page.summary = self.string("summary")
         page.slug = self.string("slug") or Path(piece_id).stem

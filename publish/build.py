@@ -12,6 +12,8 @@ dp_incremental plugin.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import time
 from dataclasses import dataclass, field
@@ -45,6 +47,42 @@ class _ErrorCollector(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+
+
+class _Summariser(logging.Filter):
+    """Holds back what Pelican and the plugins say below ERROR, counting it by logger.
+
+    Under the scheduler a build of a few hundred posts would otherwise log a line per
+    written page and a warning per unapproved post, every tick; the build's one summary
+    line (:meth:`line`) says how many there were and the first warning, and `build` or
+    `check --require-approval` show them all. Errors always pass (and fail the build).
+    """
+
+    PREFIXES = ("pelican", "dp_")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[str, int] = {}
+        self.warnings = 0
+        self.first_warning: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR or not record.name.startswith(self.PREFIXES):
+            return True
+        self.counts[record.name] = self.counts.get(record.name, 0) + 1
+        if record.levelno >= logging.WARNING:
+            self.warnings += 1
+            if self.first_warning is None:
+                self.first_warning = record.getMessage()
+        return False
+
+    def line(self) -> str:
+        by = ",".join(f"{name}:{count}" for name, count in sorted(self.counts.items()))
+        first = (self.first_warning or "").replace("\\", "\\\\").replace('"', '\\"')
+        return (
+            f"event=build.messages held={sum(self.counts.values())} warnings={self.warnings} "
+            f'by={by or "-"} first_warning="{first}"'
+        )
 
 
 def _disconnect_plugins() -> None:
@@ -94,8 +132,13 @@ def build_site(
     production: bool = False,
     output: Path | None = None,
     override: Settings | None = None,
+    summarise: bool = False,
 ) -> BuildResult:
-    """Run Pelican on the site; ``production`` reads ``publishconf.py`` instead."""
+    """Run Pelican on the site; ``production`` reads ``publishconf.py`` instead.
+
+    ``summarise`` (the scheduler) holds back Pelican's and the plugins' lines below
+    ERROR and logs one line with their counts instead (see :class:`_Summariser`).
+    """
     from pelican import Pelican
 
     path = production_settings_file(settings_file) if production else Path(settings_file)
@@ -125,23 +168,36 @@ def build_site(
     record = build_stamp.record_path(settings)
     collector = _ErrorCollector()
     root_logger = logging.getLogger()
+    summariser = _Summariser() if summarise else None
+    held = [] if summariser is None else list(root_logger.handlers)
+    for handler in held:
+        handler.addFilter(summariser)  # type: ignore[arg-type]
     root_logger.addHandler(collector)
     _disconnect_plugins()
     logger.info("event=build.start settings=%s output=%s", path.name, settings["OUTPUT_PATH"])
     pelican = None
+    printed = io.StringIO()
     try:
-        pelican = Pelican(settings)
-        _report_progress()
-        pelican.run()
+        # summarised, Pelican's own "Done: Processed …" (printed, wrapped) joins build.done
+        with contextlib.redirect_stdout(printed) if summarise else contextlib.nullcontext():
+            pelican = Pelican(settings)
+            _report_progress()
+            pelican.run()
     except Exception as exc:  # a theme or plugin error is the site's, reported not raised
         logger.debug("build failed", exc_info=True)
         collector.messages.append(f"{type(exc).__name__}: {exc}")
     finally:
         root_logger.removeHandler(collector)
+        for handler in held:
+            handler.removeFilter(summariser)  # type: ignore[arg-type]
+        if summariser is not None and summariser.counts:
+            logger.info("%s", summariser.line())
+        said = " ".join(printed.getvalue().split()).replace('"', "'")
         logger.info(
-            "event=build.done seconds=%.1f errors=%s",
+            "event=build.done seconds=%.1f errors=%s%s",
             time.monotonic() - started,
             len(collector.messages),
+            f' pelican="{said}"' if said else "",
         )
     # dp_incremental tells until when the output holds; without it a build always runs
     if pelican is not None and not collector.messages and hasattr(pelican, "dp_valid_until"):

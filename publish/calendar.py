@@ -20,13 +20,15 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from editorial.approvals import ApprovalState, approval_states
+from editorial.approvals import approval_states
 from editorial.findings import Finding
 from editorial.links import post_url, snippet_link
-from editorial.pieces import Piece, Post, Site, Snippet
+from editorial.pieces import Post, Site, Snippet
 from editorial.times import zone
+from publish.states import editorial_state as _editorial_state
+from publish.states import ledger_state as _ledger_state
 from publish.store import Store, audit, ledger
-from publish.store.models import LedgerEntry, Status
+from publish.store.models import LedgerEntry
 
 logger = logging.getLogger(__name__)
 
@@ -91,43 +93,6 @@ class Entry:
 def _excerpt(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= EXCERPT_LENGTH else flat[: EXCERPT_LENGTH - 1].rstrip() + "…"
-
-
-def _first_error(piece: Piece) -> str | None:
-    return next((str(f) for f in piece.findings if f.severity == "error"), None)
-
-
-def _editorial_state(piece: Piece, approval: ApprovalState | None) -> tuple[str, str | None]:
-    """What the repository alone says: error, draft, awaiting approval or approved."""
-    error = _first_error(piece)
-    if error or not piece.ok:
-        return "error", error or f"{piece.path}: cannot be read"
-    if piece.is_draft:
-        return "draft", None
-    if approval is None or not approval.approved:
-        why = "; ".join(approval.reasons) if approval and approval.reasons else None
-        return "awaiting approval", why
-    return "approved", None
-
-
-def _ledger_state(parts: list[LedgerEntry | None]) -> tuple[str, str | None] | None:
-    """What the ledger says about a (piece, channel), or None when it never got there.
-
-    A thread counts as posted only when every part is; otherwise the first part that is
-    not posted tells where it stands (an open intent is still ``pending``).
-    """
-    known = [p for p in parts if p is not None]
-    if not known:
-        return None
-    error = next((p.error for p in known if p.error), None)
-    if len(known) == len(parts) and all(p.status == Status.POSTED for p in known):
-        return "posted", None
-    if all(p.status == Status.RETRACTED for p in known):
-        return "retracted", None
-    stuck = next((p for p in known if p.status != Status.POSTED), None)
-    if stuck is None or stuck.status == Status.INTENT:
-        return "pending", error
-    return str(stuck.status), error
 
 
 def calendar_entries(

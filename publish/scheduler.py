@@ -99,6 +99,15 @@ class TickSummary:
     def ok(self) -> bool:
         return self.status != "failed" and self.syndication_ok
 
+    @property
+    def outcome(self) -> str:
+        """The status people read: ``incomplete`` when the site is live but a due piece
+        could not go out. The recorded ``status`` stays ``ok``/``skipped`` then, because
+        it says whether the build is live (the next tick compares its fingerprint)."""
+        if self.status in ("ok", "skipped") and not self.syndication_ok:
+            return "incomplete"
+        return self.status
+
     def step(self, name: str, status: str, detail: str = "") -> None:
         self.steps.append(Step(name, status, detail))
         log = logger.warning if status in ("failed", "warning") else logger.info
@@ -108,6 +117,7 @@ class TickSummary:
         data = asdict(self)
         data["started_at"] = self.started_at.isoformat(timespec="seconds")
         data["ok"] = self.ok
+        data["outcome"] = self.outcome
         return data
 
 
@@ -248,6 +258,7 @@ class _Deployer:
             production=True,
             output=output,
             override={"DP_NOW": self.now.isoformat(), "CACHE_PATH": str(self.folder / "cache")},
+            summarise=True,
         )
         if not result.ok:
             summary.step(label, "failed", "; ".join(result.errors))
@@ -290,6 +301,10 @@ def _count(summary: TickSummary, report: Report) -> None:
     summary.failed = report.count("failed")
     summary.syndication_ok = report.ok
     paused = "; ".join(f"{name}: {why}" for name, why in sorted(report.paused.items()))
+    problems = report.problems()
+    if problems and summary.error is None:
+        # the reasons are in the step, once for the run; the error names the channels
+        summary.error = f"not every due piece could go out: {', '.join(problems)}"
     summary.step(
         "syndicate",
         "done" if report.ok else "failed",
@@ -337,7 +352,7 @@ def tick(
         context.store.dispose()
     logger.info(
         "event=tick.done status=%s run_id=%s built=%s deployed=%s posted=%s",
-        summary.status,
+        summary.outcome,
         summary.run_id,
         summary.built,
         summary.deployed,

@@ -88,11 +88,25 @@ class Report:
     outcomes: list[Outcome] = field(default_factory=list)
     paused: dict[str, str] = field(default_factory=dict)
     broken: set[str] = field(default_factory=set)
+    # channels with pieces to send and no credentials at all: nothing can go out there
+    no_credentials: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
-        """False while a person must act: a piece failed or a channel's credentials broke."""
-        return not self.broken and not any(o.status == "failed" for o in self.outcomes)
+        """False while a person must act: a piece failed, a channel's credentials broke or
+        are missing for a channel that has pieces to send."""
+        return (
+            not self.broken
+            and not self.no_credentials
+            and not any(o.status == "failed" for o in self.outcomes)
+        )
+
+    def problems(self) -> dict[str, str]:
+        """Why the run is not ok, once per channel (not once per piece): for exit messages."""
+        found = {name: self.paused.get(name, "credentials broke") for name in self.broken}
+        for name in self.no_credentials:
+            found[name] = self.paused.get(name) or f"no credentials for {name}"
+        return dict(sorted(found.items()))
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -105,6 +119,7 @@ class Report:
             "outcomes": [o.to_dict() for o in self.outcomes],
             "paused": self.paused,
             "broken": sorted(self.broken),
+            "no_credentials": sorted(self.no_credentials),
         }
 
 
@@ -233,12 +248,17 @@ class _Run:
         self.max_lateness = max_lateness
         self.actor = actor
         self.rng = rng
+        self.said: set[str] = set()  # channels whose pause reason this run has logged
 
     def out(self, plan: Plan, status: str, message: str = "", **extra: Any) -> None:
         self.report.outcomes.append(
             Outcome(plan.snippet.id, plan.channel, status, message, **extra)
         )
         log = logger.warning if status in ("failed", "auth") else logger.info
+        if status in ("paused", "auth") and message == self.report.paused.get(plan.channel):
+            if plan.channel in self.said:
+                log = logger.debug  # the channel's reason is logged once a run, not per piece
+            self.said.add(plan.channel)
         log("%s on %s: %s %s", plan.snippet.id, plan.channel, status, message)
 
     def pause(self, channel: str, reason: str) -> None:
@@ -639,8 +659,9 @@ def syndicate(
             report.paused[state.channel] = (
                 state.auth_problem or f"{state.paused_reason or 'paused'} (until {until})"
             )
+    plans = _without_credentials(store, channels, plans, report)
     if dry_run:
-        _dry_run(store, channels, plans, report)
+        _dry_run(store, channels, plans, report, now, max_lateness)
         return report
     run = _Run(store, channels, now, report, worker, max_lateness, actor, rng)
     for item in plans:
@@ -648,15 +669,78 @@ def syndicate(
     return report
 
 
+# ledger states in which a part may still be sent (a late one waits for a person)
+_TO_SEND = (Status.INTENT, Status.FAILED)
+
+
+def _without_credentials(
+    store: Store, channels: Mapping[str, Channel], plans: list[Plan], report: Report
+) -> list[Plan]:
+    """The plans whose channel has credentials; the others are reported ``paused`` and
+    their channel in ``report.no_credentials``, once a piece is there to send.
+
+    A piece sent before the credentials went missing is nobody's concern; one that
+    still has to go out cannot, and a run that says nothing of it would look like success.
+    """
+    missing = [p for p in plans if p.channel not in channels]
+    if not missing:
+        return plans
+    with store.transaction() as session:
+        first = {
+            (e.piece_id, e.channel): Status(e.status)
+            for e in ledger.all_entries(session)
+            if e.part_index == 0
+        }
+    for item in missing:
+        status = first.get((item.snippet.id, item.channel))
+        if status is None or status in _TO_SEND:
+            report.no_credentials.add(item.channel)
+            reason = f"no credentials for {item.channel}"
+            report.outcomes.append(Outcome(item.snippet.id, item.channel, "paused", reason))
+    return [p for p in plans if p.channel in channels]
+
+
+def too_late(publish_at: datetime | None, now: datetime, max_lateness: timedelta) -> bool:
+    """Whether a piece never sent is held as late rather than sent (MAX_LATENESS)."""
+    return publish_at is not None and now - publish_at > max_lateness
+
+
 def _dry_run(
-    store: Store, channels: Mapping[str, Channel], plans: Iterable[Plan], report: Report
+    store: Store,
+    channels: Mapping[str, Channel],
+    plans: Iterable[Plan],
+    report: Report,
+    now: datetime,
+    max_lateness: timedelta,
 ) -> None:
+    """What the real run would do with each plan, by the same rules: a piece never sent
+    and due longer ago than MAX_LATENESS "would hold (late)", one held or sent before
+    says so, the rest would post (built by the channel's dry-run mode)."""
     for item in plans:
         with store.transaction() as session:
             entries = {
                 e.part_index: e for e in ledger.entries_for(session, item.snippet.id, item.channel)
             }
-        if entries.get(0) is not None and entries[0].status != Status.INTENT:
+        first = entries.get(0)
+        if first is not None and first.status == Status.POSTED:
+            report.outcomes.append(
+                Outcome(item.snippet.id, item.channel, "already-posted", url=first.remote_url)
+            )
+            continue
+        if first is not None and first.status != Status.INTENT:
+            report.outcomes.append(Outcome(item.snippet.id, item.channel, str(first.status)))
+            continue
+        unsent = first is None or (first.sending_since is None and first.released_at is None)
+        if unsent and too_late(item.snippet.publish_at, now, max_lateness):
+            late_by = now - item.snippet.publish_at  # type: ignore[operator]
+            report.outcomes.append(
+                Outcome(
+                    item.snippet.id,
+                    item.channel,
+                    "would-hold-late",
+                    f"would hold (late): due {_ago(late_by)} ago, later than MAX_LATENESS",
+                )
+            )
             continue
         channel = channels.get(item.channel)
         if channel is None or not channel.dry_run:

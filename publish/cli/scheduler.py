@@ -64,8 +64,18 @@ def _structured_logging() -> None:
         handler.setFormatter(StructuredFormatter())
     root.setLevel(min(root.level or logging.INFO, logging.INFO))
     if root.level > logging.DEBUG:
-        # a line per written page would bury the scheduler's own events
-        for noisy in ("pelican", "alembic"):
+        # a line per written page would bury the scheduler's own events; what deploy,
+        # sync, syndication and the ledger (a line per piece) and the site data file
+        # say at INFO, the tick's step lines count; warnings and errors still show
+        for noisy in (
+            "pelican",
+            "alembic",
+            "publish.deploy",
+            "publish.sync",
+            "publish.sitedata",
+            "publish.syndication",
+            "publish.store.ledger",
+        ):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -136,8 +146,10 @@ def tick_command(
         for step in summary.steps:
             click.echo(f"{step.name} {step.status}" + (f": {step.detail}" if step.detail else ""))
         run = f" (run {summary.run_id})" if summary.run_id else " (dry run: nothing recorded)"
-        click.echo(f"tick {summary.status}{run}" + (f": {summary.error}" if summary.error else ""))
+        click.echo(f"tick {summary.outcome}{run}" + (f": {summary.error}" if summary.error else ""))
     if not summary.ok:
+        if output_format == "json" and summary.error:
+            click.echo(f"Error: {summary.error}", err=True)
         raise SystemExit(EXIT_FINDINGS)
 
 

@@ -145,8 +145,11 @@ def trust_warnings(settings: dict[str, Any], site_approval: bool = True) -> list
     return found
 
 
-def _print_pieces(pieces: list[Piece]) -> None:
+def _print_pieces(pieces: list[Piece], verbose: bool) -> None:
+    """The pieces with findings (every piece with ``verbose``), each with its findings."""
     for piece in pieces:
+        if not verbose and not piece.findings:
+            continue
         when = piece.publish_at.isoformat(timespec="minutes") if piece.publish_at else "—"
         channels = ",".join(piece.channels) or "site"
         click.echo(f"{piece.id}  [{piece.kind}; {channels}; {when}]  {piece.title or ''}")
@@ -161,10 +164,17 @@ def _print_pieces(pieces: list[Piece]) -> None:
     is_flag=True,
     help="Fail for every non-draft piece without a valid client approval (branch protection).",
 )
+@click.option(
+    "-v", "--verbose", is_flag=True, help="List every piece, not only those with findings."
+)
 @format_option("text", "json")
 @settings_option
 def check(
-    paths: tuple[Path, ...], require_approval: bool, output_format: str, settings_path: str
+    paths: tuple[Path, ...],
+    require_approval: bool,
+    verbose: bool,
+    output_format: str,
+    settings_path: str,
 ) -> None:
     """Validate posts, pages and snippets: front matter, dates, channels, media, links.
 
@@ -172,9 +182,11 @@ def check(
     active content (scripts, event handlers, iframes…), front-matter keys that differ
     only in case, and symbolic links in content/, the theme and the plugins.
 
-    Exits 0 when clean, 1 when a piece has an error, 2 on a usage or settings error.
-    Warnings are shown but do not fail the check. With --require-approval, a piece
-    that is not a draft and lacks a valid approval is an error too.
+    Prints the findings and a one-line summary; -v lists every piece. Exits 0 when
+    clean, 1 when a piece has an error, 2 on a usage or settings error. Warnings are
+    shown but do not fail the check. Text left from `dialogpress new` is an error.
+    With --require-approval, a piece that is not a draft and lacks a valid approval
+    is an error too.
 
     Example:
 
@@ -206,7 +218,7 @@ def check(
     else:
         for finding in site.problems:
             click.echo(f"{finding}")
-        _print_pieces(site.pieces)
+        _print_pieces(site.pieces, verbose)
         errors = sum(f.severity == "error" for f in site.findings)
         warnings = len(site.findings) - errors
         click.echo(f"{len(site.pieces)} pieces, {errors} errors, {warnings} warnings")

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 import click
 
+from editorial.approvals import approval_states
+from editorial.times import zone
 from publish.channels import ChannelError
 from publish.cli import main
 from publish.cli.common import (
@@ -24,17 +26,23 @@ from publish.context import Context, actor
 from publish.scheduler import overview
 from publish.settings import max_lateness, moderation_settings
 from publish.sitedata import write_site_data
+from publish.states import FAILED, LATE, PENDING, editorial_state, local_time, snippet_state
 from publish.store import channel_state, ledger
 from publish.store.models import Status
 from publish.sync import last_reads
 from publish.syndication import Outcome, retract, syndicate
 
 
-def _print_outcomes(outcomes: list[Outcome]) -> None:
+def _print_outcomes(outcomes: list[Outcome], said: dict[str, str] | None = None) -> None:
+    """One line per outcome; a channel's reason in ``said`` (printed once below) is not
+    repeated on every piece it holds back."""
+    said = said or {}
     for outcome in outcomes:
         part = f" part {outcome.part + 1}" if outcome.part else ""
         url = f" {outcome.url}" if outcome.url else ""
-        message = f" — {outcome.message}" if outcome.message else ""
+        repeated = outcome.status == "paused" and outcome.channel in said
+        shown = "see below" if repeated else outcome.message
+        message = f" — {shown}" if shown else ""
         click.echo(
             f"{outcome.status:>14}  {outcome.piece_id} on {outcome.channel}{part}{url}{message}"
         )
@@ -76,39 +84,45 @@ def syndicate_command(
     if output_format == "json":
         emit_json(report.to_dict())
     else:
-        _print_outcomes(report.outcomes)
+        _print_outcomes(report.outcomes, report.paused)
         for name, reason in sorted(report.paused.items()):
             click.echo(f"paused: {name}: {reason}")
-        click.echo(
-            f"{report.count('posted')} posted, {report.count('reconciled')} reconciled, "
-            f"{report.count('late')} late, {report.count('failed')} failed"
-            + (" (dry run: nothing was posted)" if dry_run else "")
-        )
+        summary = f"{report.count('posted')} posted, {report.count('reconciled')} reconciled, "
+        if dry_run:
+            summary = f"{report.count('would-post')} would post, "
+        summary += f"{report.count('late')} late, {report.count('failed')} failed"
+        if dry_run:
+            summary += f", {report.count('would-hold-late')} would hold (late)"
+        click.echo(summary + (" (dry run: nothing was posted)" if dry_run else ""))
     if not report.ok:
+        # once, on stderr: cron mails it, JSON stays parseable; the text above has the reasons
+        problems = report.problems()
+        if output_format == "json":
+            for name, reason in problems.items():
+                click.echo(f"Error: {name}: {reason}", err=True)
+        elif problems:
+            names = ", ".join(problems)
+            click.echo(f"Error: not every due piece could go out: {names} (see above)", err=True)
         raise SystemExit(EXIT_FINDINGS)
 
 
 def _status_rows(context: Context, now: datetime) -> list[dict[str, Any]]:
+    """Every (snippet, channel) in the words of :mod:`publish.states`, as the calendar."""
     rows: list[dict[str, Any]] = []
     with context.store.transaction() as session:
         entries = {(e.piece_id, e.channel, e.part_index): e for e in ledger.all_entries(session)}
-    for snippet in context.site.snippets:
+        session.expunge_all()
+    snippets = context.site.snippets
+    approvals = approval_states(context.site, snippets) if snippets else {}
+    for snippet in snippets:
+        editorial, why = editorial_state(snippet, approvals.get(snippet.id))
+        due = snippet.publish_at is not None and snippet.publish_at <= now
         for channel in snippet.channels:
             first = entries.get((snippet.id, channel, 0))
             parts = [
                 entries.get((snippet.id, channel, i)) for i in range(len(snippet.parts(channel)))
             ]
-            if first is None:
-                state = (
-                    "scheduled" if snippet.publish_at and snippet.publish_at > now else "pending"
-                )
-            elif all(p is not None and p.status == Status.POSTED for p in parts):
-                state = "posted"
-            else:
-                state = next(
-                    (p.status for p in parts if p is not None and p.status != Status.POSTED),
-                    "pending",
-                )
+            state, error = snippet_state(editorial, parts, due)
             rows.append(
                 {
                     "piece": snippet.id,
@@ -116,13 +130,27 @@ def _status_rows(context: Context, now: datetime) -> list[dict[str, Any]]:
                     "publish_at": snippet.publish_at.isoformat(timespec="seconds")
                     if snippet.publish_at
                     else None,
-                    "state": str(state),
+                    "state": state,
                     "url": first.remote_url if first else None,
-                    "error": next((p.error for p in parts if p is not None and p.error), None),
+                    "error": error or (why if first is None else None),
                     "attempts": sum(p.attempts for p in parts if p is not None),
                 }
             )
     return rows
+
+
+def token_health(ok: bool, message: str, expires: datetime, now: datetime) -> tuple[bool, str]:
+    """A token past its expiry is expired (not ok, whatever the network's probe said);
+    one expiring within a week is ok with a warning to renew it."""
+    if expires <= now:
+        days = (now - expires).days
+        ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
+        return False, f"the token expired {ago} ({expires:%Y-%m-%d}) — renew it"
+    days = (expires - now).days
+    if days < 7:
+        when = "within a day" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+        return ok, f"{message}; the token expires {when} — renew it now"
+    return ok, message
 
 
 def _health(context: Context, now: datetime) -> dict[str, dict[str, Any]]:
@@ -140,9 +168,7 @@ def _health(context: Context, now: datetime) -> dict[str, dict[str, Any]]:
         if expires is not None:
             with context.store.transaction() as session:
                 channel_state.record_token_expiry(session, name, expires, now)
-            days = (expires - now).days
-            if days < 7:
-                message = f"{message}; the token expires in {days} days — renew it now"
+            ok, message = token_health(ok, message, expires, now)
         state = paused.get(name)
         health[name] = {
             "ok": ok,
@@ -160,8 +186,10 @@ def _health(context: Context, now: datetime) -> dict[str, dict[str, Any]]:
 def status_command(now_text: str | None, output_format: str, settings_path: str) -> None:
     """Where every snippet stands on every channel, and each channel's health.
 
-    States: scheduled, pending (due, not yet posted), posted (with URL), late, failed
-    (with the reason), skipped, retracted. Health asks each network whether the
+    States (publish/states.py, the same words as `calendar`): error, draft, awaiting
+    approval, approved, pending (due, not out yet), posted (with URL), late, failed
+    (with the reason), skipped, retracted. Times are in the site's zone with their
+    offset; JSON has ISO 8601. Health asks each network whether the
     credentials work and when the token expires (a warning a week before).
 
     Example:
@@ -175,15 +203,15 @@ def status_command(now_text: str | None, output_format: str, settings_path: str)
     scheduler = overview(context.store, context.settings, now)
     reads = _reads(context)
     counts = {
-        state: sum(1 for row in rows if row["state"] == state)
-        for state in ("pending", "late", "failed")
+        state: sum(1 for row in rows if row["state"] == state) for state in (PENDING, LATE, FAILED)
     }
     if output_format == "json":
         emit_json(
             {
                 "now": now.isoformat(timespec="seconds"),
                 "scheduler": scheduler,
-                "queued": counts["pending"],
+                "pending": counts["pending"],
+                "queued": counts["pending"],  # the old word for pending, kept for scripts
                 "late": counts["late"],
                 "failed": counts["failed"],
                 "pieces": rows,
@@ -192,20 +220,30 @@ def status_command(now_text: str | None, output_format: str, settings_path: str)
             }
         )
         return
+    tz = zone(context.settings["TIMEZONE"])
+
+    def shown(iso: str | None) -> str:
+        # every time for people in the site's zone with its offset; JSON keeps ISO
+        return local_time(datetime.fromisoformat(iso), tz) if iso else "—"
+
     last = scheduler["last_run"]
     click.echo(
         "last run: "
-        + (f"{last['status']} at {last['started_at']}" if last else "never")
-        + f"; next run: {scheduler['next_run'] or 'at the first tick'}"
+        + (f"{last['status']} at {shown(last['started_at'])}" if last else "never")
+        + "; next run: "
+        + (shown(scheduler["next_run"]) if scheduler["next_run"] else "at the first tick")
     )
     build = scheduler["last_build"]
-    click.echo(f"last build: {build['started_at'] if build else 'none by the scheduler'}")
+    click.echo(
+        f"last build: {shown(build['started_at']) if build else 'none by the scheduler'}"
+    )
     deploy = scheduler["deploy"]
     click.echo(f"deploy target: {deploy['target']}, live version: {deploy['version'] or 'none'}")
-    click.echo(f"queued: {counts['pending']}, late: {counts['late']}, failed: {counts['failed']}")
+    click.echo(f"pending: {counts['pending']}, late: {counts['late']}, failed: {counts['failed']}")
     for row in rows:
         extra = row["url"] or row["error"] or ""
-        click.echo(f"{row['state']:>10}  {row['piece']} on {row['channel']}  {extra}")
+        when = shown(row["publish_at"])
+        click.echo(f"{row['state']:>17}  {when}  {row['piece']} on {row['channel']}  {extra}")
     for name, info in sorted(health.items()):
         flag = "ok" if info["ok"] and not info["paused"] else "NOT OK"
         detail = info["paused"] or info["message"]
