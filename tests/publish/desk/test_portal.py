@@ -421,7 +421,7 @@ def test_request_review_on_the_command_line(desk: Desk, site: PortalSite, tmp_pa
     assert refused.exit_code == 1
     assert "push first" in refused.output
     unknown = cli(site.editor, "request-review", "--to", "someone@example.org", env=env)
-    assert unknown.exit_code == 1 and "is not in APPROVERS" in unknown.output
+    assert unknown.exit_code == 1 and "is not an approver in trust.yml" in unknown.output
 
 
 def test_the_preview_is_only_for_the_review_and_may_not_run_scripts(
