@@ -40,7 +40,7 @@ from publish.settings import max_lateness, moderation_settings, scheduler_settin
 from publish.sitedata import data_path, write_site_data
 from publish.store import Store
 from publish.store.models import SchedulerRun
-from publish.sync import sync, sync_due
+from publish.sync import maintained, maintenance_due, sync, sync_due
 from publish.syndication import Report, syndicate
 
 logger = logging.getLogger(__name__)
@@ -405,6 +405,10 @@ def _conversation(summary: TickSummary, context: Context, now: datetime) -> None
     purged = purge(context.store, rules.retention_days, now)
     if purged:
         summary.step("retention", "done", f"{purged} rejected comment(s) erased")
+    if maintenance_due(context.store, now):
+        context.store.maintain()
+        maintained(context.store, now)
+        summary.step("maintenance", "done", "query planner statistics refreshed")
 
 
 def _rebuild_for_links(

@@ -61,6 +61,9 @@ SUBJECT = "comment"
 MENTIONS = "search:"
 # the cursor row that remembers when sync last ran, for the scheduler's sync interval
 LAST_RUN = ("*", "last-sync")
+# the cursor row that remembers when the store's statistics were refreshed
+LAST_MAINTENANCE = ("*", "last-maintenance")
+MAINTAIN_EVERY = timedelta(days=1)
 # copies of one text within this time count as repeats (spam); older copies are history
 REPEAT_WINDOW = timedelta(days=30)
 # remote ids looked up per statement (SQLite's parameter limit is far above)
@@ -412,6 +415,18 @@ def sync_due(store: Store, now: datetime, every: timedelta) -> bool:
     with store.read() as session:
         row = _cursor(session, *LAST_RUN)
         return row is None or row.refreshed_at is None or now - row.refreshed_at >= every
+
+
+def maintenance_due(store: Store, now: datetime) -> bool:
+    """Whether a day has passed since the store's statistics were last refreshed."""
+    with store.read() as session:
+        row = _cursor(session, *LAST_MAINTENANCE)
+        return row is None or row.refreshed_at is None or now - row.refreshed_at >= MAINTAIN_EVERY
+
+
+def maintained(store: Store, now: datetime) -> None:
+    """Remember that :meth:`Store.maintain` ran at ``now``."""
+    _save_cursor(store, *LAST_MAINTENANCE, None, now, refreshed=True)
 
 
 def sync(
