@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, tuple_, update
+from sqlalchemy import CursorResult, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from editorial.checks import TextFinding, check_text
@@ -957,6 +957,8 @@ def _failed(
 # --- privacy ---------------------------------------------------------------------------
 
 ERASED_TEXT = ""
+# comments erased per transaction by retention
+PURGE_BATCH = 500
 
 
 def forget(store: Store, channel: str, handle: str, *, actor: str, now: datetime) -> int:
@@ -999,6 +1001,7 @@ def _erase(session: Session, comment: Comment, reason: str, now: datetime) -> No
             author_handle=None,
             author_name=None,
             text=ERASED_TEXT,
+            text_hash=None,
             permalink=None,
             reason=reason,
             gone_at=comment.gone_at or now,
@@ -1035,28 +1038,52 @@ def _scrub_audit(session: Session, handle: str) -> None:
 
 
 def purge(store: Store, retention_days: int, now: datetime) -> int:
-    """Erase rejected comments older than ``retention_days``; the number erased."""
+    """Erase rejected comments older than ``retention_days``; the number erased.
+
+    In batches of :data:`PURGE_BATCH`, each one short transaction with its audit event:
+    the first purge of a store with years of spam would otherwise hold the write lock
+    for as long as it takes to erase all of it, and the desk and sync would wait.
+    """
     cutoff = now - timedelta(days=retention_days)
-    with store.transaction() as session:
-        old = list(
-            session.scalars(
-                select(Comment).where(
-                    Comment.state == CommentState.REJECTED.value,
-                    Comment.received_at < cutoff,
-                    or_(Comment.reason.is_(None), Comment.reason.not_in(ERASED_REASONS)),
+    total = 0
+    while True:
+        with store.transaction() as session:
+            ids = list(
+                session.scalars(
+                    select(Comment.id)
+                    .where(
+                        Comment.state == CommentState.REJECTED.value,
+                        Comment.received_at < cutoff,
+                        or_(Comment.reason.is_(None), Comment.reason.not_in(ERASED_REASONS)),
+                    )
+                    .order_by(Comment.id)
+                    .limit(PURGE_BATCH)
                 )
             )
-        )
-        for comment in old:
-            _erase(session, comment, "purged", now)
-        if old:
+            if not ids:
+                return total
+            session.execute(
+                update(Comment)
+                .where(Comment.id.in_(ids))
+                .values(
+                    author_handle=None,
+                    author_name=None,
+                    text=ERASED_TEXT,
+                    text_hash=None,
+                    permalink=None,
+                    reason="purged",
+                    gone_at=func.coalesce(Comment.gone_at, now),
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
             audit.record(
                 session,
                 audit.SYSTEM,
                 "comment.purged",
                 SUBJECT,
                 "retention",
-                {"comments": len(old), "days": retention_days},
+                {"comments": len(ids), "days": retention_days},
                 now,
             )
-    return len(old)
+        total += len(ids)

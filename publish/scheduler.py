@@ -181,7 +181,7 @@ def _finish_run(store: Store, summary: TickSummary, now: datetime) -> None:
 
 def last_live_fingerprint(store: Store) -> str | None:
     """The fingerprint of the newest run whose build is live, if any."""
-    with store.transaction() as session:
+    with store.read() as session:
         run = session.scalars(
             select(SchedulerRun)
             .where(SchedulerRun.status.in_(LIVE_STATUSES))
@@ -193,7 +193,7 @@ def last_live_fingerprint(store: Store) -> str | None:
 
 def runs(store: Store, limit: int = 20) -> list[SchedulerRun]:
     """The newest runs first."""
-    with store.transaction() as session:
+    with store.read() as session:
         found = list(
             session.scalars(select(SchedulerRun).order_by(SchedulerRun.id.desc()).limit(limit))
         )

@@ -314,7 +314,7 @@ def _guard() -> BaseResponse | None:
     g.session_token = None
     token = request.cookies.get(state.cookie_name)
     if token:
-        with state.store.transaction() as session:
+        with state.store.read() as session:
             g.user = sessions.user_for(session, token, state.now())
         if g.user is not None:
             g.session_token = token

@@ -98,7 +98,7 @@ def _comment_or_404(comment_id: int) -> CommentView:
 
 def _assignees() -> list[str]:
     state = desk()
-    with state.store.transaction() as session:
+    with state.store.read() as session:
         users = accounts.all_users(session)
     return [u.email for u in users if u.role in access.MODERATE]
 

@@ -245,8 +245,16 @@ class Store:
             try:
                 cursor = raw.cursor()
                 cursor.execute("PRAGMA analysis_limit=1000")
-                # 0x10002: look at every table, not only those this connection queried
-                cursor.execute("PRAGMA optimize=0x10002")
+                # ANALYZE reads, then writes its statistics: taking the write lock first
+                # waits for a busy writer instead of failing to upgrade ("locked")
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    # 0x10002: look at every table, not only those this connection queried
+                    cursor.execute("PRAGMA optimize=0x10002")
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
             finally:
                 raw.close()
         else:

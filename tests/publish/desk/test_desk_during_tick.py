@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from publish.desk import accounts
 from publish.store import Store
-from tests.publish.desk.conftest import NOW, PASSWORD, ROLES, email, make_desk
+from tests.publish.desk.conftest import NOW, PASSWORD, make_desk
 
 ROOT = Path(__file__).resolve().parents[3]
 LIMIT_SECONDS = 1.0
@@ -58,14 +57,16 @@ def _sync_like(url: str, seconds: float, out: Any) -> None:
                     text=f"Wann wird die Straße {made + n} wieder frei?",
                     created_at=NOW,
                     permalink=None,
-                )  # fmt: skip
+                )
                 for n in range(100)
             ]
+            started = time.monotonic()
             try:
                 sync.ingest_many(store, guideline, "facebook", page, NOW)
                 made += len(page)
-            except Exception as exc:  # noqa: BLE001 - handed to the test, which fails
-                errors.append(str(exc).splitlines()[0])
+            except Exception as exc:  # handed to the test, which fails
+                waited = time.monotonic() - started
+                errors.append(f"after {waited:.1f} s: {str(exc).splitlines()[0]}")
     out.put({"made": made, "errors": errors})
 
 
@@ -73,19 +74,16 @@ def test_desk_requests_answer_within_a_second_while_a_tick_runs(tmp_path: Path) 
     bigstore = _bigstore()
     site = tmp_path / "site"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(site)], check=True)
-    path = tmp_path / "desk.db"
+    path = tmp_path / "history.db"
     url = f"sqlite:///{path}"
     with Store(url).upgrade() as store:
+        # with an admin account (bigstore.MODERATOR), whose password is PASSWORD too
         bigstore.generate(store, bigstore.Size(comments=30_000, posts=60, years=1.0))
-        with store.transaction() as session:
-            for role in ROLES:
-                accounts.add_user(
-                    session, email(role), role, PASSWORD, NOW, actor="test", must_change=False
-                )
     desk = make_desk(site, tmp_path, template=path)
     # make_desk copied the store; the tick and the sync work on that copy
     url = str(desk.store.url.render_as_string(hide_password=False))
-    moderator = desk.login("admin")
+    moderator = desk.client()
+    assert moderator.login(bigstore.MODERATOR, PASSWORD).status_code == 302
     open_one = moderator.get("/inbox")
     assert open_one.status_code == 200
     comment_id = 1
@@ -102,7 +100,7 @@ def test_desk_requests_answer_within_a_second_while_a_tick_runs(tmp_path: Path) 
     out = context.Queue()
     syncing = context.Process(target=_sync_like, args=(url, 8.0, out))
     syncing.start()
-    slowest = 0.0
+    slowest, slowest_path = 0.0, ""
     answers = 0
     problems: list[str] = []
     try:
@@ -111,7 +109,8 @@ def test_desk_requests_answer_within_a_second_while_a_tick_runs(tmp_path: Path) 
                 started = time.perf_counter()
                 answer = moderator.get(path_asked)
                 took = time.perf_counter() - started
-                slowest = max(slowest, took)
+                if took > slowest:
+                    slowest, slowest_path = took, path_asked
                 answers += 1
                 if answer.status_code != 200:
                     problems.append(f"{path_asked}: {answer.status_code}")
@@ -125,4 +124,4 @@ def test_desk_requests_answer_within_a_second_while_a_tick_runs(tmp_path: Path) 
     assert synced["errors"] == [] and synced["made"] > 0
     assert problems == []
     assert answers >= 3
-    assert slowest < LIMIT_SECONDS, f"a desk request took {slowest:.2f} s"
+    assert slowest < LIMIT_SECONDS, f"{slowest_path} took {slowest:.2f} s"
