@@ -15,8 +15,7 @@ snapshot that never takes nor waits for the write lock, so the desk answers whil
 writes. A read session refuses to flush changes: a write that sneaked into one would
 have to upgrade its snapshot, which is exactly the failure above.
 
-:meth:`Store.maintain` keeps the planner's statistics fresh (``PRAGMA optimize`` on
-SQLite, ``ANALYZE`` on PostgreSQL): the comment indexes are chosen from them.
+:meth:`Store.maintain` keeps the planner's statistics fresh (a sampled ``ANALYZE``): the comment indexes are chosen from them.
 
 The URL may carry a password: it is only ever logged through :func:`mask_url`.
 """
@@ -234,9 +233,8 @@ class Store:
     def maintain(self) -> None:
         """Refresh the query planner's statistics (run by the scheduler's maintenance).
 
-        SQLite's ``PRAGMA optimize`` analyses only tables whose statistics are missing
-        or stale, with ``analysis_limit`` keeping it to a sample on a large table;
-        PostgreSQL's ``ANALYZE`` samples as well. Without statistics SQLite can pick a
+        SQLite's ``ANALYZE`` with ``analysis_limit`` reads a sample of each index, so
+        it stays quick on a large table; PostgreSQL's ``ANALYZE`` samples as well. Without statistics SQLite can pick a
         poor index for the thread of a post (issue 24).
         """
         started = time.monotonic()
@@ -249,8 +247,9 @@ class Store:
                 # waits for a busy writer instead of failing to upgrade ("locked")
                 cursor.execute("BEGIN IMMEDIATE")
                 try:
-                    # 0x10002: look at every table, not only those this connection queried
-                    cursor.execute("PRAGMA optimize=0x10002")
+                    # ANALYZE, not PRAGMA optimize: before SQLite 3.46 optimize looks only
+                    # at tables this connection queried, which a fresh one has none of
+                    cursor.execute("ANALYZE")
                     cursor.execute("COMMIT")
                 except BaseException:
                     cursor.execute("ROLLBACK")
