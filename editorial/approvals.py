@@ -40,6 +40,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from editorial.findings import Finding
+from editorial.foreign import SIDECAR_SUFFIX, decisions_file
 from editorial.front_matter_edit import EditError, append_entry, yaml_entry
 from editorial.history import Change, Repository, follow, open_repository
 from editorial.pieces import Piece, Site, is_piece_path
@@ -233,6 +234,11 @@ def content_hash(piece: Piece) -> str:
     content = content_folder(piece)
     media = [[path, file_digest(content, path)] for path in referenced_media(piece)]
     document = _text_document(piece.metadata, piece.body)
+    if piece.source.format != "yaml":
+        # Pelican's own formats: every character of the file may reach the page (a reST
+        # directive, an HTML head, a 'Key:' line), so the whole text is what was approved
+        text = piece.source.raw.decode("utf-8-sig", errors="replace")
+        document = {"version": 1, "format": piece.source.format, "text": _clean_text(text)}
     document["media"] = media
     return _digest(document)
 
@@ -1095,9 +1101,9 @@ def write_approval(piece: Piece, approval: Approval) -> None:
     if piece.source is None:
         raise ApprovalError(f"{piece.path} cannot be read; fix its errors first")
     try:
-        append_entry(
-            piece.source.path, piece.path, "approvals", approval.to_yaml, approval.to_dict()
-        )
+        target = decisions_file(piece.source)
+        shown = piece.path + (SIDECAR_SUFFIX if target != piece.source.path else "")
+        append_entry(target, shown, "approvals", approval.to_yaml, approval.to_dict())
     except EditError as exc:
         raise ApprovalError(str(exc)) from None
     logger.info("approval of %s by %s written", piece.id, approval.approver)

@@ -3,6 +3,9 @@
 Pelican's own Markdown reader wants ``Key: value`` lines; dialogpress pieces carry YAML
 front matter (lists, nested media, approvals) read by :mod:`editorial.sourcefile`, so the
 site and the checks see the same fields, dates included (site time zone, DST-checked).
+A file that does not start with ``---`` is Pelican's own ``Key: value`` Markdown (a site
+adopted as it was, docs/adopting.md) and is read by Pelican's ``MarkdownReader`` itself,
+byte for byte as stock Pelican reads it, whatever engine is set for front matter.
 
 Setting ``DP_FRONTMATTER`` (a dict):
 
@@ -25,6 +28,7 @@ from pelican import signals
 from pelican.readers import MarkdownReader
 
 from editorial.markdown_html import DEFAULTS, ENGINES, Renderer
+from editorial.pieces import source_format
 from editorial.sourcefile import SourceError, read_source
 from editorial.times import TimeError, parse_time
 
@@ -47,6 +51,11 @@ class FrontMatterReader(MarkdownReader):
         root = Path(self.settings["PATH"])
         path = Path(source_path)
         relpath = path.relative_to(root).as_posix() if path.is_relative_to(root) else source_path
+        if source_format(path, path.read_text(encoding="utf-8-sig", errors="replace"),
+                         self.settings) == "markdown-meta":
+            # Pelican's own 'Key: value' Markdown, as on a site adopted as it was: read
+            # exactly as stock Pelican reads it (Python-Markdown, the site's MARKDOWN)
+            return MarkdownReader.read(self, source_path)
         try:
             source = read_source(path, relpath)
         except SourceError as exc:
