@@ -13,6 +13,7 @@ from editorial.approvals import (
     ApprovalError,
     ApprovalState,
     approval_states,
+    approvals_start_note,
     approver_for_key,
     authors_of,
     public_key,
@@ -404,8 +405,13 @@ def approvals_command(paths: tuple[str, ...], output_format: str, settings_path:
     for piece in pieces:
         _print_state(piece, states[piece.id])
     counts = {s: sum(st.state == s for st in states.values())
-              for s in ("approved", "stale", "missing", "invalid")}
+              for s in ("approved", "grandfathered", "stale", "missing", "invalid")}
+    if not counts["grandfathered"]:
+        del counts["grandfathered"]
     click.echo(f"{len(pieces)} pieces: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    start = approvals_start_note(site)
+    if start:
+        click.echo(f"Note: {start}")
 
 
 @main.command()

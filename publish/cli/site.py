@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from editorial.approvals import approval_findings
+from editorial.approvals import approval_findings, approvals_start_note
 from editorial.checks import check_site
 from editorial.drafts import DraftError, new_post, new_snippet
 from editorial.findings import has_errors
@@ -210,6 +210,9 @@ def check(
         errors = sum(f.severity == "error" for f in site.findings)
         warnings = len(site.findings) - errors
         click.echo(f"{len(site.pieces)} pieces, {errors} errors, {warnings} warnings")
+        start = approvals_start_note(site)
+        if start:
+            click.echo(f"Note: {start}")
     if has_errors(site.findings):
         raise SystemExit(EXIT_FINDINGS)
 

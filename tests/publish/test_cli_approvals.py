@@ -121,7 +121,7 @@ def test_check_require_approval_is_the_gate_and_build_publishes_only_approved(
         "error [approval.missing] title: not approved (missing): nobody has approved it yet"
     )
     assert "zweiter.md: error" not in gate.output
-    data = json.loads(run(site, "check", "--require-approval", "--format", "json").output)
+    data = json.loads(run(site, "check", "--require-approval", "--format", "json").stdout)
     rules = {d["id"]: [f["rule"] for f in d["findings"]] for d in data}
     assert rules[POST_ID] == ["approval.missing"]
 
