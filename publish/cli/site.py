@@ -16,7 +16,12 @@ from editorial.checks import check_site
 from editorial.drafts import DraftError, new_post, new_snippet
 from editorial.findings import has_errors
 from editorial.pieces import Piece, load_site
-from editorial.settings import CHANNELS, SettingsError, legacy_trust_settings, settings_root
+from editorial.settings import (
+    CHANNELS,
+    SettingsError,
+    legacy_trust_settings,
+    settings_root,
+)
 from editorial.times import TimeError, parse_time
 from publish.build import build_site
 from publish.cli import main
@@ -226,22 +231,45 @@ def check(
 @click.option(
     "-o", "--output", type=click.Path(file_okay=False, path_type=Path), help="Output folder."
 )
+@click.option(
+    "--strict/--no-strict", default=None,
+    help="Fail for any error logged, the theme's too (default: DP_BUILD_STRICT, else only "
+    "dialogpress's own failures).",
+)
+@click.argument(
+    "content", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
 @settings_option
-def build(production: bool, output: Path | None, settings_path: str) -> None:
+def build(
+    production: bool, output: Path | None, strict: bool | None, content: Path | None,
+    settings_path: str,
+) -> None:
     """Build the site with Pelican into the output folder.
+
+    CONTENT is the content folder, as with ``pelican CONTENT``; without it the settings'
+    PATH, else content/ beside the settings file. Errors the theme or other plugins log
+    are shown but fail the build only with --strict; dialogpress's own failures (the
+    approval gate, unreadable pieces, its plugins) always do.
 
     Example:
 
         dialogpress build --production
+
+        dialogpress build content -s pelicanconf.py
     """
     if production:
         # before the settings run: unapproved settings are refused, never executed
         require_site_approval(settings_path)
-    load(settings_path)
+    extra = {"PATH": str(content.resolve())} if content is not None else None
+    load(settings_path, extra)
     try:
-        result = build_site(settings_path, production=production, output=output)
+        result = build_site(settings_path, production=production, output=output,
+                            override=extra, strict=strict)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
+    for message in result.site_errors:
+        click.echo(f"Warning: the site logged an error (not dialogpress's; --strict fails "
+                   f"for it): {message}", err=True)
     for message in result.errors:
         click.echo(f"Error: {message}", err=True)
     if not result.ok:
