@@ -41,11 +41,12 @@ test: install lint
 
 # Benchmarks time things and so are no tests: scheduler ticks (bench/tick.py), builds,
 # stock Pelican against ours (bench/build.py), and the guideline check on 5,000 pieces
-# (bench/check.py); figures in bench/results/.
+# (bench/check.py: CPU seconds too, and how it grows with 10× longer posts); figures in
+# bench/results/.
 bench: install
 	$(BIN)/python bench/tick.py
 	$(BIN)/python bench/build.py
-	$(BIN)/python bench/check.py
+	$(BIN)/python bench/check.py --scaling 500
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

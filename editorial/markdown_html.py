@@ -1,4 +1,4 @@
-"""Markdown to HTML as the build renders it: cmark-gfm by default, Python-Markdown on request.
+"""Markdown to HTML as the build renders it: Python-Markdown by default, cmark-gfm on request.
 
 The Pelican reader (plugins/dp_frontmatter) and the approvals (which hash every file the
 rendered page can load, and refuse active content in it) render through this one module,
@@ -27,8 +27,11 @@ from markdown import Markdown
 from markdown.extensions.codehilite import CodeHilite
 
 ENGINES = ("cmark", "python-markdown")
-#: ``DP_FRONTMATTER``'s defaults (the reader's setting; it names the engine)
-DEFAULTS: dict[str, Any] = {"extensions": ["md", "markdown"], "markdown": "cmark"}
+#: ``DP_FRONTMATTER``'s defaults (the reader's setting; it names the engine). Python-Markdown
+#: with the site's own ``MARKDOWN`` is the default, so that a site adopted from stock
+#: Pelican keeps its HTML (toc anchors, attr_list, its extensions) until it opts into
+#: cmark (docs/markdown.md, docs/adopting.md)
+DEFAULTS: dict[str, Any] = {"extensions": ["md", "markdown"], "markdown": "python-markdown"}
 
 # GFM's extensions except tagfilter: Python-Markdown passes raw HTML through as written,
 # and the texts are the agency's own, so raw HTML stays as it was
@@ -82,7 +85,7 @@ class CmarkRenderer:
 
 
 def engine(settings: dict[str, Any]) -> str:
-    """The engine ``DP_FRONTMATTER['markdown']`` names (``cmark`` unless set)."""
+    """The engine ``DP_FRONTMATTER['markdown']`` names (``python-markdown`` unless set)."""
     return str({**DEFAULTS, **(settings.get("DP_FRONTMATTER") or {})}["markdown"])
 
 

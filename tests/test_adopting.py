@@ -192,7 +192,8 @@ def test_check_lists_every_article_and_page(site: Path) -> None:
     result = CliRunner().invoke(main, ["check", "--format", "json", "-s",
                                        str(site / "dialogpressconf.py")])
     assert result.exit_code == 0, result.output
-    listed = {p["id"]: p["kind"] for p in json.loads(result.stdout) if p["id"]}
+    data = json.loads(result.stdout)
+    listed = {p["id"]: p["kind"] for p in data if p["id"]}
     assert listed == {
         "first-post.md": "post", "second-post.markdown": "post", "third-post.rst": "post",
         "fourth-post.html": "post", "pages/about.md": "page",
@@ -220,3 +221,19 @@ def test_template_errors_are_reported_and_fail_only_a_strict_build(site: Path) -
                                        "-o", str(site / "b")])
     assert strict.exit_code == 1
     assert "the theme has lived with this" in strict.output
+
+
+def test_check_warns_for_each_hook_the_theme_lacks(site: Path) -> None:
+    conf = str(site / "dialogpressconf.py")
+    result = CliRunner().invoke(main, ["check", "-s", conf])
+    assert result.exit_code == 0, result.output
+    for variable in ("dp_social_meta", "dp_approval", "dp_syndication", "dp_comments"):
+        assert "warning [theme.hook]" in result.output and f"'{variable}'" in result.output
+    # the snippets of docs/adopting.md, pasted into the theme, silence the warnings
+    docs = (Path(__file__).resolve().parents[1] / "docs/adopting.md").read_text("utf-8")
+    snippets = docs.split("```jinja")[1:]
+    assert len(snippets) == 4
+    extra = site / "theme/templates/dialogpress.html"
+    extra.write_text("\n".join(s.split("```")[0] for s in snippets), encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "-s", conf])
+    assert "theme.hook" not in result.output, result.output

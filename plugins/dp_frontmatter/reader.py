@@ -12,10 +12,11 @@ Setting ``DP_FRONTMATTER`` (a dict):
 ``extensions``
     The file extensions read (default ``["md", "markdown"]``).
 ``markdown``
-    ``"cmark"`` (default): the body and the formatted fields (``summary``) are rendered
-    by cmark-gfm (:mod:`.cmark`), fifty times faster than Python-Markdown;
-    ``"python-markdown"``: by Python-Markdown with Pelican's ``MARKDOWN`` setting, as a
-    Pelican site written for it expects. docs/markdown.md lists the differences.
+    ``"python-markdown"`` (default): the body and the formatted fields (``summary``) are
+    rendered by Python-Markdown with Pelican's ``MARKDOWN`` setting, as a Pelican site
+    written for it expects (an adopted site keeps its HTML); ``"cmark"``: by cmark-gfm
+    (:mod:`.cmark`), fifty times faster, for sites written for it (the example site).
+    docs/markdown.md lists the differences.
 """
 
 from __future__ import annotations

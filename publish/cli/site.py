@@ -22,6 +22,7 @@ from editorial.settings import (
     legacy_trust_settings,
     settings_root,
 )
+from editorial.theme_hooks import theme_hook_findings
 from editorial.times import TimeError, parse_time
 from publish.build import build_site
 from publish.cli import main
@@ -194,6 +195,7 @@ def check(
     try:
         site = load_site(settings, list(paths) if paths else None)
         check_site(site)
+        site.problems += theme_hook_findings(settings)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
     for warning in trust_warnings(settings, site_approval=not require_approval):
