@@ -22,6 +22,7 @@ from editorial.approvals import (
     write_approval,
 )
 from editorial.checks import check_site
+from editorial.foreign import SIDECAR_SUFFIX
 from editorial.history import HistoryError
 from editorial.pieces import Piece, Site, load_site
 from editorial.review import build_review, changed_pieces, describe, render_markdown, review_to_dict
@@ -221,7 +222,11 @@ def approve(
         approved.append(piece)
         click.echo(f"Approved {piece.id} ({approval.hash[:19]}…)")
     if approved:
-        paths = " ".join(piece.path for piece in approved)
+        # Pelican's own formats keep their approvals in a sidecar (docs/adopting.md)
+        paths = " ".join(
+            piece.path + (SIDECAR_SUFFIX if piece.source and piece.source.decisions_path else "")
+            for piece in approved
+        )
         click.echo(f"Now commit and push the approvals: git commit -m 'Approve' -- {paths}")
     if refused:
         raise SystemExit(EXIT_FINDINGS)

@@ -121,8 +121,11 @@ def test_a_page_or_post_in_pelicans_own_format_goes_public_only_approved(
     assert public.has("service-im-advent.html")
     assert "Unapproved text." not in everything(public.output)
 
-    site.approve(name, PETRA)
+    approve = run(site, "approve", name, "--key", str(site.keys[PETRA.email]), "--yes")
+    assert approve.exit_code == 0, approve.output
+    assert f"-- content/{name}.approvals.yml" in approve.output  # what to commit
     assert (site.root / "content" / f"{name}.approvals.yml").is_file()
+    assert f"approved  {name}" in run(site, "approvals", name).output
     assert site.read(name) == FOREIGN[name.rsplit(".", 1)[1]]  # the file itself untouched
     site.commit(PETRA, "Approve it")
     public = production(site, "public-2")
