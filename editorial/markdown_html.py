@@ -17,6 +17,7 @@ engines differ.
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 from typing import Any
@@ -89,12 +90,34 @@ def engine(settings: dict[str, Any]) -> str:
     return str({**DEFAULTS, **(settings.get("DP_FRONTMATTER") or {})}["markdown"])
 
 
+META = "markdown.extensions.meta"
+
+
+def python_markdown_settings(markdown: dict[str, Any]) -> dict[str, Any]:
+    """Pelican's ``MARKDOWN`` as Pelican's MarkdownReader applies it, for a YAML body.
+
+    The reader loads every extension ``extension_configs`` names (not only those listed
+    in ``extensions``); doing the same here makes ``check`` (fresh settings) and the
+    build (settings the reader has touched) render alike. The ``meta`` extension is left
+    out: the metadata is the YAML front matter, and a body line such as ``Achtung: …``
+    is text, not a field to drop.
+    """
+    copied = copy.deepcopy(markdown)
+    configs = dict(copied.get("extension_configs") or {})
+    extensions = [e for e in [*copied.get("extensions", []), *configs] if e != META]
+    copied["extensions"] = list(dict.fromkeys(extensions))
+    copied["extension_configs"] = {k: v for k, v in configs.items() if k != META}
+    return copied
+
+
 class Renderer:
     """Renders Markdown with the engine a site's settings name, as the build does."""
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self._engine = engine(settings)
-        self._markdown_settings: dict[str, Any] = dict(settings.get("MARKDOWN") or {})
+        self._markdown_settings: dict[str, Any] = python_markdown_settings(
+            dict(settings.get("MARKDOWN") or {})
+        )
         self._cmark: CmarkRenderer | None = None
         self._md: Markdown | None = None
 

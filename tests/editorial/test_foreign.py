@@ -188,3 +188,21 @@ def test_dates_pelican_accepts(text: str, expected: datetime) -> None:
 def test_dates_nobody_accepts(text: str) -> None:
     with pytest.raises(TimeError):
         parse_time(text, "Europe/Berlin")
+
+
+def test_yaml_bodies_render_with_the_extensions_pelican_loads_but_no_meta(site: Path) -> None:
+    """check (fresh settings) and the build (settings Pelican's reader touched) render a
+    YAML piece alike: every extension of ``extension_configs``, and a first body line
+    such as ``Achtung: …`` stays text (the metadata is the front matter)."""
+    from pelican.readers import MarkdownReader
+
+    from editorial.markdown_html import Renderer
+
+    fresh = load_settings(site / "pelicanconf.py")
+    touched = load_settings(site / "pelicanconf.py")
+    MarkdownReader(touched)  # adds its extensions and meta to MARKDOWN, as in a build
+    text = "Achtung: Störung\n\n```python\nprint(1)\n```\n\n*[HTML]: Hyper Text\n\nHTML\n"
+    html = Renderer(fresh).convert(text)
+    assert html == Renderer(touched).convert(text)
+    assert "Achtung: Störung" in html
+    assert '<div class="highlight">' in html and "<abbr" in html  # codehilite, extra
