@@ -151,6 +151,36 @@ def trust_warnings(settings: dict[str, Any], site_approval: bool = True) -> list
     return found
 
 
+def _markdown_diff(settings: dict[str, Any], paths: tuple[Path, ...], output_format: str) -> None:
+    """The pieces whose body or formatted fields render differently with the other engine."""
+    from editorial.markdown_html import Renderer, engine
+
+    current = engine(settings)
+    other = "cmark" if current == "python-markdown" else "python-markdown"
+    frontmatter = dict(settings.get("DP_FRONTMATTER") or {})
+    renderers = {
+        name: Renderer({**settings, "DP_FRONTMATTER": {**frontmatter, "markdown": name}})
+        for name in (current, other)
+    }
+    site = load_site(settings, list(paths) if paths else None)
+    changed: list[str] = []
+    for piece in site.pieces:
+        if not piece.on_site or piece.source is None or piece.source.format != "yaml":
+            continue  # Pelican's own formats are read by Pelican's readers, either way
+        texts = [piece.body] + [
+            str(v) for k, v in piece.metadata.items()
+            if k in {str(f).lower() for f in settings.get("FORMATTED_FIELDS", ["summary"])}
+        ]
+        if any(renderers[current].convert(t) != renderers[other].convert(t) for t in texts):
+            changed.append(piece.path)
+    if output_format == "json":
+        emit_json({"engine": current, "other": other, "changed": changed})
+        return
+    for path in changed:
+        click.echo(path)
+    click.echo(f"{len(changed)} posts and pages would change from {current} to {other}")
+
+
 def _print_pieces(pieces: list[Piece]) -> None:
     for piece in pieces:
         when = piece.publish_at.isoformat(timespec="minutes") if piece.publish_at else "—"
@@ -167,10 +197,17 @@ def _print_pieces(pieces: list[Piece]) -> None:
     is_flag=True,
     help="Fail for every non-draft piece without a valid client approval (branch protection).",
 )
+@click.option(
+    "--markdown-diff",
+    is_flag=True,
+    help="Only list the posts and pages whose HTML would change with the other Markdown "
+    "engine (python-markdown / cmark; docs/markdown.md), then exit.",
+)
 @format_option("text", "json")
 @settings_option
 def check(
-    paths: tuple[Path, ...], require_approval: bool, output_format: str, settings_path: str
+    paths: tuple[Path, ...], require_approval: bool, markdown_diff: bool, output_format: str,
+    settings_path: str,
 ) -> None:
     """Validate posts, pages and snippets: front matter, dates, channels, media, links.
 
@@ -192,6 +229,9 @@ def check(
         # before the settings run: unapproved settings are refused, never executed
         require_site_approval(settings_path)
     settings = load(settings_path)
+    if markdown_diff:
+        _markdown_diff(settings, paths, output_format)
+        return
     try:
         site = load_site(settings, list(paths) if paths else None)
         check_site(site)
