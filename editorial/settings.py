@@ -98,8 +98,12 @@ def load_settings(path: str | os.PathLike[str], override: Settings | None = None
     if not file.is_file():
         raise SettingsError(f"settings file {path} not found (pass -s/--settings)")
     override = dict(override or {})
+    no_content: SettingsError | None = None
     if "PATH" not in override and not _sets_path(file):
-        override["PATH"] = str(_default_content(file))
+        try:
+            override["PATH"] = str(_default_content(file))
+        except SettingsError as exc:
+            no_content = exc  # said after the settings' own errors, which come first
     try:
         settings: Settings = read_settings(str(file), override=override)
     except SyntaxError as exc:
@@ -109,4 +113,6 @@ def load_settings(path: str | os.PathLike[str], override: Settings | None = None
     settings["DP_SETTINGS_FILE"] = str(file)
     apply_defaults(settings)
     validate(settings)
+    if no_content is not None:
+        raise no_content
     return settings

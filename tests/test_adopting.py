@@ -250,3 +250,16 @@ def test_markdown_diff_lists_the_pages_the_other_engine_would_change(site: Path)
     assert (report["engine"], report["other"]) == ("python-markdown", "cmark")
     assert report["changed"] == ["content/yaml-toc.md"]  # toc anchors; Key: value files
     # are read by Pelican's reader whatever the engine
+
+
+def test_settings_without_path_or_content_folder_are_refused_clearly(tmp_path: Path) -> None:
+    (tmp_path / "pelicanconf.py").write_text('TIMEZONE = "Europe/Berlin"\n', encoding="utf-8")
+    (tmp_path / "README.md").write_text("Title: Readme\n\nNot content.\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", "-s", str(tmp_path / "pelicanconf.py"),
+                                       "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "sets no PATH and there is no content/ beside it" in result.output
+    assert not (tmp_path / "out").exists()
+    done = CliRunner().invoke(main, ["build", str(tmp_path), "-s",
+                                     str(tmp_path / "pelicanconf.py"), "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output  # named on the command line, as with pelican
