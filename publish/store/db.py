@@ -15,7 +15,8 @@ snapshot that never takes nor waits for the write lock, so the desk answers whil
 writes. A read session refuses to flush changes: a write that sneaked into one would
 have to upgrade its snapshot, which is exactly the failure above.
 
-:meth:`Store.maintain` keeps the planner's statistics fresh (a sampled ``ANALYZE``): the comment indexes are chosen from them.
+:meth:`Store.maintain` keeps the planner's statistics fresh (a sampled ``ANALYZE``): the
+comment indexes are chosen from them.
 
 The URL may carry a password: it is only ever logged through :func:`mask_url`.
 """
@@ -234,8 +235,8 @@ class Store:
         """Refresh the query planner's statistics (run by the scheduler's maintenance).
 
         SQLite's ``ANALYZE`` with ``analysis_limit`` reads a sample of each index, so
-        it stays quick on a large table; PostgreSQL's ``ANALYZE`` samples as well. Without statistics SQLite can pick a
-        poor index for the thread of a post (issue 24).
+        it stays quick on a large table; PostgreSQL's ``ANALYZE`` samples as well. Without
+        statistics SQLite can pick a poor index for the thread of a post (issue 24).
         """
         started = time.monotonic()
         if self.url.get_backend_name() == "sqlite":
