@@ -41,11 +41,15 @@ test: install lint
 
 # Benchmarks time things and so are no tests: scheduler ticks (bench/tick.py), builds,
 # stock Pelican against ours (bench/build.py), and the guideline check on 5,000 pieces
-# (bench/check.py); figures in bench/results/.
+# (bench/check.py: CPU seconds too, and how it grows with 10× longer posts), and years of
+# comments in the store, inbox and desk at 1,000,000 comments on SQLite and a throw-away
+# PostgreSQL (bench/comments.py; COMMENTS=20000 for a quick look); figures in bench/results/.
+COMMENTS ?= 1000000
 bench: install
 	$(BIN)/python bench/tick.py
 	$(BIN)/python bench/build.py
-	$(BIN)/python bench/check.py
+	$(BIN)/python bench/check.py --scaling 500
+	$(BIN)/python bench/comments.py --comments $(COMMENTS)
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

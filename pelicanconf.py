@@ -44,6 +44,10 @@ LINKS = [
 # Profiles on the networks, shown in the footer; empty until the client's handles are known.
 SOCIAL: list[tuple[str, str]] = []
 
+# The posts are written for cmark-gfm (docs/markdown.md); Python-Markdown is the default,
+# for sites adopted from stock Pelican.
+DP_FRONTMATTER = {"markdown": "cmark"}
+
 # The preview card on X and Facebook for pages without their own image (README,
 # "Social cards"). X account names have at most 15 characters.
 DP_SOCIAL_META = {

@@ -62,8 +62,9 @@ def snippet_text(rng: random.Random, number: int) -> tuple[str, str]:
     return f"snippet-{number:05d}.md", "\n".join(lines) + "\n" + body + "\n"
 
 
-def generate_site(folder: Path, pieces: int, seed: int) -> None:
-    """A copy of the example site's settings and guideline with ``pieces`` new pieces."""
+def generate_site(folder: Path, pieces: int, seed: int, length: int = 1) -> None:
+    """A copy of the example site's settings and guideline with ``pieces`` new pieces,
+    each post's text repeated ``length`` times (to show that time grows linearly)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     for name in ("pelicanconf.py", "guideline.yml"):
         shutil.copy(REPO / name, folder / name)
@@ -77,6 +78,9 @@ def generate_site(folder: Path, pieces: int, seed: int) -> None:
         name, text = post_text(rng, number)
         if number % 7 == 0:
             text = text.replace("\n\n## ", f"\n\n{rng.choice(DODGES)}\n\n## ", 1)
+        if length > 1:
+            head, body = text.split("\n---\n", 1)
+            text = head + "\n---\n" + "\n".join([body] * length)
         (posts / name).write_text(text, encoding="utf-8")
     for number in range(snippets):
         name, text = snippet_text(rng, number)
@@ -91,25 +95,30 @@ def bench(folder: Path, runs: int) -> dict[str, Any]:
     from editorial.settings import load_settings
 
     settings = load_settings(folder / "pelicanconf.py")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     site = load_site(settings)
     load_seconds = time.perf_counter() - started
+    load_cpu = time.process_time() - cpu
     guideline = guideline_for(settings)
     schema = {id(piece): list(piece.findings) for piece in site.pieces}
     times: list[float] = []
+    cpu_times: list[float] = []
     findings = 0
     for _ in range(runs):
         for piece in site.pieces:
             piece.findings[:] = schema[id(piece)]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         check_site(site, guideline)
         times.append(time.perf_counter() - started)
+        cpu_times.append(time.process_time() - cpu)
         findings = sum(len(piece.findings) - len(schema[id(piece)]) for piece in site.pieces)
     return {
         "pieces": len(site.pieces),
         "characters": sum(len(p.body) for p in site.pieces),
         "load_seconds": round(load_seconds, 3),
+        "load_cpu_seconds": round(load_cpu, 3),
         "check_seconds_best": round(min(times), 3),
+        "check_cpu_seconds_best": round(min(cpu_times), 3),
         "check_seconds_median": round(statistics.median(times), 3),
         "runs": runs,
         "guideline_findings": findings,
@@ -122,13 +131,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs of check_site")
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument(
+        "--length", type=int, default=1, help="each post's text repeated this many times"
+    )
+    parser.add_argument(
+        "--scaling", type=int, default=0,
+        help="also check this many pieces with 1× and 10× longer posts and report the ratio",
+    )
+    parser.add_argument(
         "--output", type=Path, default=REPO / "bench" / "results" / "check.json", help="JSON file"
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dp-bench-check-") as temp:
         folder = Path(temp)
-        generate_site(folder, args.pieces, args.seed)
+        generate_site(folder, args.pieces, args.seed, args.length)
         result = bench(folder, args.runs)
+    if args.scaling:
+        # issue 23: check must grow linearly with a post's length (it was quadratic)
+        cpu: dict[int, float] = {}
+        for length in (1, 10):
+            with tempfile.TemporaryDirectory(prefix="dp-bench-check-") as temp:
+                generate_site(Path(temp), args.scaling, args.seed, length)
+                measured = bench(Path(temp), max(1, min(args.runs, 3)))
+                cpu[length] = measured["load_cpu_seconds"] + measured["check_cpu_seconds_best"]
+        result["scaling"] = {"pieces": args.scaling, "cpu_seconds_1x": round(cpu[1], 3),
+                             "cpu_seconds_10x": round(cpu[10], 3),
+                             "ratio": round(cpu[10] / max(cpu[1], 1e-9), 2)}
     import editorial
 
     report = {
@@ -144,8 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"check: {result['pieces']} pieces read in {result['load_seconds']:.2f} s; check_site "
         f"best {result['check_seconds_best']:.3f} s, median {result['check_seconds_median']:.3f} s "
-        f"({per_piece:.0f} µs a piece, {result['guideline_findings']} findings) → {args.output}"
+        f"({per_piece:.0f} µs a piece, {result['guideline_findings']} findings); CPU: read "
+        f"{result['load_cpu_seconds']:.2f} s, check_site {result['check_cpu_seconds_best']:.2f} s"
+        f" → {args.output}"
     )
+    if "scaling" in result:
+        scaling = result["scaling"]
+        print(f"check: {scaling['pieces']} pieces with 10× longer posts take {scaling['ratio']}× "
+              f"the CPU ({scaling['cpu_seconds_1x']} s → {scaling['cpu_seconds_10x']} s; "
+              "linear is about 10×)")
     return 0
 
 

@@ -40,6 +40,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from editorial.findings import Finding
+from editorial.foreign import SIDECAR_SUFFIX, decisions_file
 from editorial.front_matter_edit import EditError, append_entry, yaml_entry
 from editorial.history import Change, Repository, follow, open_repository
 from editorial.pieces import Piece, Site, is_piece_path
@@ -63,7 +64,10 @@ PORTAL = "portal"
 #: the principal of the portal's key in the allowed-signers file (never an e-mail address)
 PORTAL_PRINCIPAL = "dialogpress-portal"
 
-State = Literal["approved", "missing", "stale", "invalid"]
+State = Literal["approved", "grandfathered", "missing", "stale", "invalid"]
+#: states that let a piece go public: approved, or live and unchanged since before the
+#: site's approvals started (``approvals_start`` in trust.yml)
+PUBLIC_STATES = ("approved", "grandfathered")
 Verdict = Literal["valid", "stale", "invalid"]
 
 
@@ -233,6 +237,11 @@ def content_hash(piece: Piece) -> str:
     content = content_folder(piece)
     media = [[path, file_digest(content, path)] for path in referenced_media(piece)]
     document = _text_document(piece.metadata, piece.body)
+    if piece.source.format != "yaml":
+        # Pelican's own formats: every character of the file may reach the page (a reST
+        # directive, an HTML head, a 'Key:' line), so the whole text is what was approved
+        text = piece.source.raw.decode("utf-8-sig", errors="replace")
+        document = {"version": 1, "format": piece.source.format, "text": _clean_text(text)}
     document["media"] = media
     return _digest(document)
 
@@ -782,7 +791,8 @@ class ApprovalState:
 
     @property
     def approved(self) -> bool:
-        return self.state == "approved"
+        """Whether the piece may go public (approved, or live before approvals started)."""
+        return self.state in PUBLIC_STATES
 
     def approved_by(self, email: str) -> bool:
         """Whether ``email`` has a valid approval of the current version."""
@@ -855,6 +865,43 @@ class _Judge:
         self.signatures = _Signatures(self.people, folder, self.portal)
         self.authorship = _Authorship(site, self.trust)
         self.batch: list[Piece] = []
+        self._baseline: Any = None
+        self._baseline_read = False
+
+    def grandfathered(self, piece: Piece) -> str | None:
+        """Why ``piece`` stays public without approvals, or None.
+
+        ``approvals_start`` in trust.yml (read from the protected ref: a branch cannot
+        move it) names a commit or a time; a post or page counts as live before it when
+        the protected ref held this very file, byte for byte, at that commit and its date
+        was before the start. Any change of the file, and every new file, needs approvals.
+        """
+        if self.trust is None or self.trust.approvals_start is None or not piece.on_site:
+            return None
+        if piece.source is None or piece.is_draft:
+            return None
+        if not self._baseline_read:
+            from editorial.trust import TrustError, approvals_baseline
+
+            self._baseline_read = True
+            try:
+                self._baseline = approvals_baseline(settings_root(self.site.settings), self.trust)
+            except TrustError as exc:
+                logger.warning("approvals_start ignored: %s", exc)
+        baseline = self._baseline
+        if baseline is None:
+            return None
+        from editorial.trust import blob_id
+
+        inside = baseline.prefix + piece.path
+        if baseline.blobs.get(inside) != blob_id(piece.source.raw):
+            return None
+        if piece.publish_at is not None and piece.publish_at > baseline.at:
+            return None
+        return (
+            f"live before approvals started ({self.trust.approvals_start}: commit "
+            f"{baseline.commit[:7]}) and unchanged since; any change needs approvals"
+        )
 
     def check(
         self, piece: Piece, approval: Approval, malformed: str | None, current: str
@@ -924,11 +971,14 @@ class _Judge:
             # signed or not, the approver cannot have seen what readers would get
             state = "invalid"
             reasons = [*unsafe, *reasons]
+        elif state != "approved" and (before := self.grandfathered(piece)) is not None:
+            state = "grandfathered"
+            reasons = [before, *reasons]
         note: str | None = None
         if unsafe:
             more = f" (and {len(unsafe) - 1} more)" if len(unsafe) > 1 else ""
             note = f"{unsafe[0]}{more}; no approval counts while it is there"
-        elif state != "approved":
+        elif state not in PUBLIC_STATES:
             if self.trust is None:
                 note = str(self.trust_problem)
             elif not checks:
@@ -958,6 +1008,29 @@ def approval_states(site: Site, pieces: Iterable[Piece] | None = None) -> dict[s
         judge = _Judge(site, Path(tmp))
         judge.batch = [p for p in wanted if p.source is not None and "approvals" in p.metadata]
         return {piece.id: judge.state(piece) for piece in wanted}
+
+
+def approvals_start_note(site: Site) -> str | None:
+    """What ``approvals_start`` in trust.yml means for this site, for ``check`` and
+    ``approvals`` to say; None when approvals start with the first piece."""
+    trust, _ = _optional_trust(site)
+    if trust is None or trust.approvals_start is None:
+        return None
+    from editorial.trust import TrustError, approvals_baseline
+
+    try:
+        baseline = approvals_baseline(settings_root(site.settings), trust)
+    except TrustError as exc:
+        return f"approvals_start is ignored: {exc}"
+    if baseline is None:
+        return (f"approvals start at {trust.approvals_start} ({trust.describe()}), before "
+                f"the first commit of {trust.ref}: every post and page needs approvals")
+    return (
+        f"approvals start at {trust.approvals_start} ({trust.describe()}): posts and pages "
+        f"{trust.ref} held at commit {baseline.commit[:7]}, dated before "
+        f"{baseline.at:%Y-%m-%d %H:%M %z} and unchanged since, stay public without "
+        "approvals (state 'grandfathered'); everything newer or changed needs them"
+    )
 
 
 def approval_state(piece: Piece, site: Site) -> ApprovalState:
@@ -1103,9 +1176,9 @@ def write_approval(piece: Piece, approval: Approval) -> None:
     if piece.source is None:
         raise ApprovalError(f"{piece.path} cannot be read; fix its errors first")
     try:
-        append_entry(
-            piece.source.path, piece.path, "approvals", approval.to_yaml, approval.to_dict()
-        )
+        target = decisions_file(piece.source)
+        shown = piece.path + (SIDECAR_SUFFIX if target != piece.source.path else "")
+        append_entry(target, shown, "approvals", approval.to_yaml, approval.to_dict())
     except EditError as exc:
         raise ApprovalError(str(exc)) from None
     logger.info("approval of %s by %s written", piece.id, approval.approver)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from editorial.foreign import SIDECAR_SUFFIX, decisions_file
 from editorial.front_matter_edit import EditError, append_entry, yaml_entry
 from editorial.pieces import Piece
 from editorial.times import iso
@@ -94,6 +95,8 @@ def write_change_request(piece: Piece, request: ChangeRequest) -> None:
     if not request.comment.strip():
         raise ChangeRequestError("a change request needs a comment saying what to change")
     try:
-        append_entry(piece.source.path, piece.path, KEY, request.to_yaml, request.to_dict())
+        target = decisions_file(piece.source)
+        shown = piece.path + (SIDECAR_SUFFIX if target != piece.source.path else "")
+        append_entry(target, shown, KEY, request.to_yaml, request.to_dict())
     except EditError as exc:
         raise ChangeRequestError(str(exc)) from None

@@ -1,4 +1,4 @@
-"""Markdown to HTML as the build renders it: cmark-gfm by default, Python-Markdown on request.
+"""Markdown to HTML as the build renders it: Python-Markdown by default, cmark-gfm on request.
 
 The Pelican reader (plugins/dp_frontmatter) and the approvals (which hash every file the
 rendered page can load, and refuse active content in it) render through this one module,
@@ -17,6 +17,7 @@ engines differ.
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 from typing import Any
@@ -27,8 +28,11 @@ from markdown import Markdown
 from markdown.extensions.codehilite import CodeHilite
 
 ENGINES = ("cmark", "python-markdown")
-#: ``DP_FRONTMATTER``'s defaults (the reader's setting; it names the engine)
-DEFAULTS: dict[str, Any] = {"extensions": ["md", "markdown"], "markdown": "cmark"}
+#: ``DP_FRONTMATTER``'s defaults (the reader's setting; it names the engine). Python-Markdown
+#: with the site's own ``MARKDOWN`` is the default, so that a site adopted from stock
+#: Pelican keeps its HTML (toc anchors, attr_list, its extensions) until it opts into
+#: cmark (docs/markdown.md, docs/adopting.md)
+DEFAULTS: dict[str, Any] = {"extensions": ["md", "markdown"], "markdown": "python-markdown"}
 
 # GFM's extensions except tagfilter: Python-Markdown passes raw HTML through as written,
 # and the texts are the agency's own, so raw HTML stays as it was
@@ -82,8 +86,28 @@ class CmarkRenderer:
 
 
 def engine(settings: dict[str, Any]) -> str:
-    """The engine ``DP_FRONTMATTER['markdown']`` names (``cmark`` unless set)."""
+    """The engine ``DP_FRONTMATTER['markdown']`` names (``python-markdown`` unless set)."""
     return str({**DEFAULTS, **(settings.get("DP_FRONTMATTER") or {})}["markdown"])
+
+
+META = "markdown.extensions.meta"
+
+
+def python_markdown_settings(markdown: dict[str, Any]) -> dict[str, Any]:
+    """Pelican's ``MARKDOWN`` as Pelican's MarkdownReader applies it, for a YAML body.
+
+    The reader loads every extension ``extension_configs`` names (not only those listed
+    in ``extensions``); doing the same here makes ``check`` (fresh settings) and the
+    build (settings the reader has touched) render alike. The ``meta`` extension is left
+    out: the metadata is the YAML front matter, and a body line such as ``Achtung: …``
+    is text, not a field to drop.
+    """
+    copied = copy.deepcopy(markdown)
+    configs = dict(copied.get("extension_configs") or {})
+    extensions = [e for e in [*copied.get("extensions", []), *configs] if e != META]
+    copied["extensions"] = list(dict.fromkeys(extensions))
+    copied["extension_configs"] = {k: v for k, v in configs.items() if k != META}
+    return copied
 
 
 class Renderer:
@@ -91,7 +115,9 @@ class Renderer:
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self._engine = engine(settings)
-        self._markdown_settings: dict[str, Any] = dict(settings.get("MARKDOWN") or {})
+        self._markdown_settings: dict[str, Any] = python_markdown_settings(
+            dict(settings.get("MARKDOWN") or {})
+        )
         self._cmark: CmarkRenderer | None = None
         self._md: Markdown | None = None
 

@@ -12,7 +12,10 @@ is a piece that cannot be read, so it can never be approved and never goes publi
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import os
+import posixpath
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -20,11 +23,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from editorial.findings import Finding, has_errors
+from editorial.foreign import format_for_extension, read_foreign, reader_extensions
 from editorial.markdown_html import DEFAULTS as MARKDOWN_DEFAULTS
 from editorial.markdown_html import Renderer
 from editorial.public_html import Active, Reference, inspect_html
 from editorial.settings import CHANNELS, Settings, settings_root
-from editorial.sourcefile import SourceError, SourceFile, read_source
+from editorial.sourcefile import SourceError, SourceFile, decode, parse_source
 from editorial.times import TimeError, is_ambiguous, parse_time
 
 Kind = Literal["post", "page", "snippet"]
@@ -72,9 +76,6 @@ PAGE_FIELDS = POST_FIELDS - {"category", "tags", "sponsored"}
 POST_STATUSES = ("published", "draft", "hidden")
 PAGE_STATUSES = POST_STATUSES
 SNIPPET_STATUSES = ("scheduled", "draft")
-#: file extensions Pelican's own readers publish (Markdown, HTML, reStructuredText);
-#: dialogpress reads only those DP_FRONTMATTER names, the rest are refused as pieces
-PELICAN_EXTENSIONS = {"md", "markdown", "mkd", "mdown", "html", "htm", "rst"}
 #: front-matter keys that say what people decided, not what the page says
 _DECISION_KEYS = ("approvals", "change_requests")
 #: findings that make a piece impossible to approve: the approver would not see what
@@ -220,14 +221,17 @@ def _public_html(piece: Piece) -> PublicHtml:
     formatted = {str(f).lower() for f in settings.get("FORMATTED_FIELDS", ["summary"])}
     references: list[Reference] = []
     active: list[tuple[str | None, Active]] = []
-    body = inspect_html(renderer.convert(piece.body))
+    rendered = piece.source.html
+    foreign = rendered is not None
+    # Pelican's own formats: the HTML its reader rendered, formatted fields included
+    body = inspect_html(rendered if rendered is not None else renderer.convert(piece.body))
     references += body.references
     active += [(None, a) for a in body.active]
     for key, value in piece.metadata.items():
         if key in _DECISION_KEYS:
             continue
         for path, text in _strings(value, key):
-            html = renderer.convert(text) if key.lower() in formatted else text
+            html = renderer.convert(text) if key.lower() in formatted and not foreign else text
             found = inspect_html(html)
             references += found.references
             active += [(path, a) for a in found.active]
@@ -375,7 +379,15 @@ class _Reader:
     def meta(self) -> dict[str, Any]:
         return self.source.metadata
 
+    @property
+    def foreign(self) -> bool:
+        """Whether the file is in one of Pelican's own formats (:mod:`editorial.foreign`)."""
+        return self.source.format != "yaml"
+
     def unknown_fields(self, known: set[str]) -> None:
+        if self.foreign:
+            # Pelican hands every key of its own formats to the theme, which may use any
+            return
         for name in self.meta:
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=1)
@@ -406,6 +418,13 @@ class _Reader:
 
     def flag(self, name: str) -> bool:
         value = self.meta.get(name, False)
+        if self.foreign and isinstance(value, str):
+            # Pelican's formats have no booleans: ``Sponsored: yes``
+            lowered = value.strip().lower()
+            if lowered in ("true", "yes", "1", "on"):
+                return True
+            if lowered in ("false", "no", "0", "off", ""):
+                return False
         if not isinstance(value, bool):
             self.error("schema.type", name, f"'{name}' must be true or false")
             return False
@@ -413,6 +432,8 @@ class _Reader:
 
     def time(self, name: str, required: bool) -> datetime | None:
         value = self.meta.get(name)
+        if (value is None or value == "") and name == "date":
+            value = self._path_date()
         if value is None or value == "":
             if required:
                 self.error(
@@ -445,6 +466,27 @@ class _Reader:
                 f"time ({when.isoformat(timespec='minutes')}); add an offset to choose",
             )
         return when
+
+    def _path_date(self) -> str | datetime | None:
+        """The date Pelican takes when the file states none: ``DEFAULT_DATE`` (``"fs"``:
+        the file's time), else ``FILENAME_METADATA``/``PATH_METADATA`` (by default a
+        ``2019-03-04`` the file name starts with)."""
+        from pelican.readers import parse_path_metadata
+
+        relative = self.source.path.relative_to(self.content).as_posix() if (
+            self.source.path.is_relative_to(self.content)) else self.source.path.name
+        settings = {"FILENAME_METADATA": r"(?P<date>\d{4}-\d{2}-\d{2}).*", "PATH_METADATA": "",
+                    **self.settings}
+        found = parse_path_metadata(relative, settings=settings).get("date")
+        if found:
+            return str(found)
+        default = self.settings.get("DEFAULT_DATE")
+        if default == "fs":
+            return datetime.fromtimestamp(self.source.path.stat().st_mtime).isoformat(
+                sep=" ", timespec="minutes")
+        if isinstance(default, tuple | list) and len(default) >= 3:
+            return datetime(*default).isoformat(sep=" ", timespec="minutes")
+        return None
 
     def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
         value = self.string(name)
@@ -675,38 +717,92 @@ def _under(relative: Path, folders: list[str]) -> bool:
     )
 
 
+def _folder(name: object) -> str:
+    """A folder setting in one spelling: ``""`` for the content root itself."""
+    text = posixpath.normpath(str(name).strip().strip("/")) if str(name).strip("/ ") else ""
+    return "" if text == "." else text
+
+
+def _found_by(relative: Path, paths: list[str], excludes: set[str], ignores: list[str]) -> bool:
+    """Whether Pelican's ``Generator.get_files(paths, exclude=excludes)`` finds ``relative``.
+
+    The same rules: a folder of ``paths`` (``""`` is the content root) is walked, a
+    folder whose path is in ``excludes`` or whose name matches ``IGNORE_FILES`` is not
+    entered, a file whose name matches ``IGNORE_FILES`` is skipped, and a path that
+    names a file is that file.
+    """
+    text = relative.as_posix()
+    parts = relative.parts
+    if any(fnmatch.fnmatch(parts[-1], pattern) for pattern in ignores):
+        return False
+    for root in (_folder(p) for p in paths):
+        if root == text:
+            return True
+        if root and not text.startswith(root + "/"):
+            continue
+        base = root.split("/") if root else []
+        inner = parts[len(base) : -1]
+        blocked = False
+        for index, name in enumerate(inner):
+            folder = "/".join([*base, *inner[: index + 1]])
+            if folder in excludes or any(fnmatch.fnmatch(name, p) for p in ignores):
+                blocked = True
+                break
+        if not blocked:
+            return True
+    return False
+
+
 def _kind_of(relative: Path, settings: Settings) -> Kind | None:
+    """Whether Pelican reads ``relative`` (under ``PATH``) as an article, a page or not
+    at all, by its own settings and defaults; snippets are the folders of ``SOCIAL_PATHS``."""
     if _under(relative, list(settings.get("SOCIAL_PATHS", ["social"]))):
         return "snippet"
-    if _under(relative, [*settings.get("ARTICLE_PATHS", ["posts"]), "posts"]):
+    ignores = [str(p) for p in settings.get("IGNORE_FILES", ["**/.*"])]
+    articles = [str(p) for p in settings.get("ARTICLE_PATHS", [""])]
+    pages = [str(p) for p in settings.get("PAGE_PATHS", ["pages"])]
+    # Pelican adds each kind's paths to the other's excludes (pelican.settings)
+    article_excludes = {_folder(p) for p in [*settings.get("ARTICLE_EXCLUDES", []), *pages]}
+    page_excludes = {_folder(p) for p in [*settings.get("PAGE_EXCLUDES", []), *articles]}
+    if _found_by(relative, articles, article_excludes - {""}, ignores):
         return "post"
-    if _under(relative, list(settings.get("PAGE_PATHS", ["pages"]))):
+    if _found_by(relative, pages, page_excludes - {""}, ignores):
         return "page"
     return None
 
 
 def markdown_extensions(settings: Settings) -> set[str]:
-    """The extensions dialogpress reads as pieces (``DP_FRONTMATTER['extensions']``)."""
+    """The extensions dialogpress reads as YAML front matter (``DP_FRONTMATTER['extensions']``)."""
     configured = {**MARKDOWN_DEFAULTS, **(settings.get("DP_FRONTMATTER") or {})}
     return {str(e).lower().lstrip(".") for e in configured["extensions"]}
+
+
+def readable_extensions(settings: Settings) -> set[str]:
+    """Every extension the build reads as content: Pelican's readers (``READERS`` may
+    switch one off, or add a plugin's) and dialogpress's YAML front matter."""
+    extra = {
+        str(ext).lower() for ext, reader in (settings.get("READERS") or {}).items() if reader
+    }
+    return reader_extensions(settings) | markdown_extensions(settings) | extra
 
 
 def is_piece_path(relative: str, settings: Settings) -> bool:
     """Whether a path under ``content/`` is (or would be) a piece rather than a plain file."""
     path = Path(relative)
     extension = path.suffix.lower().lstrip(".")
-    readable = markdown_extensions(settings) | PELICAN_EXTENSIONS
-    return extension in readable and _kind_of(path, settings) is not None
+    return extension in readable_extensions(settings) and _kind_of(path, settings) is not None
 
 
 def piece_files(content: Path, settings: Settings) -> list[tuple[Path, Kind]]:
-    """Every file that is a piece, in a stable order: each file Pelican would publish from
-    the post, page and snippet folders (those it cannot read as one are refused later)."""
+    """Every file that is a piece, in a stable order: each file Pelican reads as an article
+    or a page (``ARTICLE_PATHS``, ``PAGE_PATHS``, their excludes, ``IGNORE_FILES``, every
+    extension of the enabled readers) and every snippet; files Pelican reads in a format
+    dialogpress cannot are pieces too, refused later."""
     found: list[tuple[Path, Kind]] = []
-    readable = markdown_extensions(settings) | PELICAN_EXTENSIONS
+    readable = readable_extensions(settings)
     for path in sorted(p for p in content.rglob("*") if p.is_file() or p.is_symlink()):
         relative = path.relative_to(content)
-        if any(part.startswith(".") for part in relative.parts):
+        if relative.parts[0] == ".git":
             continue
         if path.suffix.lower().lstrip(".") not in readable:
             continue
@@ -724,6 +820,25 @@ def _unreadable(piece_id: str, kind: Kind, relpath: str, rule: str, message: str
     return _CLASSES[kind](id=piece_id, kind=kind, source=None, findings=[finding])
 
 
+def source_format(path: Path, text: str, settings: Settings) -> str | None:
+    """How the file at ``path`` states its metadata: ``yaml`` (front matter), one of
+    Pelican's own formats (:data:`editorial.foreign.FOREIGN_FORMATS`), or None when no
+    reader dialogpress knows reads it."""
+    extension = path.suffix.lower().lstrip(".")
+    pelican = format_for_extension(extension) if extension in reader_extensions(settings) else None
+    yaml_front_matter = (
+        pelican != "markdown-meta"
+        or not text.strip()  # empty: the front-matter reader says so
+        or _FRONT_MATTER.match(text.lstrip("\ufeff"))
+    )
+    if extension in markdown_extensions(settings) and yaml_front_matter:
+        return "yaml"
+    return pelican
+
+
+_FRONT_MATTER = re.compile(r"\A-{3}[ \t]*\r?\n")
+
+
 def read_piece(path: Path, kind: Kind, site_root: Path, content: Path, settings: Settings) -> Piece:
     """Read one file into a piece; a file that cannot be read at all still becomes one."""
     piece_id = path.relative_to(content).as_posix()
@@ -736,24 +851,42 @@ def read_piece(path: Path, kind: Kind, site_root: Path, content: Path, settings:
             f"{relpath} is a symbolic link (to {os.readlink(path)}); a piece must be a file "
             "of its own, or the build would publish whatever the link points to",
         )
-    if path.suffix.lower().lstrip(".") not in markdown_extensions(settings):
+    raw = path.read_bytes()
+    try:
+        text = decode(raw, relpath)
+    except SourceError as exc:
+        return _CLASSES[kind](id=piece_id, kind=kind, source=None, findings=[exc.finding])
+    fmt = source_format(path, text, settings)
+    if kind == "snippet":
+        # snippets are dialogpress's own: YAML front matter only
+        fmt = "yaml" if path.suffix.lower().lstrip(".") in markdown_extensions(settings) else None
+    if fmt is None:
         return _unreadable(
             piece_id, kind, relpath, "source.format",
             f"Pelican would publish {relpath} as a {kind}, but dialogpress reads only "
-            f"Markdown with front matter ({', '.join(sorted(markdown_extensions(settings)))}), "
-            "so it can be neither checked nor approved; rewrite it as Markdown (raw HTML "
-            "may stand in it) or move it out of the folder",
+            "Markdown (YAML front matter or 'Key: value' lines), reStructuredText and HTML"
+            + (" (snippets: YAML front matter only)" if kind == "snippet" else "")
+            + ", so it can be neither checked nor approved; rewrite it in one of them or "
+            "move it out of the folder",
         )
+    extra: list[Finding] = []
     try:
-        source = read_source(path, relpath)
+        if fmt == "yaml":
+            source = parse_source(text, path, relpath, raw)
+        else:
+            source, extra = read_foreign(path, relpath, fmt, settings, raw, text)
     except SourceError as exc:
         return _CLASSES[kind](id=piece_id, kind=kind, source=None, findings=[exc.finding])
     reader = _Reader(source, settings, content)
+    piece: Piece
     if kind == "post":
-        return reader.read_post(piece_id)
-    if kind == "page":
-        return reader.read_page(piece_id)
-    return reader.read_snippet(piece_id)
+        piece = reader.read_post(piece_id)
+    elif kind == "page":
+        piece = reader.read_page(piece_id)
+    else:
+        piece = reader.read_snippet(piece_id)
+    piece.findings = [*extra, *piece.findings]
+    return piece
 
 
 def symlinks(folders: list[Path]) -> list[Path]:

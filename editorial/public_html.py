@@ -170,6 +170,10 @@ def inspect_html(fragment: str) -> Inspection:
     """The references and the active content in an HTML fragment (a page's body)."""
     references: list[Reference] = []
     active: list[Active] = []
+    if "<" not in fragment:
+        # no tag, so no element (html5lib makes none from text and entities): most
+        # metadata values, spared a parse each
+        return Inspection(references, active)
     for element in _elements(fragment):
         tag = _local_name(element.tag).lower()
         if tag in ACTIVE_ELEMENTS:

@@ -40,7 +40,9 @@ from editorial.trust import TrustError, load_trust
 
 ChangeKind = Literal["added", "changed", "removed"]
 CHANNEL_NAMES = {"twitter": "X (Twitter)", "facebook": "Facebook"}
-STATE_ICONS = {"approved": "✅", "missing": "⏳", "stale": "⚠️", "invalid": "⛔"}
+STATE_ICONS = {
+    "approved": "✅", "grandfathered": "🗄️", "missing": "⏳", "stale": "⚠️", "invalid": "⛔"
+}
 CHANGE_ICONS = {"added": "🆕", "changed": "✏️", "removed": "🗑️"}
 # fields whose change the text diff already shows
 _DIFFED_FIELDS = {"text", "thread"}

@@ -63,6 +63,33 @@ def legacy_trust_settings(settings: Settings) -> list[str]:
     return [name for name in LEGACY_TRUST_SETTINGS if settings.get(name)]
 
 
+def _sets_path(file: Path) -> bool:
+    """Whether the settings file sets ``PATH`` itself (or through what it imports)."""
+    from pelican.settings import get_settings_from_file
+
+    try:
+        return "PATH" in get_settings_from_file(str(file))
+    except Exception:  # a broken file: read_settings reports its own error next
+        return True
+
+
+def _default_content(file: Path) -> Path:
+    """The content folder of a settings file that names none.
+
+    Pelican's default ``PATH`` is the settings file's own folder, so a build would read
+    README.md and the theme's templates as content; ``pelican-quickstart`` sites name
+    ``content/`` on the command line instead (its Makefile and tasks.py). So does
+    dialogpress: ``content/`` beside the settings file, or the path given to ``build``.
+    """
+    content = file.parent / "content"
+    if not content.is_dir():
+        raise SettingsError(
+            f"{file} sets no PATH and there is no content/ beside it; set PATH in it or "
+            "pass the content folder (dialogpress build CONTENT, as with pelican CONTENT)"
+        )
+    return content
+
+
 def load_settings(path: str | os.PathLike[str], override: Settings | None = None) -> Settings:
     """Read ``pelicanconf.py`` (or another settings file) with Pelican, then ours on top."""
     from pelican.settings import read_settings
@@ -70,6 +97,13 @@ def load_settings(path: str | os.PathLike[str], override: Settings | None = None
     file = Path(path).resolve()
     if not file.is_file():
         raise SettingsError(f"settings file {path} not found (pass -s/--settings)")
+    override = dict(override or {})
+    no_content: SettingsError | None = None
+    if "PATH" not in override and not _sets_path(file):
+        try:
+            override["PATH"] = str(_default_content(file))
+        except SettingsError as exc:
+            no_content = exc  # said after the settings' own errors, which come first
     try:
         settings: Settings = read_settings(str(file), override=override)
     except SyntaxError as exc:
@@ -79,4 +113,6 @@ def load_settings(path: str | os.PathLike[str], override: Settings | None = None
     settings["DP_SETTINGS_FILE"] = str(file)
     apply_defaults(settings)
     validate(settings)
+    if no_content is not None:
+        raise no_content
     return settings

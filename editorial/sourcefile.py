@@ -80,6 +80,15 @@ class SourceFile:
     #: top-level keys that are one key to Pelican, which lowercases them (``Title`` and
     #: ``title``), or written twice: (first spelling, second spelling, line, column)
     key_collisions: list[tuple[str, str, int, int]] = field(default_factory=list)
+    #: how the file states its metadata: ``yaml`` (front matter, ours) or one of Pelican's
+    #: own formats (:mod:`editorial.foreign`: ``markdown-meta``, ``rst``, ``html``)
+    format: str = "yaml"
+    #: for Pelican's own formats, the HTML its reader renders from the file (what readers
+    #: get, so what the approvals inspect); None for front matter (rendered on demand)
+    html: str | None = None
+    #: for Pelican's own formats, the file approvals and change requests are written to
+    #: (:func:`editorial.foreign.sidecar_path`); None: the piece's own front matter
+    decisions_path: Path | None = None
 
     def position(self, path: str) -> Position | None:
         """Where a field stands, falling back to its parent (``media[0]`` for ``media[0].file``)."""
@@ -145,7 +154,8 @@ def _record_positions(
             _record_positions(item, name, offset, out, values)
 
 
-def _decode(raw: bytes, relpath: str) -> str:
+def decode(raw: bytes, relpath: str) -> str:
+    """The file's text (UTF-8, a BOM dropped); :class:`SourceError` naming the first bad byte."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -244,4 +254,4 @@ def parse_source(text: str, path: Path, relpath: str, raw: bytes = b"") -> Sourc
 def read_source(path: Path, relpath: str) -> SourceFile:
     """Read a piece's file from disk; every failure is a :class:`SourceError`."""
     raw = path.read_bytes()
-    return parse_source(_decode(raw, relpath), path, relpath, raw)
+    return parse_source(decode(raw, relpath), path, relpath, raw)

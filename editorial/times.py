@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _PATTERN = re.compile(
-    r"""^\s*(?P<date>\d{4}-\d{2}-\d{2})
+    r"""^\s*(?P<year>\d{4})[-/](?P<month>\d{1,2})(?:[-/](?P<day>\d{1,2}))?
         (?:[T\s]+(?P<time>\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?
         \s*(?P<offset>Z|[+-]\d{2}:?\d{2})?
         (?:\s+(?P<zone>[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*))?\s*$""",
@@ -55,11 +55,30 @@ def is_ambiguous(naive: datetime, tz: ZoneInfo) -> bool:
     )
 
 
+def _pelican_date(value: str) -> datetime | None:
+    """``value`` read as Pelican reads a date it has no format for (``dateutil``), or None.
+
+    Pelican fills what the text leaves out from *today*; we fill it from 1 January, so
+    that a piece's time does not change from day to day.
+    """
+    from dateutil import parser as dateutil_parser
+
+    try:
+        parsed = dateutil_parser.parse(re.sub(" +", " ", value), default=datetime(2000, 1, 1))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return parsed
+
+
 def parse_time(value: object, default_zone: str) -> datetime:
     """Read a publish time: ISO 8601, optionally with an offset or an IANA zone name.
 
     ``2026-11-24 09:00`` (site zone), ``2026-11-24T09:00+01:00``, ``2026-11-24 09:00
     Europe/Vienna`` and a bare date (midnight) are accepted; the result is always aware.
+    Every date stock Pelican accepts is read too: one-digit months, days and hours
+    (``2019-3-4 9:00``), a month alone (``2025-10``: its first day) and whatever else
+    Pelican's ``dateutil`` fallback reads (``4 March 2019``), so an adopted site's
+    archive is never refused for its dates.
     """
     if isinstance(value, datetime):
         naive = value.replace(tzinfo=None) if value.tzinfo is None else None
@@ -72,16 +91,27 @@ def parse_time(value: object, default_zone: str) -> datetime:
         raise TimeError(f"expected a date and time such as '2026-11-24 09:00', got {value!r}")
     match = _PATTERN.match(value)
     if not match:
-        raise TimeError(
-            f"cannot read {value!r} as a time; write it as '2026-11-24 09:00' "
-            "(optionally with '+01:00' or a zone name such as 'Europe/Berlin')"
-        )
-    text = match["date"] + "T" + (match["time"] or "00:00")
+        fallback = _pelican_date(value) if value.strip() else None
+        if fallback is None:
+            raise TimeError(
+                f"cannot read {value!r} as a time; write it as '2026-11-24 09:00' "
+                "(optionally with '+01:00' or a zone name such as 'Europe/Berlin')"
+            )
+        if fallback.tzinfo is not None:
+            return fallback
+        return localize(fallback, zone(default_zone))
+    clock = (match["time"] or "00:00").split(":")
+    clock[0] = clock[0].zfill(2)
+    text = (
+        f"{match['year']}-{int(match['month']):02d}-{int(match['day'] or 1):02d}"
+        f"T{':'.join(clock)}"
+    )
     try:
         naive = datetime.fromisoformat(text)
     except ValueError:
         raise TimeError(
-            f"{value!r} is not a real date or time (check day, month and hour)"
+            f"{value!r} names no day of the calendar or no time of day (check day, month "
+            "and hour)"
         ) from None
     if match["offset"] and match["zone"]:
         raise TimeError(f"{value!r} gives both an offset and a zone; keep one of them")

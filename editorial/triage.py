@@ -10,6 +10,7 @@ which keeps it testable without a network or a database.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,3 +91,15 @@ def normal_text(text: str) -> str:
     """Text as compared for repeats: case, spacing and links do not make a copy new."""
     words: Iterable[str] = (w for w in text.casefold().split() if not w.startswith("http"))
     return " ".join(words)
+
+
+def repeat_key(text: str) -> str | None:
+    """The digest of :func:`normal_text`, which the store indexes to count repeats.
+
+    None for a text with nothing to compare (only links, or a picture): such texts are
+    never counted as copies of each other.
+    """
+    normal = normal_text(text)
+    if not normal:
+        return None
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()

@@ -22,10 +22,12 @@ import hashlib
 import json
 import logging
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +41,7 @@ from editorial.approvals import (
     _Signatures,
     parse_approval,
 )
+from editorial.times import TimeError, parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +103,10 @@ class TrustRoot:
     commit: str
     hash: str
     notes: tuple[str, ...] = field(default=())
+    #: ``approvals_start:`` as written (a commit id, or a date/time with offset): the
+    #: posts and pages the protected ref held unchanged before it stay public without
+    #: approvals (adopting a live site, docs/adopting.md); None: every piece needs them
+    approvals_start: str | None = None
 
     def describe(self) -> str:
         return f"{TRUST_FILE} of {self.ref} (commit {self.commit[:7]})"
@@ -176,7 +183,7 @@ def parse_document(raw: bytes, where: str) -> dict[str, Any]:
 def build_root(data: dict[str, Any], where: str, ref: str, commit: str) -> TrustRoot:
     """Validate a trust document into a :class:`TrustRoot`; errors name the field."""
     known = {"version", "approvers", "required_approvals", "portal", "editors", "forge",
-             "authorship", "site", "approvals"}
+             "authorship", "site", "approvals", "approvals_start"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise TrustError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -241,7 +248,9 @@ def build_root(data: dict[str, Any], where: str, ref: str, commit: str) -> Trust
     for pattern in frame:
         if pattern.startswith("/") or ".." in Path(pattern).parts:
             raise TrustError(f"{where}: site.files: {pattern!r} must stay inside the site")
+    start = _approvals_start(data.get("approvals_start"), where)
     return TrustRoot(
+        approvals_start=start,
         approvers=tuple(approvers),
         required=required,
         portal=portal,
@@ -253,6 +262,90 @@ def build_root(data: dict[str, Any], where: str, ref: str, commit: str) -> Trust
         commit=commit,
         hash=document_hash(data),
     )
+
+
+_COMMIT_ID = re.compile(r"[0-9a-f]{7,64}")
+
+
+def _approvals_start(value: object, where: str) -> str | None:
+    """``approvals_start:`` checked: a commit id, or a date (``2026-01-15``, midnight UTC)
+    or a time with its offset; returned as text (a time in ISO 8601)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TrustError(f"{where}: approvals_start: give the time's offset "
+                             f"('{value:%Y-%m-%d %H:%M}+01:00') or a date")
+        return value.isoformat()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC).isoformat()
+    text = str(value).strip()
+    if _COMMIT_ID.fullmatch(text):
+        return text
+    try:
+        return parse_time(text, "UTC").isoformat()
+    except TimeError:
+        raise TrustError(
+            f"{where}: approvals_start must be a commit id or a date such as 2026-01-15, "
+            f"not {value!r}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The protected ref's commit approvals start after, and the blobs it held."""
+
+    commit: str
+    at: datetime
+    #: blob id by path inside the repository
+    blobs: dict[str, str]
+    #: the site root's path inside the repository ('' or 'x/')
+    prefix: str
+    top: Path
+
+
+def approvals_baseline(site_root: Path, trust: TrustRoot) -> Baseline | None:
+    """The commit ``approvals_start`` names, or the protected ref's last commit before
+    its time (first parents: what was live then); None when there is none.
+
+    A commit must be in the protected ref's history: a branch cannot name its own.
+    """
+    start = trust.approvals_start
+    if start is None:
+        return None
+    top, prefix = _repository(site_root)
+    if _COMMIT_ID.fullmatch(start):
+        found = _git(top, "rev-parse", "--verify", "-q", f"{start}^{{commit}}")
+        commit = found.stdout.decode().strip()
+        if found.returncode != 0 or _git(
+            top, "merge-base", "--is-ancestor", commit, trust.commit
+        ).returncode != 0:
+            raise TrustError(
+                f"{trust.describe()}: approvals_start {start} is no commit of {trust.ref}'s "
+                "history"
+            )
+    else:
+        found = _git(top, "rev-list", "-1", "--first-parent", f"--before={start}", trust.commit)
+        commit = found.stdout.decode().strip()
+        if found.returncode != 0 or not commit:
+            return None
+    shown = _git(top, "show", "-s", "--format=%cI", commit).stdout.decode().strip()
+    at = datetime.fromisoformat(shown) if shown else datetime.fromtimestamp(0, UTC)
+    if not _COMMIT_ID.fullmatch(start):
+        at = datetime.fromisoformat(start)
+    listing = _git(top, "ls-tree", "-r", "-z", commit, "--", prefix or ".")
+    blobs: dict[str, str] = {}
+    for entry in listing.stdout.decode("utf-8", "replace").split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            blobs[path] = parts[2]
+    return Baseline(commit, at, blobs, prefix, top)
+
+
+def blob_id(data: bytes) -> str:
+    """Git's blob id of ``data`` (what ``git hash-object`` prints, SHA-1 repositories)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def _portal(value: object, where: str, approvers: list[Approver]) -> PortalSigner | None:

@@ -1,8 +1,13 @@
 """Building the site with Pelican, as a library call the scheduler and the CLI share.
 
-Pelican logs a file it cannot read and goes on; we count the errors logged anywhere
-during the build (Pelican's and our plugins' loggers) so that a build that silently
-dropped a post is reported as failed, with the reason, rather than deployed.
+Pelican logs a file it cannot read and goes on; we collect the errors logged during the
+build so that a build that silently dropped a post is reported, with the reason. What
+fails the build are *our own* failures: the approval gate, the checks, dialogpress's
+plugins (their loggers: ``dp_*``, ``editorial``, ``publish``) and any exception that
+stops Pelican. Errors a site has lived with under stock Pelican (a template that logs
+an error, a theme's missing variable) are reported as ``site_errors`` and fail the
+build only when it is strict (``DP_BUILD_STRICT = True`` or ``dialogpress build
+--strict``), so that adopting a site does not stop its deploys (docs/adopting.md).
 
 A build whose inputs are those of the last good build into the same output, whose
 output is untouched and whose time of validity has not passed, is skipped
@@ -34,19 +39,35 @@ class BuildResult:
     settings_file: Path
     production: bool
     errors: list[str] = field(default_factory=list)
+    #: errors Pelican, the theme or a third-party plugin logged (not ours): reported
+    site_errors: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
 
+#: loggers whose errors are dialogpress's own (our plugins load as top-level modules)
+OWN_LOGGERS = ("dp_", "plugins.dp_", "pelican.plugins.dp_", "editorial", "publish")
+
+
+def is_own(logger_name: str) -> bool:
+    """Whether an error logged under ``logger_name`` is one of dialogpress's failures."""
+    return logger_name.startswith(OWN_LOGGERS)
+
+
 class _ErrorCollector(logging.Handler):
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = False) -> None:
         super().__init__(level=logging.ERROR)
+        self.strict = strict
         self.messages: list[str] = []
+        self.site_messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        if self.strict or is_own(record.name):
+            self.messages.append(record.getMessage())
+        else:
+            self.site_messages.append(f"{record.name}: {record.getMessage()}")
 
 
 class _Summariser(logging.Filter):
@@ -133,11 +154,14 @@ def build_site(
     output: Path | None = None,
     override: Settings | None = None,
     summarise: bool = False,
+    strict: bool | None = None,
 ) -> BuildResult:
     """Run Pelican on the site; ``production`` reads ``publishconf.py`` instead.
 
     ``summarise`` (the scheduler) holds back Pelican's and the plugins' lines below
     ERROR and logs one line with their counts instead (see :class:`_Summariser`).
+    ``strict`` (default: the ``DP_BUILD_STRICT`` setting) fails the build for any error
+    logged, not only dialogpress's own.
     """
     from pelican import Pelican
 
@@ -166,7 +190,9 @@ def build_site(
     build_stamp.forget(settings)
     stamp, output_path = build_stamp.stamp_path(settings), Path(settings["OUTPUT_PATH"])
     record = build_stamp.record_path(settings)
-    collector = _ErrorCollector()
+    collector = _ErrorCollector(
+        bool(settings.get("DP_BUILD_STRICT", False)) if strict is None else strict
+    )
     root_logger = logging.getLogger()
     summariser = _Summariser() if summarise else None
     held = [] if summariser is None else list(root_logger.handlers)
@@ -194,9 +220,10 @@ def build_site(
             logger.info("%s", summariser.line())
         said = " ".join(printed.getvalue().split()).replace('"', "'")
         logger.info(
-            "event=build.done seconds=%.1f errors=%s%s",
+            "event=build.done seconds=%.1f errors=%s site_errors=%s%s",
             time.monotonic() - started,
             len(collector.messages),
+            len(collector.site_messages),
             f' pelican="{said}"' if said else "",
         )
     # dp_incremental tells until when the output holds; without it a build always runs
@@ -209,4 +236,5 @@ def build_site(
         settings_file=path.resolve(),
         production=production,
         errors=collector.messages,
+        site_errors=collector.site_messages,
     )

@@ -119,7 +119,7 @@ def calendar_entries(
         if (start is None or at >= start) and (end is None or at < end)
     ]
     states = approval_states(site, [p for p, _ in wanted]) if wanted else {}
-    with store.transaction() as session:
+    with store.read() as session:
         parts = {(e.piece_id, e.channel, e.part_index): e for e in ledger.all_entries(session)}
         retracted = {
             event.subject_id

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from editorial.checks import TextFinding, check_text
@@ -213,6 +213,119 @@ def _replies(session: Session, ids: list[int]) -> dict[int, list[CommentReply]]:
 # --- reading ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of the inbox and the cursor of the next (None: this was the last)."""
+
+    comments: list[CommentView]
+    next_after: str | None
+
+
+# a page of the inbox: what one screen shows
+PAGE_SIZE = 50
+_NO_DUE = "-"
+
+
+def _key(due_at: datetime | None, created_at: datetime, comment_id: int) -> tuple[Any, ...]:
+    """The inbox order: due first (oldest due first), then the undated; then arrival, id."""
+    if due_at is None:
+        return (1, created_at, created_at, comment_id)
+    return (0, due_at, created_at, comment_id)
+
+
+def _cursor_text(due_at: datetime | None, created_at: datetime, comment_id: int) -> str:
+    due = due_at.isoformat() if due_at is not None else _NO_DUE
+    return f"{due}~{created_at.isoformat()}~{comment_id}"
+
+
+def _parse_cursor(text: str) -> tuple[datetime | None, datetime, int]:
+    """A cursor as :class:`InboxPage` hands it out; anything else is refused by name."""
+    try:
+        due, created, comment_id = text.split("~")
+        due_at = None if due == _NO_DUE else datetime.fromisoformat(due)
+        created_at = datetime.fromisoformat(created)
+        number = int(comment_id)
+    except ValueError:
+        raise ModerationError(
+            f"inbox cursor {text[:80]!r} is not one the inbox handed out; start at the first page"
+        ) from None
+    if created_at.tzinfo is None or (due_at is not None and due_at.tzinfo is None):
+        raise ModerationError(f"inbox cursor {text[:80]!r} has a time without a zone")
+    return due_at, created_at, number
+
+
+def inbox_page(
+    store: Store,
+    *,
+    states: Iterable[str] | None = None,
+    channel: str | None = None,
+    category: str | None = None,
+    overdue_at: datetime | None = None,
+    assigned_to: str | None = None,
+    after: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> InboxPage:
+    """Comments to work on, the most urgent first (oldest due, then the undated by
+    arrival), ``limit`` at a time after the cursor ``after``; by default the open ones
+    (new, escalated).
+
+    Each state is read in index order (``state[, channel], due_at, created_at, id``) up
+    to one more than a page, with or without a due time, and the few candidates are
+    merged here: no query sorts or reads the whole open backlog, however large. The
+    filters are predicates of those index scans. ``overdue_at`` keeps only comments
+    without a response whose due time is before it.
+    """
+    wanted = list(dict.fromkeys(states)) if states is not None else ["new", "escalated"]
+    unknown = [state for state in wanted if state not in STATES]
+    if unknown:
+        raise ModerationError(f"unknown state {unknown[0]!r}; known: {', '.join(STATES)}")
+    if limit < 1:
+        raise ModerationError(f"an inbox page holds at least one comment, not {limit}")
+    cursor = _parse_cursor(after) if after else None
+    filters: list[Any] = []
+    if channel:
+        filters.append(Comment.channel == channel)
+    if category:
+        filters.append(Comment.category == category)
+    if assigned_to:
+        filters.append(Comment.assigned_to == assigned_to)
+    if overdue_at is not None:
+        filters += [Comment.responded_at.is_(None), Comment.due_at < overdue_at]
+    keys = (Comment.due_at, Comment.created_at, Comment.id)
+    with store.read() as session:
+        candidates: list[tuple[Any, ...]] = []
+        for state in wanted:
+            dated = select(*keys).where(
+                Comment.state == state, Comment.due_at.is_not(None), *filters
+            )
+            undated = select(*keys).where(
+                Comment.state == state, Comment.due_at.is_(None), *filters
+            )
+            with_due = True
+            if cursor is not None:
+                due, created, number = cursor
+                if due is None:
+                    with_due = False  # the cursor is past every comment with a due time
+                    undated = undated.where(
+                        tuple_(Comment.created_at, Comment.id) > (created, number)
+                    )
+                else:
+                    dated = dated.where(tuple_(*keys) > (due, created, number))
+            parts = [dated.order_by(*keys)] if with_due else []
+            if overdue_at is None:
+                parts.append(undated.order_by(Comment.created_at, Comment.id))
+            for part in parts:
+                candidates += [tuple(row) for row in session.execute(part.limit(limit + 1))]
+        candidates.sort(key=lambda row: _key(*row))
+        chosen = candidates[:limit]
+        ids = [row[2] for row in chosen]
+        found = {c.id: c for c in session.scalars(select(Comment).where(Comment.id.in_(ids)))}
+        replies = _replies(session, ids)
+        views = [_view(found[i], replies.get(i, ())) for i in ids if i in found]
+    more = len(candidates) > limit and chosen
+    return InboxPage(views, _cursor_text(*chosen[-1]) if more else None)
+
+
 def inbox(
     store: Store,
     *,
@@ -222,33 +335,25 @@ def inbox(
     overdue_at: datetime | None = None,
     assigned_to: str | None = None,
 ) -> list[CommentView]:
-    """Comments to work on, oldest due first; by default the open ones (new, escalated).
-
-    ``overdue_at`` keeps only comments without a response whose due time is before it.
-    """
-    wanted = list(states) if states is not None else ["new", "escalated"]
-    unknown = [state for state in wanted if state not in STATES]
-    if unknown:
-        raise ModerationError(f"unknown state {unknown[0]!r}; known: {', '.join(STATES)}")
-    query = select(Comment).where(Comment.state.in_(wanted))
-    if channel:
-        query = query.where(Comment.channel == channel)
-    if category:
-        query = query.where(Comment.category == category)
-    if assigned_to:
-        query = query.where(Comment.assigned_to == assigned_to)
-    if overdue_at is not None:
-        query = query.where(
-            Comment.responded_at.is_(None),
-            Comment.due_at.is_not(None),
-            Comment.due_at < overdue_at,
+    """Every comment :func:`inbox_page` would show, page after page (exports and tests;
+    screens ask for one page)."""
+    views: list[CommentView] = []
+    after: str | None = None
+    while True:
+        page = inbox_page(
+            store,
+            states=states,
+            channel=channel,
+            category=category,
+            overdue_at=overdue_at,
+            assigned_to=assigned_to,
+            after=after,
+            limit=500,
         )
-    with store.transaction() as session:
-        comments = list(session.scalars(query))
-        replies = _replies(session, [c.id for c in comments])
-        views = [_view(c, replies.get(c.id, ())) for c in comments]
-    far = datetime.max.replace(tzinfo=views[0].created_at.tzinfo) if views else None
-    return sorted(views, key=lambda v: (v.due_at or far, v.created_at, v.id))
+        views += page.comments
+        if page.next_after is None:
+            return views
+        after = page.next_after
 
 
 def _get(session: Session, comment_id: int) -> Comment:
@@ -260,14 +365,15 @@ def _get(session: Session, comment_id: int) -> Comment:
 
 def show(store: Store, comment_id: int) -> CommentView:
     """One comment with our replies to it."""
-    with store.transaction() as session:
+    with store.read() as session:
         comment = _get(session, comment_id)
         return _view(comment, _replies(session, [comment_id]).get(comment_id, ()))
 
 
 def thread(store: Store, comment_id: int) -> list[CommentView]:
-    """Every comment under the same network post, in order: the context of one comment."""
-    with store.transaction() as session:
+    """Every comment under the same network post, in order: the context of one comment
+    (indexed: channel, post_remote_id, created_at, id)."""
+    with store.read() as session:
         comment = _get(session, comment_id)
         query = (
             select(Comment)
@@ -698,8 +804,13 @@ def _send(
         )
         return out
     claimed = delivery.claim(
-        store, entry_id, holder, WORKER, now,
-        sent_since=sent_since, request_timeout=channel.request_timeout,
+        store,
+        entry_id,
+        holder,
+        WORKER,
+        now,
+        sent_since=sent_since,
+        request_timeout=channel.request_timeout,
     )
     if not claimed.ok:
         out.status, out.message = "busy", claimed.reason
@@ -846,6 +957,8 @@ def _failed(
 # --- privacy ---------------------------------------------------------------------------
 
 ERASED_TEXT = ""
+# comments erased per transaction by retention
+PURGE_BATCH = 500
 
 
 def forget(store: Store, channel: str, handle: str, *, actor: str, now: datetime) -> int:
@@ -888,6 +1001,7 @@ def _erase(session: Session, comment: Comment, reason: str, now: datetime) -> No
             author_handle=None,
             author_name=None,
             text=ERASED_TEXT,
+            text_hash=None,
             permalink=None,
             reason=reason,
             gone_at=comment.gone_at or now,
@@ -924,28 +1038,52 @@ def _scrub_audit(session: Session, handle: str) -> None:
 
 
 def purge(store: Store, retention_days: int, now: datetime) -> int:
-    """Erase rejected comments older than ``retention_days``; the number erased."""
+    """Erase rejected comments older than ``retention_days``; the number erased.
+
+    In batches of :data:`PURGE_BATCH`, each one short transaction with its audit event:
+    the first purge of a store with years of spam would otherwise hold the write lock
+    for as long as it takes to erase all of it, and the desk and sync would wait.
+    """
     cutoff = now - timedelta(days=retention_days)
-    with store.transaction() as session:
-        old = list(
-            session.scalars(
-                select(Comment).where(
-                    Comment.state == CommentState.REJECTED.value,
-                    Comment.received_at < cutoff,
-                    or_(Comment.reason.is_(None), Comment.reason.not_in(ERASED_REASONS)),
+    total = 0
+    while True:
+        with store.transaction() as session:
+            ids = list(
+                session.scalars(
+                    select(Comment.id)
+                    .where(
+                        Comment.state == CommentState.REJECTED.value,
+                        Comment.received_at < cutoff,
+                        or_(Comment.reason.is_(None), Comment.reason.not_in(ERASED_REASONS)),
+                    )
+                    .order_by(Comment.id)
+                    .limit(PURGE_BATCH)
                 )
             )
-        )
-        for comment in old:
-            _erase(session, comment, "purged", now)
-        if old:
+            if not ids:
+                return total
+            session.execute(
+                update(Comment)
+                .where(Comment.id.in_(ids))
+                .values(
+                    author_handle=None,
+                    author_name=None,
+                    text=ERASED_TEXT,
+                    text_hash=None,
+                    permalink=None,
+                    reason="purged",
+                    gone_at=func.coalesce(Comment.gone_at, now),
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
             audit.record(
                 session,
                 audit.SYSTEM,
                 "comment.purged",
                 SUBJECT,
                 "retention",
-                {"comments": len(old), "days": retention_days},
+                {"comments": len(ids), "days": retention_days},
                 now,
             )
-    return len(old)
+        total += len(ids)

@@ -594,7 +594,9 @@ class Portal:
                 except ApprovalError as exc:
                     raise PortalError(str(exc)) from None
                 approved.append(piece.id)
-                paths.append(str(piece.source.path.relative_to(worktree)))
+                # the piece's own file, or its approvals' sidecar (Pelican's own formats)
+                target = piece.source.decisions_path or piece.source.path
+                paths.append(str(target.relative_to(worktree)))
             return paths
 
         name = self.approver_name(link.approver)
@@ -634,7 +636,8 @@ class Portal:
                 write_change_request(piece, request)
             except ChangeRequestError as exc:
                 raise PortalError(str(exc)) from None
-            return [str(piece.source.path.relative_to(worktree))]
+            target = piece.source.decisions_path or piece.source.path
+            return [str(target.relative_to(worktree))]
 
         message = (
             f"Changes requested by {self.approver_name(link.approver)} via the portal: "

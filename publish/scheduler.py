@@ -44,7 +44,7 @@ from publish.settings import max_lateness, moderation_settings, scheduler_settin
 from publish.sitedata import data_path, write_site_data
 from publish.store import Store
 from publish.store.models import SchedulerRun
-from publish.sync import sync, sync_due
+from publish.sync import maintained, maintenance_due, sync, sync_due
 from publish.syndication import Report, syndicate
 
 logger = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ def _finish_run(store: Store, summary: TickSummary, now: datetime) -> None:
 
 def last_live_fingerprint(store: Store) -> str | None:
     """The fingerprint of the newest run whose build is live, if any."""
-    with store.transaction() as session:
+    with store.read() as session:
         run = session.scalars(
             select(SchedulerRun)
             .where(SchedulerRun.status.in_(LIVE_STATUSES))
@@ -218,7 +218,7 @@ def last_live_fingerprint(store: Store) -> str | None:
 
 def runs(store: Store, limit: int = 20) -> list[SchedulerRun]:
     """The newest runs first."""
-    with store.transaction() as session:
+    with store.read() as session:
         found = list(
             session.scalars(select(SchedulerRun).order_by(SchedulerRun.id.desc()).limit(limit))
         )
@@ -445,6 +445,10 @@ def _conversation(summary: TickSummary, context: Context, now: datetime) -> None
     purged = purge(context.store, rules.retention_days, now)
     if purged:
         summary.step("retention", "done", f"{purged} rejected comment(s) erased")
+    if maintenance_due(context.store, now):
+        context.store.maintain()
+        maintained(context.store, now)
+        summary.step("maintenance", "done", "query planner statistics refreshed")
 
 
 def _rebuild_for_links(

@@ -18,12 +18,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from editorial import sitedata_file
 from editorial.pieces import Site
 from publish.store import Store, audit, ledger
-from publish.store.models import Comment, CommentReply, CommentState, ReplyStatus, Status
+from publish.store.models import (
+    ERASED_REASONS,
+    Comment,
+    CommentReply,
+    CommentState,
+    ReplyStatus,
+    Status,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +46,7 @@ def site_data(site: Site, store: Store) -> dict[str, Any]:
     """What the site shows from the store, keyed so that plugins need no piece model."""
     shared: dict[str, list[dict[str, str]]] = {}
     retracted: list[str] = []
-    with store.transaction() as session:
+    with store.read() as session:
         posted = ledger.by_status(session, Status.POSTED)
         for event in audit.recent(session, action="piece.retracted", limit=None):
             retracted.append(event.subject_id)
@@ -64,70 +71,92 @@ def site_data(site: Site, store: Store) -> dict[str, Any]:
 
 
 def _comments(site: Site, store: Store, retracted: set[str]) -> dict[str, list[dict[str, Any]]]:
-    """Approved, visible comments and our sent replies to them, by the post slug they are under."""
+    """Approved, visible comments and our sent replies to them, by the post slug they are under.
+
+    Read as plain rows (only the columns shown, found through the ``state`` index) and
+    the replies joined in the database, never as ORM objects nor as a list of ids: a
+    site with years of comments has hundreds of thousands of them.
+    """
     slugs = {snippet.id: snippet.post for snippet in site.snippets if snippet.post}
     shown: dict[str, list[dict[str, Any]]] = {}
-    with store.transaction() as session:
-        comments = list(
-            session.scalars(
-                select(Comment)
-                .where(
-                    Comment.state == CommentState.APPROVED.value,
-                    Comment.gone_at.is_(None),
-                    Comment.kind == "reply",
-                )
-                .order_by(Comment.created_at, Comment.id)
+    shown_comment = and_(
+        Comment.state == CommentState.APPROVED.value,
+        Comment.gone_at.is_(None),
+        Comment.kind == "reply",
+        or_(Comment.reason.is_(None), Comment.reason.not_in(ERASED_REASONS)),
+    )
+    visible: dict[tuple[str, str], str] = {}  # (channel, remote id) → slug
+    with store.read() as session:
+        rows = session.execute(
+            select(
+                Comment.channel,
+                Comment.remote_id,
+                Comment.parent_remote_id,
+                Comment.piece_id,
+                Comment.author_name,
+                Comment.author_handle,
+                Comment.text,
+                Comment.created_at,
+                Comment.permalink,
             )
-        )
-        visible = {
-            (c.channel, c.remote_id): c
-            for c in comments
-            if not c.erased
-            and c.piece_id not in retracted
-            and slugs.get(c.piece_id or "")
-            # the site shows words by someone: a picture-only comment has nothing to show
-            and c.text.strip()
-            and (c.author_name or c.author_handle or "").strip()
-        }
-        ours = str(site.settings.get("SITENAME") or "").strip() or "dialogpress"
-        replies = session.scalars(
-            select(CommentReply)
-            .where(
-                CommentReply.status == ReplyStatus.SENT.value,
-                CommentReply.comment_id.in_([c.id for c in visible.values()]),
-            )
-            .order_by(CommentReply.posted_at, CommentReply.id)
+            .where(shown_comment)
+            .order_by(Comment.created_at, Comment.id)
         ).all()
-        by_id = {c.id: c for c in visible.values()}
-        for comment in visible.values():
-            parent = comment.parent_remote_id
-            shown.setdefault(slugs[comment.piece_id or ""], []).append(
+        for channel, remote_id, _parent, piece_id, name, handle, text, _at, _url in rows:
+            slug = slugs.get(piece_id or "")
+            # the site shows words by someone: a picture-only comment has nothing to show
+            if (
+                slug
+                and piece_id not in retracted
+                and text.strip()
+                and (name or handle or "").strip()
+            ):
+                visible[(channel, remote_id)] = slug
+        for channel, remote_id, parent, _piece, name, handle, text, at, url in rows:
+            slug = visible.get((channel, remote_id))
+            if slug is None:
+                continue
+            shown.setdefault(slug, []).append(
                 {
-                    "id": f"{comment.channel}:{comment.remote_id}",
-                    "parent": f"{comment.channel}:{parent}"
-                    if parent and (comment.channel, parent) in visible
+                    "id": f"{channel}:{remote_id}",
+                    "parent": f"{channel}:{parent}"
+                    if parent and (channel, parent) in visible
                     else None,
-                    "channel": comment.channel,
-                    "author": comment.author_name or comment.author_handle or "",
-                    "text": comment.text,
-                    "created_at": comment.created_at.isoformat(timespec="seconds"),
-                    "url": comment.permalink,
+                    "channel": channel,
+                    "author": name or handle or "",
+                    "text": text,
+                    "created_at": at.isoformat(timespec="seconds"),
+                    "url": url,
                     "ours": False,
                 }
             )
-        for reply in replies:
-            answered = by_id[reply.comment_id]
-            if reply.posted_at is None or reply.remote_id is None:
+        ours = str(site.settings.get("SITENAME") or "").strip() or "dialogpress"
+        replies = session.execute(
+            select(
+                Comment.channel,
+                Comment.remote_id,
+                CommentReply.remote_id,
+                CommentReply.text,
+                CommentReply.posted_at,
+                CommentReply.remote_url,
+            )
+            .join(Comment, Comment.id == CommentReply.comment_id)
+            .where(CommentReply.status == ReplyStatus.SENT.value, shown_comment)
+            .order_by(CommentReply.posted_at, CommentReply.id)
+        )
+        for channel, answered, reply_id, text, posted_at, url in replies:
+            slug = visible.get((channel, answered))
+            if slug is None or posted_at is None or reply_id is None:
                 continue
-            shown[slugs[answered.piece_id or ""]].append(
+            shown[slug].append(
                 {
-                    "id": f"{answered.channel}:{reply.remote_id}",
-                    "parent": f"{answered.channel}:{answered.remote_id}",
-                    "channel": answered.channel,
+                    "id": f"{channel}:{reply_id}",
+                    "parent": f"{channel}:{answered}",
+                    "channel": channel,
                     "author": ours,
-                    "text": reply.text,
-                    "created_at": reply.posted_at.isoformat(timespec="seconds"),
-                    "url": reply.remote_url,
+                    "text": text,
+                    "created_at": posted_at.isoformat(timespec="seconds"),
+                    "url": url,
                     "ours": True,
                 }
             )

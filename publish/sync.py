@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from editorial.guideline import Guideline
 from editorial.pieces import Site
-from editorial.triage import SpamRules, normal_text, triage
+from editorial.triage import SpamRules, repeat_key, triage
 from publish.channels import (
     AuthExpired,
     BudgetSpent,
@@ -46,7 +46,14 @@ from publish.channels import (
 )
 from publish.settings import ModerationSettings
 from publish.store import Store, audit
-from publish.store.models import Comment, CommentState, LedgerEntry, Status, SyncCursor
+from publish.store.models import (
+    AuditEvent,
+    Comment,
+    CommentState,
+    LedgerEntry,
+    Status,
+    SyncCursor,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +61,15 @@ SUBJECT = "comment"
 MENTIONS = "search:"
 # the cursor row that remembers when sync last ran, for the scheduler's sync interval
 LAST_RUN = ("*", "last-sync")
+# the cursor row that remembers when the store's statistics were refreshed
+LAST_MAINTENANCE = ("*", "last-maintenance")
+MAINTAIN_EVERY = timedelta(days=1)
+# copies of one text within this time count as repeats (spam); older copies are history
+REPEAT_WINDOW = timedelta(days=30)
+# remote ids looked up per statement (SQLite's parameter limit is far above)
+LOOKUP_BATCH = 500
+# comments stored per transaction: a write lock held for milliseconds, not for a whole sync
+INGEST_BATCH = 200
 
 
 @dataclass
@@ -89,19 +105,25 @@ class Ingested:
     created: bool
 
 
-def _repeats(session: Session, text: str) -> int:
-    wanted = normal_text(text)
-    if not wanted:
+def _repeats(session: Session, key: str | None, received: datetime) -> int:
+    """Copies of a text (as :func:`~editorial.triage.normal_text` compares them) that
+    arrived from anyone within :data:`REPEAT_WINDOW` before ``received``: one indexed
+    lookup of the repeat key, never a scan of the comments."""
+    if key is None:
         return 0
-    # exact copies of the text, from anyone: compared in Python to fold case and links
-    rows = session.scalars(select(Comment.text).where(func.length(Comment.text) == len(text))).all()
-    return sum(1 for row in rows if normal_text(row) == wanted)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .where(Comment.text_hash == key, Comment.created_at >= received - REPEAT_WINDOW)
+        )
+        or 0
+    )
 
 
-def _post_entry(session: Session, channel: str, post_id: str) -> LedgerEntry | None:
-    return session.scalars(
-        select(LedgerEntry).where(LedgerEntry.channel == channel, LedgerEntry.remote_id == post_id)
-    ).first()
+def text_hash(text: str) -> str | None:
+    """The repeat key the store keeps for a comment's text."""
+    return repeat_key(text)
 
 
 def ingest(
@@ -120,68 +142,154 @@ def ingest(
     Sync and the Facebook webhook both call this, so a comment that arrives by webhook
     and is fetched again by the next sync stays one comment.
     """
+    return ingest_many(
+        store, guideline, channel, [remote], now, rules=rules, kind=kind, post_slug=post_slug
+    )[0]
+
+
+def ingest_many(
+    store: Store,
+    guideline: Guideline,
+    channel: str,
+    remotes: Sequence[RemoteComment],
+    now: datetime,
+    *,
+    rules: SpamRules | None = None,
+    kind: str = "reply",
+    post_slug: str | None = None,
+) -> list[Ingested]:
+    """:func:`ingest` for a page of comments in one short transaction, in order.
+
+    The known ones are found with one lookup of the (channel, remote id) key, the posts
+    they are under with one more, and the new ones are inserted with their audit events
+    in two bulk statements. A copy earlier in the same page counts as a repeat, as it
+    would had the comments come one by one.
+    """
+    if not remotes:
+        return []
+    rules = rules or SpamRules()
+    wanted = list(dict.fromkeys(remote.remote_id for remote in remotes))
     with store.transaction() as session:
-        existing = session.scalars(
-            select(Comment.id).where(
-                Comment.channel == channel, Comment.remote_id == remote.remote_id
+        known: dict[str, int] = {}
+        for first in range(0, len(wanted), LOOKUP_BATCH):
+            known.update(
+                (str(remote_id), int(comment_id))
+                for remote_id, comment_id in session.execute(
+                    select(Comment.remote_id, Comment.id).where(
+                        Comment.channel == channel,
+                        Comment.remote_id.in_(wanted[first : first + LOOKUP_BATCH]),
+                    )
+                )
             )
-        ).first()
-        if existing is not None:
-            return Ingested(existing, created=False)
-        entry = _post_entry(session, channel, remote.post_id)
-        received = min(remote.created_at, now)
-        verdict = triage(
-            remote.text, received, guideline, rules or SpamRules(), _repeats(session, remote.text)
+        posts = {remote.post_id for remote in remotes if remote.remote_id not in known}
+        pieces = _post_pieces(session, channel, posts)
+        rows: list[dict[str, Any]] = []
+        verdicts: list[tuple[str, Any]] = []
+        fresh: dict[str, int] = {}  # remote id → place in rows, for copies within the page
+        for remote in remotes:
+            if remote.remote_id in known or remote.remote_id in fresh:
+                continue
+            received = min(remote.created_at, now)
+            key = repeat_key(remote.text)
+            earlier = sum(
+                1
+                for row in rows
+                if key is not None
+                and row["text_hash"] == key
+                and row["created_at"] >= received - REPEAT_WINDOW
+            )
+            verdict = triage(
+                remote.text, received, guideline, rules, _repeats(session, key, received) + earlier
+            )
+            state = CommentState.NEW
+            reason = None
+            if verdict.spam:
+                state, reason = CommentState.REJECTED, f"spam: {verdict.spam}"
+            elif verdict.contact:
+                state = CommentState.ESCALATED
+            fresh[remote.remote_id] = len(rows)
+            verdicts.append((state.value, verdict))
+            rows.append(
+                {
+                    "channel": channel,
+                    "remote_id": remote.remote_id,
+                    "kind": kind,
+                    "post_remote_id": remote.post_id,
+                    "parent_remote_id": remote.parent_id,
+                    "piece_id": pieces.get(remote.post_id),
+                    "post_slug": post_slug,
+                    "author_handle": remote.author_handle,
+                    "author_name": remote.author_name,
+                    "text": remote.text,
+                    "text_hash": key,
+                    "permalink": remote.permalink,
+                    "created_at": received,
+                    "received_at": now,
+                    "gone_at": now if remote.hidden else None,
+                    "state": state.value,
+                    "reason": reason,
+                    "category": verdict.category,
+                    "spam": verdict.spam,
+                    "escalated_to": verdict.contact,
+                    "assigned_to": verdict.contact,
+                    "due_at": verdict.due_at,
+                    "updated_at": now,
+                }
+            )
+        ids: list[int] = []
+        if rows:
+            ids = list(
+                session.scalars(
+                    insert(Comment).returning(Comment.id, sort_by_parameter_order=True), rows
+                )
+            )
+            session.execute(
+                insert(AuditEvent),
+                [
+                    {
+                        "at": now,
+                        "actor": audit.SYSTEM,
+                        "action": "comment.received",
+                        "subject_type": SUBJECT,
+                        "subject_id": str(comment_id),
+                        "details": {
+                            "channel": channel,
+                            "kind": kind,
+                            "state": state,
+                            "category": verdict.category,
+                            "escalated_to": verdict.contact,
+                            "spam": verdict.spam,
+                        },
+                    }
+                    for comment_id, (state, verdict) in zip(ids, verdicts, strict=True)
+                ],
+            )
+    found = []
+    reported: set[str] = set()
+    for remote in remotes:
+        if remote.remote_id in known:
+            found.append(Ingested(known[remote.remote_id], created=False))
+            continue
+        # a page that holds one comment twice created it once
+        found.append(
+            Ingested(ids[fresh[remote.remote_id]], created=remote.remote_id not in reported)
         )
-        state = CommentState.NEW
-        reason = None
-        if verdict.spam:
-            state, reason = CommentState.REJECTED, f"spam: {verdict.spam}"
-        elif verdict.contact:
-            state = CommentState.ESCALATED
-        comment = Comment(
-            channel=channel,
-            remote_id=remote.remote_id,
-            kind=kind,
-            post_remote_id=remote.post_id,
-            parent_remote_id=remote.parent_id,
-            piece_id=entry.piece_id if entry is not None else None,
-            post_slug=post_slug,
-            author_handle=remote.author_handle,
-            author_name=remote.author_name,
-            text=remote.text,
-            permalink=remote.permalink,
-            created_at=received,
-            received_at=now,
-            gone_at=now if remote.hidden else None,
-            state=state.value,
-            reason=reason,
-            category=verdict.category,
-            spam=verdict.spam,
-            escalated_to=verdict.contact,
-            assigned_to=verdict.contact,
-            due_at=verdict.due_at,
-            updated_at=now,
-        )
-        session.add(comment)
-        session.flush()
-        audit.record(
-            session,
-            audit.SYSTEM,
-            "comment.received",
-            SUBJECT,
-            str(comment.id),
-            {
-                "channel": channel,
-                "kind": kind,
-                "state": state.value,
-                "category": verdict.category,
-                "escalated_to": verdict.contact,
-                "spam": verdict.spam,
-            },
-            now,
-        )
-        return Ingested(comment.id, created=True)
+        reported.add(remote.remote_id)
+    return found
+
+
+def _post_pieces(session: Session, channel: str, post_ids: set[str]) -> dict[str, str]:
+    """The piece behind each of our posts on ``channel`` (indexed: channel, remote id)."""
+    if not post_ids:
+        return {}
+    found: dict[str, str] = {}
+    for remote_id, piece_id in session.execute(
+        select(LedgerEntry.remote_id, LedgerEntry.piece_id)
+        .where(LedgerEntry.channel == channel, LedgerEntry.remote_id.in_(sorted(post_ids)))
+        .order_by(LedgerEntry.id)
+    ):
+        found.setdefault(str(remote_id), str(piece_id))
+    return found
 
 
 def _apply_current(
@@ -224,7 +332,7 @@ def _apply_current(
             if comment.gone_at is not None:
                 changes["gone_at"] = None
             if remote.text != comment.text:
-                changes.update(text=remote.text, edited_at=now)
+                changes.update(text=remote.text, text_hash=repeat_key(remote.text), edited_at=now)
                 if comment.state == CommentState.APPROVED:
                     changes.update(
                         state=CommentState.NEW.value, reason="edited on the network after approval"
@@ -274,7 +382,7 @@ def _conversations(
 ) -> list[tuple[str, str, datetime | None]]:
     """(post remote id, piece id, posted at) of our first parts on ``channel``, newest
     first; only those posted after ``posted_after`` when given."""
-    with store.transaction() as session:
+    with store.read() as session:
         rows = session.execute(
             select(LedgerEntry.remote_id, LedgerEntry.piece_id, LedgerEntry.posted_at).where(
                 LedgerEntry.channel == channel,
@@ -304,9 +412,21 @@ def _slugs(site: Site | None) -> dict[str, str]:
 
 def sync_due(store: Store, now: datetime, every: timedelta) -> bool:
     """Whether the scheduler's tick should sync now: ``every`` has passed since the last sync."""
-    with store.transaction() as session:
+    with store.read() as session:
         row = _cursor(session, *LAST_RUN)
         return row is None or row.refreshed_at is None or now - row.refreshed_at >= every
+
+
+def maintenance_due(store: Store, now: datetime) -> bool:
+    """Whether a day has passed since the store's statistics were last refreshed."""
+    with store.read() as session:
+        row = _cursor(session, *LAST_MAINTENANCE)
+        return row is None or row.refreshed_at is None or now - row.refreshed_at >= MAINTAIN_EVERY
+
+
+def maintained(store: Store, now: datetime) -> None:
+    """Remember that :meth:`Store.maintain` ran at ``now``."""
+    _save_cursor(store, *LAST_MAINTENANCE, None, now, refreshed=True)
 
 
 def sync(
@@ -402,9 +522,12 @@ def _sync_post(
         refreshed_at is None or now - refreshed_at >= timedelta(minutes=moderation.refresh_minutes)
     )
     page = channel.fetch_comments(post_id, None if refresh else cursor)
-    for remote in page.comments:
-        if ingest(store, guideline, name, remote, now, rules=rules, post_slug=slug).created:
-            report.count(report.added, name)
+    for first in range(0, len(page.comments), INGEST_BATCH):
+        done = ingest_many(
+            store, guideline, name, page.comments[first : first + INGEST_BATCH], now,
+            rules=rules, post_slug=slug,
+        )  # fmt: skip
+        report.added[name] = report.added.get(name, 0) + sum(1 for one in done if one.created)
     if refresh:
         _apply_current(store, name, post_id, page.comments, now, report)
     _save_cursor(
@@ -430,20 +553,26 @@ def _sync_mentions(
             row = _cursor(session, channel.name, source)
             cursor = row.cursor if row else None
         page = search(query, cursor)
-        for remote in page.comments:
-            if ingest(
-                store, guideline, channel.name, remote, now, rules=rules, kind="mention"
-            ).created:
-                report.count(report.added, channel.name)
+        for first in range(0, len(page.comments), INGEST_BATCH):
+            done = ingest_many(
+                store, guideline, channel.name, page.comments[first : first + INGEST_BATCH],
+                now, rules=rules, kind="mention",
+            )  # fmt: skip
+            added = sum(1 for one in done if one.created)
+            report.added[channel.name] = report.added.get(channel.name, 0) + added
         _save_cursor(
-            store, channel.name, source, page.cursor if page.reset else page.cursor or cursor,
-            now, refreshed=False,
+            store,
+            channel.name,
+            source,
+            page.cursor if page.reset else page.cursor or cursor,
+            now,
+            refreshed=False,
         )
 
 
 def last_reads(store: Store) -> dict[str, int]:
     """Read requests per channel in the last sync run (what ``status`` shows)."""
-    with store.transaction() as session:
+    with store.read() as session:
         row = _cursor(session, *LAST_RUN)
         raw = row.cursor if row else None
     try:

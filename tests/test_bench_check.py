@@ -30,3 +30,19 @@ def test_a_small_generated_site_is_checked_and_reported(tmp_path: Path) -> None:
     assert report["guideline_findings"] > 0  # the generated dodges are found
     assert report["check_seconds_best"] > 0 and report["load_seconds"] > 0
     assert "60 pieces" in done.stdout and "check_site best" in done.stdout
+
+
+def test_check_grows_linearly_with_the_length_of_posts(tmp_path: Path) -> None:
+    """Issue 23: check took minutes on long posts (offsets placed by counting newlines
+    from the start each time). Posts ten times longer must cost about ten times the CPU,
+    not a hundred: the bound leaves room for a busy machine, not for a square."""
+    output = tmp_path / "check.json"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--pieces", "20", "--runs", "1", "--scaling", "40",
+         "--output", str(output)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    scaling = json.loads(output.read_text(encoding="utf-8"))["scaling"]
+    assert scaling["cpu_seconds_10x"] > scaling["cpu_seconds_1x"]
+    assert scaling["ratio"] < 25, scaling

@@ -34,7 +34,13 @@ from typing import Any
 from pelican import signals
 from pelican.utils import order_content, process_translations
 
-from editorial.approvals import ApprovalState, approval_states, file_digest, referenced_media
+from editorial.approvals import (
+    PUBLIC_STATES,
+    ApprovalState,
+    approval_states,
+    file_digest,
+    referenced_media,
+)
 from editorial.pieces import Piece, Site, load_site, site_folders, symlinks
 from editorial.settings import SettingsError, apply_defaults, settings_root, validate
 from editorial.site_approval import site_approval_state
@@ -144,6 +150,8 @@ class _Judged:
         self.states = approval_states(self.site, [*self.site.posts, *self.site.pages])
         #: piece ids a production build publishes (filled as articles and pages are gated)
         self.published: set[str] = set()
+        #: what a production build left out that was meant to go public: (path, why)
+        self.held_back: list[tuple[str, str]] = []
 
     @classmethod
     def of(cls, generator: Any) -> _Judged:
@@ -219,10 +227,13 @@ def gate(generator: Any) -> None:
                 logger.info(
                     "dp_approval_gate: left out the draft %s", article.relative_source_path
                 )
-            elif verdict["state"] != "approved":
+            elif verdict["state"] not in PUBLIC_STATES:
                 logger.warning(
                     "dp_approval_gate: left out %s: not approved (%s): %s",
                     article.relative_source_path, verdict["state"], verdict["reason"],
+                )
+                judged.held_back.append(
+                    (article.relative_source_path, f"not approved ({verdict['state']})")
                 )
             elif not verdict["due"]:
                 logger.info(
@@ -277,17 +288,50 @@ def gate_pages(generator: Any) -> None:
                 elif status == "draft":
                     logger.info("dp_approval_gate: left out the draft page %s",
                                 page.relative_source_path)
-                elif page.dp_approval["state"] != "approved":
+                elif page.dp_approval["state"] not in PUBLIC_STATES:
                     logger.warning(
                         "dp_approval_gate: left out the page %s: not approved (%s): %s",
                         page.relative_source_path, page.dp_approval["state"],
                         page.dp_approval["reason"],
+                    )
+                    judged.held_back.append(
+                        (page.relative_source_path,
+                         f"not approved ({page.dp_approval['state']})")
                     )
                 else:
                     kept.append(page)
                     judged.published.add(_piece_id(page, content))
             setattr(generator, name, kept)
     generator._update_context(("pages", "hidden_pages", "draft_pages"))
+    if not preview:
+        report_held_back(judged)
+
+
+def report_held_back(judged: _Judged) -> None:
+    """Name what the production build held back; refuse a build that would publish none.
+
+    A live site whose archive is not approved yet would otherwise deploy an empty blog
+    and say nothing: every post held back is named in one summary, and when nothing
+    that was meant to go public is left, the build fails (Pelican exits non-zero)
+    before anything is written. ``approvals_start`` in trust.yml is the way to adopt a
+    live site (docs/adopting.md).
+    """
+    held = judged.held_back
+    if not held:
+        return
+    shown = ", ".join(path for path, _ in held[:20])
+    more = f" and {len(held) - 20} more" if len(held) > 20 else ""
+    logger.warning(
+        "dp_approval_gate: held back %d of %d posts and pages that were meant to go "
+        "public: %s%s", len(held), len(held) + len(judged.published), shown, more,
+    )
+    if not judged.published:
+        raise ValueError(
+            f"dp_approval_gate: this production build would publish none of its {len(held)} "
+            f"posts and pages (held back, not approved: {shown}{more}); approve them, or let "
+            "a live site's archive stay public with 'approvals_start:' in trust.yml "
+            "(docs/adopting.md)"
+        )
 
 
 def gate_static(generator: Any) -> None:

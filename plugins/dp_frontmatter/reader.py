@@ -3,16 +3,20 @@
 Pelican's own Markdown reader wants ``Key: value`` lines; dialogpress pieces carry YAML
 front matter (lists, nested media, approvals) read by :mod:`editorial.sourcefile`, so the
 site and the checks see the same fields, dates included (site time zone, DST-checked).
+A file that does not start with ``---`` is Pelican's own ``Key: value`` Markdown (a site
+adopted as it was, docs/adopting.md) and is read by Pelican's ``MarkdownReader`` itself,
+byte for byte as stock Pelican reads it, whatever engine is set for front matter.
 
 Setting ``DP_FRONTMATTER`` (a dict):
 
 ``extensions``
     The file extensions read (default ``["md", "markdown"]``).
 ``markdown``
-    ``"cmark"`` (default): the body and the formatted fields (``summary``) are rendered
-    by cmark-gfm (:mod:`.cmark`), fifty times faster than Python-Markdown;
-    ``"python-markdown"``: by Python-Markdown with Pelican's ``MARKDOWN`` setting, as a
-    Pelican site written for it expects. docs/markdown.md lists the differences.
+    ``"python-markdown"`` (default): the body and the formatted fields (``summary``) are
+    rendered by Python-Markdown with Pelican's ``MARKDOWN`` setting, as a Pelican site
+    written for it expects (an adopted site keeps its HTML); ``"cmark"``: by cmark-gfm
+    (:mod:`.cmark`), fifty times faster, for sites written for it (the example site).
+    docs/markdown.md lists the differences.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pelican import signals
 from pelican.readers import MarkdownReader
 
 from editorial.markdown_html import DEFAULTS, ENGINES, Renderer
+from editorial.pieces import source_format
 from editorial.sourcefile import SourceError, read_source
 from editorial.times import TimeError, parse_time
 
@@ -47,6 +52,11 @@ class FrontMatterReader(MarkdownReader):
         root = Path(self.settings["PATH"])
         path = Path(source_path)
         relpath = path.relative_to(root).as_posix() if path.is_relative_to(root) else source_path
+        if source_format(path, path.read_text(encoding="utf-8-sig", errors="replace"),
+                         self.settings) == "markdown-meta":
+            # Pelican's own 'Key: value' Markdown, as on a site adopted as it was: read
+            # exactly as stock Pelican reads it (Python-Markdown, the site's MARKDOWN)
+            return MarkdownReader.read(self, source_path)
         try:
             source = read_source(path, relpath)
         except SourceError as exc:

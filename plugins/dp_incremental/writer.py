@@ -316,11 +316,22 @@ def render_queued(state: BuildState) -> None:
     results: list[tuple[int, Dependencies | None, str | None]]
     if state.workers > 1 and len(jobs) >= PARALLEL_MIN:
         _jobs = jobs
-        step = max(1, len(jobs) // (state.workers * 8))
-        chunks = [list(range(i, min(i + step, len(jobs)))) for i in range(0, len(jobs), step)]
+        # The first page of each template renders here, before the fork: plugins that
+        # set up on first use (pelican-webassets creates its cache folder and builds its
+        # bundles while a page renders) do so once, in this process, instead of racing
+        # in the workers (FileExistsError); the workers inherit what they made.
+        first: dict[str, int] = {}
+        for index, job in enumerate(jobs):
+            first.setdefault(str(getattr(job.template, "name", "")), index)
+        warm = set(first.values())
+        results = _render_chunk(sorted(warm))
+        rest = [i for i in range(len(jobs)) if i not in warm]
+        step = max(1, len(rest) // (state.workers * 8))
+        chunks = [rest[i : i + step] for i in range(0, len(rest), step)]
         try:
             with multiprocessing.get_context("fork").Pool(state.workers) as pool:
-                results = [r for chunk in pool.imap_unordered(_render_chunk, chunks) for r in chunk]
+                results += [r for chunk in pool.imap_unordered(_render_chunk, chunks)
+                            for r in chunk]
         finally:
             _jobs = []
     else:

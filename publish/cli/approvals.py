@@ -13,6 +13,7 @@ from editorial.approvals import (
     ApprovalError,
     ApprovalState,
     approval_states,
+    approvals_start_note,
     approver_for_key,
     authors_of,
     public_key,
@@ -21,6 +22,7 @@ from editorial.approvals import (
     write_approval,
 )
 from editorial.checks import check_site
+from editorial.foreign import SIDECAR_SUFFIX
 from editorial.history import HistoryError
 from editorial.pieces import Piece, Site, load_site
 from editorial.review import build_review, changed_pieces, describe, render_markdown, review_to_dict
@@ -220,7 +222,11 @@ def approve(
         approved.append(piece)
         click.echo(f"Approved {piece.id} ({approval.hash[:19]}…)")
     if approved:
-        paths = " ".join(piece.path for piece in approved)
+        # Pelican's own formats keep their approvals in a sidecar (docs/adopting.md)
+        paths = " ".join(
+            piece.path + (SIDECAR_SUFFIX if piece.source and piece.source.decisions_path else "")
+            for piece in approved
+        )
         click.echo(f"Now commit and push the approvals: git commit -m 'Approve' -- {paths}")
     if refused:
         raise SystemExit(EXIT_FINDINGS)
@@ -404,8 +410,13 @@ def approvals_command(paths: tuple[str, ...], output_format: str, settings_path:
     for piece in pieces:
         _print_state(piece, states[piece.id])
     counts = {s: sum(st.state == s for st in states.values())
-              for s in ("approved", "stale", "missing", "invalid")}
+              for s in ("approved", "grandfathered", "stale", "missing", "invalid")}
+    if not counts["grandfathered"]:
+        del counts["grandfathered"]
     click.echo(f"{len(pieces)} pieces: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    start = approvals_start_note(site)
+    if start:
+        click.echo(f"Note: {start}")
 
 
 @main.command()

@@ -210,6 +210,14 @@ def _line(view: CommentView, settings: Settings, now: datetime) -> str:
 @click.option("--channel", help="Only this channel (twitter, facebook).")
 @click.option("--category", help="Only this guideline category.")
 @click.option("--assigned-to", help="Only comments assigned to this person or contact id.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=moderation.PAGE_SIZE,
+    show_default=True,
+    help="Comments per page, the most urgent first.",
+)
+@click.option("--after", help="Start after this cursor (printed at the end of a full page).")
 @now_option
 @format_option("table", "json")
 @settings_option
@@ -219,11 +227,14 @@ def inbox_command(
     channel: str | None,
     category: str | None,
     assigned_to: str | None,
+    limit: int,
+    after: str | None,
     now_text: str | None,
     output_format: str,
     settings_path: str,
 ) -> None:
-    """The comments waiting for a decision, the most urgent first.
+    """The comments waiting for a decision, the most urgent first, a page at a time;
+    when there are more, the command for the next page is printed on stderr.
 
     Example:
 
@@ -234,16 +245,21 @@ def inbox_command(
         wanted = None
         if states:
             wanted = list(moderation.STATES) if "all" in states else list(states)
-        views = _act(
-            lambda: moderation.inbox(
+        page = _act(
+            lambda: moderation.inbox_page(
                 store,
                 states=wanted,
                 channel=channel,
                 category=category,
                 assigned_to=assigned_to,
                 overdue_at=now if overdue else None,
+                after=after,
+                limit=limit,
             )
         )
+    views = page.comments
+    if page.next_after is not None:
+        click.echo(f"more: dialogpress inbox … --after '{page.next_after}'", err=True)
     if output_format == "json":
         emit_json([{**view.to_dict(), "overdue": view.overdue(now)} for view in views])
         return

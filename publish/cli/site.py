@@ -11,12 +11,18 @@ from typing import Any
 
 import click
 
-from editorial.approvals import approval_findings
+from editorial.approvals import approval_findings, approvals_start_note
 from editorial.checks import check_site
 from editorial.drafts import DraftError, new_post, new_snippet
 from editorial.findings import has_errors
 from editorial.pieces import Piece, load_site
-from editorial.settings import CHANNELS, SettingsError, legacy_trust_settings, settings_root
+from editorial.settings import (
+    CHANNELS,
+    SettingsError,
+    legacy_trust_settings,
+    settings_root,
+)
+from editorial.theme_hooks import theme_hook_findings
 from editorial.times import TimeError, parse_time
 from publish.build import build_site
 from publish.cli import main
@@ -145,6 +151,36 @@ def trust_warnings(settings: dict[str, Any], site_approval: bool = True) -> list
     return found
 
 
+def _markdown_diff(settings: dict[str, Any], paths: tuple[Path, ...], output_format: str) -> None:
+    """The pieces whose body or formatted fields render differently with the other engine."""
+    from editorial.markdown_html import Renderer, engine
+
+    current = engine(settings)
+    other = "cmark" if current == "python-markdown" else "python-markdown"
+    frontmatter = dict(settings.get("DP_FRONTMATTER") or {})
+    renderers = {
+        name: Renderer({**settings, "DP_FRONTMATTER": {**frontmatter, "markdown": name}})
+        for name in (current, other)
+    }
+    site = load_site(settings, list(paths) if paths else None)
+    changed: list[str] = []
+    for piece in site.pieces:
+        if not piece.on_site or piece.source is None or piece.source.format != "yaml":
+            continue  # Pelican's own formats are read by Pelican's readers, either way
+        texts = [piece.body] + [
+            str(v) for k, v in piece.metadata.items()
+            if k in {str(f).lower() for f in settings.get("FORMATTED_FIELDS", ["summary"])}
+        ]
+        if any(renderers[current].convert(t) != renderers[other].convert(t) for t in texts):
+            changed.append(piece.path)
+    if output_format == "json":
+        emit_json({"engine": current, "other": other, "changed": changed})
+        return
+    for path in changed:
+        click.echo(path)
+    click.echo(f"{len(changed)} posts and pages would change from {current} to {other}")
+
+
 def _print_pieces(pieces: list[Piece], verbose: bool) -> None:
     """The pieces with findings (every piece with ``verbose``), each with its findings."""
     for piece in pieces:
@@ -167,12 +203,19 @@ def _print_pieces(pieces: list[Piece], verbose: bool) -> None:
 @click.option(
     "-v", "--verbose", is_flag=True, help="List every piece, not only those with findings."
 )
+@click.option(
+    "--markdown-diff",
+    is_flag=True,
+    help="Only list the posts and pages whose HTML would change with the other Markdown "
+    "engine (python-markdown / cmark; docs/markdown.md), then exit.",
+)
 @format_option("text", "json")
 @settings_option
 def check(
     paths: tuple[Path, ...],
     require_approval: bool,
     verbose: bool,
+    markdown_diff: bool,
     output_format: str,
     settings_path: str,
 ) -> None:
@@ -198,9 +241,13 @@ def check(
         # before the settings run: unapproved settings are refused, never executed
         require_site_approval(settings_path)
     settings = load(settings_path)
+    if markdown_diff:
+        _markdown_diff(settings, paths, output_format)
+        return
     try:
         site = load_site(settings, list(paths) if paths else None)
         check_site(site)
+        site.problems += theme_hook_findings(settings)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
     for warning in trust_warnings(settings, site_approval=not require_approval):
@@ -222,6 +269,9 @@ def check(
         errors = sum(f.severity == "error" for f in site.findings)
         warnings = len(site.findings) - errors
         click.echo(f"{len(site.pieces)} pieces, {errors} errors, {warnings} warnings")
+        start = approvals_start_note(site)
+        if start:
+            click.echo(f"Note: {start}")
     if has_errors(site.findings):
         raise SystemExit(EXIT_FINDINGS)
 
@@ -235,22 +285,45 @@ def check(
 @click.option(
     "-o", "--output", type=click.Path(file_okay=False, path_type=Path), help="Output folder."
 )
+@click.option(
+    "--strict/--no-strict", default=None,
+    help="Fail for any error logged, the theme's too (default: DP_BUILD_STRICT, else only "
+    "dialogpress's own failures).",
+)
+@click.argument(
+    "content", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
 @settings_option
-def build(production: bool, output: Path | None, settings_path: str) -> None:
+def build(
+    production: bool, output: Path | None, strict: bool | None, content: Path | None,
+    settings_path: str,
+) -> None:
     """Build the site with Pelican into the output folder.
+
+    CONTENT is the content folder, as with ``pelican CONTENT``; without it the settings'
+    PATH, else content/ beside the settings file. Errors the theme or other plugins log
+    are shown but fail the build only with --strict; dialogpress's own failures (the
+    approval gate, unreadable pieces, its plugins) always do.
 
     Example:
 
         dialogpress build --production
+
+        dialogpress build content -s pelicanconf.py
     """
     if production:
         # before the settings run: unapproved settings are refused, never executed
         require_site_approval(settings_path)
-    load(settings_path)
+    extra = {"PATH": str(content.resolve())} if content is not None else None
+    load(settings_path, extra)
     try:
-        result = build_site(settings_path, production=production, output=output)
+        result = build_site(settings_path, production=production, output=output,
+                            override=extra, strict=strict)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
+    for message in result.site_errors:
+        click.echo(f"Warning: the site logged an error (not dialogpress's; --strict fails "
+                   f"for it): {message}", err=True)
     for message in result.errors:
         click.echo(f"Error: {message}", err=True)
     if not result.ok:

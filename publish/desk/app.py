@@ -27,6 +27,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as BaseResponse
 
 from editorial.guideline import Guideline, guideline_for
+from editorial.links import post_url
 from editorial.pieces import Site, load_site
 from editorial.settings import Settings, SettingsError
 from publish.channels import Channel, CredentialsError, load_credentials, make_channel
@@ -70,6 +71,8 @@ class Desk:
     clock: Clock = _utc_now
     fixed_channels: dict[str, Channel] | None = None
     _portal: Portal | None = field(default=None, repr=False)
+    _site: tuple[tuple[Any, ...], Site] | None = field(default=None, repr=False)
+    _post_urls: tuple[tuple[Any, ...], dict[str, str]] | None = field(default=None, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -97,8 +100,28 @@ class Desk:
         return self.clock()
 
     def site(self) -> Site:
-        """The production site as it is now (read per request: the scheduler pulls)."""
-        return load_site(self.settings)
+        """The production site as it is now: read again only when a file under the
+        content folder changed (the scheduler pulls), keyed by every file's path, size
+        and modification time, which a stat walk gets without reading the pieces."""
+        key = content_fingerprint(self.settings)
+        cached = self._site
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        site = load_site(self.settings)
+        self._site = (key, site)
+        self._post_urls = None
+        return site
+
+    def post_urls(self) -> dict[str, str]:
+        """Each post's public URL by slug, made once per version of the site."""
+        site = self.site()
+        key = self._site[0] if self._site is not None else ()
+        cached = self._post_urls
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        urls = {post.slug: post_url(site, post) for post in site.posts}
+        self._post_urls = (key, urls)
+        return urls
 
     def context(self) -> Context:
         return Context(settings=self.settings, site=self.site(), store=self.store)
@@ -123,6 +146,22 @@ class Desk:
                 continue
             found[name] = make_channel(name, self.settings, credentials)
         return found, problems
+
+
+def content_fingerprint(settings: Settings) -> tuple[Any, ...]:
+    """Path, size and modification time of every file under the content folder."""
+    content = Path(settings["PATH"])
+    found: list[tuple[str, int, int]] = []
+    for folder, _dirs, files in os.walk(content):
+        for name in files:
+            path = os.path.join(folder, name)
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue  # removed while walking: the next request sees the change
+            found.append((path, info.st_size, info.st_mtime_ns))
+    found.sort()
+    return tuple(found)
 
 
 def desk() -> Desk:
@@ -275,7 +314,7 @@ def _guard() -> BaseResponse | None:
     g.session_token = None
     token = request.cookies.get(state.cookie_name)
     if token:
-        with state.store.transaction() as session:
+        with state.store.read() as session:
             g.user = sessions.user_for(session, token, state.now())
         if g.user is not None:
             g.session_token = token

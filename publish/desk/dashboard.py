@@ -65,7 +65,7 @@ def _health(now: datetime) -> list[ChannelHealth]:
     state = desk()
     _channels, problems = state.channels()
     found = []
-    with state.store.transaction() as session:
+    with state.store.read() as session:
         for name in sorted(state.settings["CHANNELS"]):
             row = channel_state.get(session, name)
             paused = row is not None and row.paused(now)
@@ -86,7 +86,7 @@ def _health(now: datetime) -> list[ChannelHealth]:
 
 
 def _late() -> list[LatePiece]:
-    with desk().store.transaction() as session:
+    with desk().store.read() as session:
         entries: list[LedgerEntry] = ledger.by_status(session, Status.LATE)
     grouped: dict[tuple[str, str], LatePiece] = {}
     for entry in entries:
@@ -137,7 +137,7 @@ def index() -> str:
         overview = scheduler.overview(state.store, state.settings, now)
     except SettingsError as exc:
         overview = {"error": str(exc)}
-    with state.store.transaction() as session:
+    with state.store.read() as session:
         decisions = reviews.latest_decisions(session)
         session.expunge_all()
     return render_template(

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from editorial.checks import TextFinding
 from editorial.length import measure
-from editorial.links import post_url
 from editorial.personal_data import mask_personal_data
 from publish import moderation
 from publish.desk import access, accounts
 from publish.desk.app import current_user, desk
-from publish.moderation import CommentView, NotAllowed, ReplyRefused
+from publish.moderation import CommentView, ModerationError, NotAllowed, ReplyRefused
 from publish.store.errors import Conflict, NotFound
 from publish.store.models import CommentState, ReplyStatus
 
@@ -59,17 +59,28 @@ def index() -> str:
     state = desk()
     chosen = _filters()
     now = state.now()
-    comments = moderation.inbox(
-        state.store,
-        states=chosen["states"],
-        channel=chosen["channel"],
-        category=chosen["category"],
-        overdue_at=now if chosen["overdue"] else None,
-        assigned_to=current_user().email if chosen["mine"] else None,
-    )
+    after = request.args.get("after") or None
+    try:
+        page = moderation.inbox_page(
+            state.store,
+            states=chosen["states"],
+            channel=chosen["channel"],
+            category=chosen["category"],
+            overdue_at=now if chosen["overdue"] else None,
+            assigned_to=current_user().email if chosen["mine"] else None,
+            after=after,
+        )
+    except ModerationError as exc:
+        abort(400, str(exc))
+    kept = [(key, value) for key, value in request.args.items(multi=True) if key != "after"]
+    here = url_for("inbox.index")
     return render_template(
         "inbox.html",
-        comments=comments,
+        comments=page.comments,
+        next_url=f"{here}?{urlencode([*kept, ('after', page.next_after)])}"
+        if page.next_after
+        else None,
+        first_url=f"{here}?{urlencode(kept)}" if after else None,
         filters=chosen,
         states=STATES,
         channels=sorted(state.settings["CHANNELS"]),
@@ -87,7 +98,7 @@ def _comment_or_404(comment_id: int) -> CommentView:
 
 def _assignees() -> list[str]:
     state = desk()
-    with state.store.transaction() as session:
+    with state.store.read() as session:
         users = accounts.all_users(session)
     return [u.email for u in users if u.role in access.MODERATE]
 
@@ -128,9 +139,7 @@ def _post_url(comment: CommentView) -> str | None:
     """Where the post the conversation is about is on the public site."""
     if not comment.post_slug:
         return None
-    site = desk().site()
-    post = next((p for p in site.posts if p.slug == comment.post_slug), None)
-    return post_url(site, post) if post is not None else None
+    return desk().post_urls().get(comment.post_slug)
 
 
 @blueprint.route("/inbox/<int:comment_id>")

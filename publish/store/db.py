@@ -7,9 +7,16 @@ site's database is carried forward by whatever dialogpress version runs against 
 SQLite gets WAL (readers do not block the writer), a busy timeout (a second process
 waits instead of failing) and foreign keys. Its Python driver normally starts
 transactions lazily and leaves DDL outside them; we take over and begin every
-transaction with ``BEGIN IMMEDIATE`` instead. That makes a migration atomic, and it
-takes the write lock up front, so two workers never both read a row and then fail to
-upgrade to writing (which SQLite reports as "database is locked" without waiting).
+transaction of :meth:`Store.transaction` with ``BEGIN IMMEDIATE`` instead. That makes a
+migration atomic, and it takes the write lock up front, so two workers never both read a
+row and then fail to upgrade to writing (which SQLite reports as "database is locked"
+without waiting). What only reads uses :meth:`Store.read`: a deferred ``BEGIN``, a WAL
+snapshot that never takes nor waits for the write lock, so the desk answers while a tick
+writes. A read session refuses to flush changes: a write that sneaked into one would
+have to upgrade its snapshot, which is exactly the failure above.
+
+:meth:`Store.maintain` keeps the planner's statistics fresh (a sampled ``ANALYZE``): the
+comment indexes are chosen from them.
 
 The URL may carry a password: it is only ever logged through :func:`mask_url`.
 """
@@ -146,8 +153,23 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+# execution option that marks a connection of Store.read (a deferred, read-only BEGIN)
+READ_ONLY = "dialogpress_read_only"
+
+
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise StoreError(
+            "a change was made in a read-only session (Store.read); "
+            "changes belong in Store.transaction"
+        )
 
 
 def _engine(url: URL) -> Engine:
@@ -173,6 +195,10 @@ class Store:
         self.url = normalize_url(url, root)
         self.engine = _engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+        event.listen(self.readers, "before_flush", _refuse_flush)
 
     @property
     def masked_url(self) -> str:
@@ -194,6 +220,49 @@ class Store:
         """A session inside one transaction: committed on success, rolled back on error."""
         with self.sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading only: one consistent snapshot, never the write lock.
+
+        On SQLite a deferred ``BEGIN`` in WAL mode: the desk's pages and reports read
+        while a tick writes, without waiting for it and without making it wait.
+        """
+        with self.readers.begin() as session:
+            yield session
+
+    def maintain(self) -> None:
+        """Refresh the query planner's statistics (run by the scheduler's maintenance).
+
+        SQLite's ``ANALYZE`` with ``analysis_limit`` reads a sample of each index, so
+        it stays quick on a large table; PostgreSQL's ``ANALYZE`` samples as well. Without
+        statistics SQLite can pick a poor index for the thread of a post (issue 24).
+        """
+        started = time.monotonic()
+        if self.url.get_backend_name() == "sqlite":
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("PRAGMA analysis_limit=1000")
+                # ANALYZE reads, then writes its statistics: taking the write lock first
+                # waits for a busy writer instead of failing to upgrade ("locked")
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    # ANALYZE, not PRAGMA optimize: before SQLite 3.46 optimize looks only
+                    # at tables this connection queried, which a fresh one has none of
+                    cursor.execute("ANALYZE")
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+            finally:
+                raw.close()
+        else:
+            with self.engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "ANALYZE"
+                )
+        logger.info("store %s maintained in %.2f s", self.masked_url, time.monotonic() - started)
 
     def upgrade(self, revision: str = "head") -> Store:
         """Bring the schema to ``revision``; safe to run at every start and concurrently."""

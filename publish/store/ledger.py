@@ -602,7 +602,9 @@ def posts_of_others(
         return {}
     rows = session.execute(
         select(
-            LedgerEntry.remote_id, LedgerEntry.piece_id, LedgerEntry.part_index,
+            LedgerEntry.remote_id,
+            LedgerEntry.piece_id,
+            LedgerEntry.part_index,
             LedgerEntry.posted_at,
         ).where(
             LedgerEntry.channel == channel,

@@ -73,6 +73,7 @@ class LedgerEntry(Base):
         CheckConstraint(f"status IN ({_STATUSES})", name="status"),
         CheckConstraint("part_index >= 0", name="part_index"),
         Index(None, "status", "next_attempt_at"),
+        Index(None, "channel", "remote_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -207,7 +208,12 @@ class Comment(Base):
         UniqueConstraint("channel", "remote_id"),
         CheckConstraint(f"state IN ({_COMMENT_STATES})", name="state"),
         CheckConstraint("kind IN ('reply', 'mention')", name="kind"),
-        Index(None, "state", "due_at"),
+        # each index answers one screen's query; see migration 0006 and issue 24
+        Index(None, "state", "due_at", "created_at", "id"),
+        Index(None, "state", "channel", "due_at", "created_at", "id"),
+        Index(None, "channel", "post_remote_id", "created_at", "id"),
+        Index(None, "kind", "created_at"),
+        Index(None, "text_hash", "created_at"),
         Index(None, "channel", "author_handle"),
     )
 
@@ -222,6 +228,8 @@ class Comment(Base):
     author_handle: Mapped[str | None] = mapped_column(String(200))
     author_name: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    # sha256 of the text as compared for repeats (editorial.triage.repeat_key)
+    text_hash: Mapped[str | None] = mapped_column(String(64))
     permalink: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)

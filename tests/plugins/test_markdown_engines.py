@@ -98,7 +98,7 @@ def test_python_markdown_setting_builds_what_stock_pelican_builds(tmp_path: Path
     assert len(ours_tree) > 40
 
 
-def test_cmark_is_the_default_and_renders_commonmark(tmp_path: Path) -> None:
+def test_cmark_on_request_renders_commonmark(tmp_path: Path) -> None:
     posts = tmp_path / "content" / "posts"
     posts.mkdir(parents=True)
     (posts / "a.md").write_text(textwrap.dedent("""\
@@ -127,6 +127,7 @@ def test_cmark_is_the_default_and_renders_commonmark(tmp_path: Path) -> None:
         TIMEZONE = "Europe/Berlin"
         PLUGIN_PATHS = [{str(REPO / "plugins")!r}]
         PLUGINS = ["dp_frontmatter"]
+        DP_FRONTMATTER = {{"markdown": "cmark"}}
         """), "utf-8")
     result = build_site(settings, output=tmp_path / "out")
     assert result.ok, result.errors
@@ -138,3 +139,24 @@ def test_cmark_is_the_default_and_renders_commonmark(tmp_path: Path) -> None:
     assert '<div class="highlight"><pre><span></span><code><span class="nb">print</span>' in page
     # {filename} links still reach Pelican, which makes them URLs
     assert 'href="/b.html"' in page or 'href="./b.html"' in page or 'href="b.html"' in page
+
+
+def test_python_markdown_is_the_default(tmp_path: Path) -> None:
+    """Issue 23: a site that names no engine keeps stock Pelican's HTML (toc anchors)."""
+    posts = tmp_path / "content" / "posts"
+    posts.mkdir(parents=True)
+    (posts / "a.md").write_text("---\ntitle: A\ndate: 2026-11-24 09:00\n---\n"
+                                "## Kopf\n\n~~alt~~\n", "utf-8")
+    settings = tmp_path / "pelicanconf.py"
+    settings.write_text(textwrap.dedent(f"""\
+        PATH = "content"
+        ARTICLE_PATHS = ["posts"]
+        TIMEZONE = "Europe/Berlin"
+        PLUGIN_PATHS = [{str(REPO / "plugins")!r}]
+        PLUGINS = ["dp_frontmatter"]
+        MARKDOWN = {{"extension_configs": {{"markdown.extensions.toc": {{}}}}}}
+        """), "utf-8")
+    result = build_site(settings, output=tmp_path / "out")
+    assert result.ok, result.errors
+    page = (tmp_path / "out" / "a.html").read_text("utf-8")
+    assert '<h2 id="kopf">Kopf</h2>' in page and "~~alt~~" in page

@@ -54,6 +54,7 @@ def test_an_unapproved_page_is_left_out_and_an_approved_one_published(
     check = run(site, "check", "--require-approval", file(site, PAGE_ID))
     assert check.exit_code == 1
     assert "content/pages/impressum.md" in check.output and "approval.missing" in check.output
+    approve_advent_post(site)  # a build that would publish nothing fails (issue 23)
     with caplog.at_level(logging.WARNING):
         public = production(site)
     assert public.ok, public.result.output
@@ -90,25 +91,69 @@ def test_review_shows_a_changed_page(site: GitSite) -> None:
     assert PAGE_ID in review.output and "Am Elbufer 13" in review.output
 
 
-@pytest.mark.parametrize("name", ["pages/kontakt.html", "pages/kontakt.rst", "posts/neu.html"])
-def test_a_page_or_post_in_a_format_dialogpress_cannot_read_never_goes_public(
+FOREIGN = {
+    "rst": "Kontakt\n#######\n\n:slug: kontakt\n:date: 2026-11-20 10:00\n\nUnapproved text.\n",
+    "html": "<html><head><title>Kontakt</title><meta name='slug' content='kontakt'>"
+            "<meta name='date' content='2026-11-20 10:00'></head>"
+            "<body>Unapproved text.</body></html>",
+    "md": "Title: Kontakt\nSlug: kontakt\nDate: 2026-11-20 10:00\n\nUnapproved text.\n",
+}
+
+
+@pytest.mark.parametrize(
+    "name", ["pages/kontakt.html", "pages/kontakt.rst", "posts/neu.html", "posts/neu.md"]
+)
+def test_a_page_or_post_in_pelicans_own_format_goes_public_only_approved(
     site: GitSite, name: str
 ) -> None:
-    if name.endswith(".rst"):
-        site.write(name, "Kontakt\n#######\n\n:slug: kontakt\n\nUnapproved text.\n")
-    else:
-        site.write(name, "<html><head><title>Kontakt</title><meta name='slug' "
-                   "content='kontakt'><meta name='date' content='2026-11-20 10:00'></head>"
-                   "<body>Unapproved text.</body></html>")
+    """Pelican's own formats are pieces now (issue 23): needing approvals like any other,
+    kept in a sidecar file, and stale after any change of the file."""
+    site.write(name, FOREIGN[name.rsplit(".", 1)[1]])
     site.commit(LENA, "Sneak a page in")
-    check = run(site, "check")
+    check = run(site, "check", "--require-approval")
     assert check.exit_code == 1
-    assert f"content/{name}:1:1: error [source.format]" in check.output, check.output
+    assert f"content/{name}:" in check.output and "approval.missing" in check.output, (
+        check.output
+    )
     approve_advent_post(site)
     public = production(site)
     assert public.ok, public.result.output
     assert public.has("service-im-advent.html")
     assert "Unapproved text." not in everything(public.output)
+
+    approve = run(site, "approve", name, "--key", str(site.keys[PETRA.email]), "--yes")
+    assert approve.exit_code == 0, approve.output
+    assert f"-- content/{name}.approvals.yml" in approve.output  # what to commit
+    assert (site.root / "content" / f"{name}.approvals.yml").is_file()
+    assert f"approved  {name}" in run(site, "approvals", name).output
+    assert site.read(name) == FOREIGN[name.rsplit(".", 1)[1]]  # the file itself untouched
+    site.commit(PETRA, "Approve it")
+    public = production(site, "public-2")
+    assert public.ok, public.result.output
+    assert "Unapproved text." in everything(public.output)
+    assert ".approvals.yml" not in " ".join(str(p) for p in public.output.rglob("*"))
+
+    site.edit(name, "Unapproved text.", "Changed text.")
+    site.commit(LENA, "Change it after the approval")
+    assert site.state(name).state == "stale"
+    public = production(site, "public-3")
+    assert "Changed text." not in everything(public.output)
+
+
+def test_a_format_no_reader_of_dialogpress_reads_is_refused(site: GitSite) -> None:
+    """A plugin's reader (here: ``READERS`` maps ``txt`` to one) makes files Pelican
+    publishes that dialogpress cannot read: they are refused, never published."""
+    settings = site.root / "pelicanconf.py"
+    settings.write_text(
+        settings.read_text() + "from pelican.readers import HTMLReader\n"
+        "class TxtReader(HTMLReader):\n    file_extensions = ['txt']\n"
+        "READERS = {'txt': TxtReader}\n"
+    )
+    site.write("pages/kontakt.txt", FOREIGN["html"])
+    site.commit(LENA, "A page in a plugin's format")
+    check = run(site, "check")
+    assert check.exit_code == 1
+    assert "content/pages/kontakt.txt:1:1: error [source.format]" in check.output, check.output
 
 
 def test_static_files_are_public_only_when_an_approved_published_piece_references_them(
