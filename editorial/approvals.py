@@ -898,6 +898,14 @@ class _Judge:
             return None
         if piece.publish_at is not None and piece.publish_at > baseline.at:
             return None
+        # what the page shows must be as it was too: a picture swapped since needs approval
+        below = baseline.prefix + piece.path[: len(piece.path) - len(piece.id)]
+        folder = content_folder(piece)
+        for media in referenced_media(piece):
+            file = folder / media
+            now = blob_id(file.read_bytes()) if file.is_file() and not file.is_symlink() else None
+            if baseline.blobs.get(below + media) != now:
+                return None
         return (
             f"live before approvals started ({self.trust.approvals_start}: commit "
             f"{baseline.commit[:7]}) and unchanged since; any change needs approvals"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import NOW, production, run
-from gitsite import LENA, PETRA, GitSite, standard_site
+from gitsite import LENA, PETRA, GitSite, jpeg, standard_site
 
 OLD_TIME = "2026-11-25T12:00:00+01:00"
 NEW_POST = """\
@@ -82,6 +82,18 @@ def test_an_old_post_changed_after_the_start_needs_approvals(adopted: GitSite) -
               if p["id"]}
     assert "approval.missing" in states["posts/service-im-advent.md"]
     assert adopted.state("posts/service-im-advent.md").state == "missing"
+
+
+def test_an_old_posts_picture_swapped_after_the_start_needs_approvals(
+    adopted: GitSite,
+) -> None:
+    adopted.write("images/team.jpg", jpeg(b"another picture"))
+    adopted.commit(LENA, "Swap the old post's picture")
+    listing = run(adopted, "approvals")
+    assert "missing   posts/service-im-advent.md" in listing.output, listing.output
+    public = production(adopted)
+    assert not public.has("service-im-advent.html")
+    assert not public.has("images/team.jpg")
 
 
 def test_a_branch_cannot_move_the_start(adopted: GitSite) -> None:
