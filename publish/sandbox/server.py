@@ -135,6 +135,9 @@ class SandboxServer(ThreadingHTTPServer):
         self.on_change: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
         self.connections: set[socket.socket] = set()
+        # Requests taken but not yet carried out (held, or being handled): a test waits
+        # for 0 before it lets time jump, so that nothing lands after the jump.
+        self.in_flight = 0
         self.controls: dict[str, Callable[[dict[str, Any]], Any]] = {
             "reset": lambda payload: self.reset(),
             "fail": self._control_fail,
@@ -333,6 +336,8 @@ class _Handler(BaseHTTPRequestHandler):
         if request.path.startswith(CONTROL_PREFIX):
             self._send(self.server.handle_control(request))
             return
+        with self.server.lock:
+            self.server.in_flight += 1
         try:
             failure = self.server.take_failure(request)
             if failure is not None and failure.hold_before > 0:
@@ -343,6 +348,9 @@ class _Handler(BaseHTTPRequestHandler):
                              request.method, request.path)
             self._send(Reply(500, {"error": "sandbox internal error; see its log"}))
             return
+        finally:
+            with self.server.lock:
+                self.server.in_flight -= 1
         if failure is not None and failure.delay_after_accept > 0:
             self.server.stopping.wait(failure.delay_after_accept)
         if failure is not None and failure.drop_after_accept:
