@@ -255,6 +255,15 @@ def _get(session: Session, comment_id: int) -> Comment:
     return comment
 
 
+def _locked(session: Session, comment_id: int) -> Comment:
+    """The comment, its row locked until the transaction ends (PostgreSQL; SQLite's
+    writers are serialised by BEGIN IMMEDIATE already)."""
+    comment = session.get(Comment, comment_id, populate_existing=True, with_for_update=True)
+    if comment is None:
+        raise NotFound(f"no comment {comment_id}")
+    return comment
+
+
 def show(store: Store, comment_id: int) -> CommentView:
     """One comment with our replies to it."""
     with store.transaction() as session:
@@ -547,6 +556,13 @@ def reply(
     sensitive = guideline.is_sensitive(category)
     status = ReplyStatus.PENDING if sensitive else ReplyStatus.QUEUED
     with store.transaction() as session:
+        # Two submissions of one answer at once (a double click, a re-run while the
+        # first still runs) must store it once: the comment's row is locked and the
+        # same text looked for again in the transaction that writes the reply.
+        comment = _locked(session, comment_id)
+        for existing in _replies(session, [comment_id]).get(comment_id, []):
+            if _normal(existing.text) == _normal(text) and existing.status != ReplyStatus.FAILED:
+                return _view(comment, [existing]).replies[0]
         row = CommentReply(
             comment_id=comment_id,
             text=text,

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -142,6 +143,14 @@ class SandboxServer(ThreadingHTTPServer):
             "reset": lambda payload: self.reset(),
             "fail": self._control_fail,
         }
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (killed, timed out) is what networks see
+        every day: logged quietly, not printed as a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            logger.debug("sandbox %s: client %s went away", self.network, client_address)
+            return
+        super().handle_error(request, client_address)
 
     # --- for subclasses ------------------------------------------------------------------
 

@@ -51,8 +51,8 @@ PAGE_ID = "100000000000077"
 PAGE_TOKEN = "EAAfaultTestPageToken"
 TIMEOUT = 1.5  # the channels' request timeout: in-flight sends are waited for this long
 SEEDS = {"sqlite": 1707, "postgresql": 2917}
-ROUNDS = {"sqlite": 6, "postgresql": 4}
-REPLY_ROUNDS = {"sqlite": 3, "postgresql": 3}
+ROUNDS = {"sqlite": 5, "postgresql": 4}
+REPLY_ROUNDS = {"sqlite": 4, "postgresql": 2}
 CLOSING = "Fragen? Rufen Sie uns an: 0351 468 30 00."
 NOTICE = "Am Samstag bleibt das Kundenzentrum geschlossen."
 REPLY_TEXT = "Danke für den Hinweis, wir kümmern uns darum."
@@ -489,11 +489,9 @@ def test_killed_workers_and_faulty_networks_post_everything_once(harness: Harnes
     # moderators answer comments under our posts, under the same fire
     by_text = {comparable_text(t["text"]): t for t in _ours_on_x(h) if not t["in_reply_to"]}
     notice_x = next(t for key, t in by_text.items() if key == comparable_text(NOTICE))
-    single_x = next(t for key, t in by_text.items() if key.startswith("Zählerstand"))
     fb_posts = h.sandbox.facebook.state()["posts"]
     notice_fb = next(p for p in fb_posts if p["message"] == NOTICE)
-    for handle, parent in (("anwohner_a", notice_x), ("anwohnerin_b", notice_x),
-                           ("nachbar_c", single_x)):
+    for handle, parent in (("anwohner_a", notice_x), ("anwohnerin_b", notice_x)):
         h.sandbox.twitter.control("inject-comment", in_reply_to=parent["id"],
                                   author_handle=handle, text=f"Frage von {handle}?")
     for name in ("Anna A.", "Bernd B."):
@@ -502,13 +500,14 @@ def test_killed_workers_and_faulty_networks_post_everything_once(harness: Harnes
     synced = h.run("sync", "--format", "json")
     assert synced.returncode == 0, synced.stdout + synced.stderr
     comments = _comments(h)
-    assert len(comments) == 5, comments
+    assert len(comments) == 4, comments
+    order = h.rng.sample(comments, k=len(comments))  # each is answered under fire once
     reply_faults = ["x-503", "x-created-503", "x-timeout-after-accept", "x-held", "x-dropped",
                     "x-read-503", "x-duplicate", "fb-reply-held", "fb-reply-created-503",
                     "fb-reply-timeout"]
     for number in range(REPLY_ROUNDS[dialect]):
         h.note(f"reply round {number}")
-        picked = h.rng.sample(comments, k=workers)
+        picked = [order[(number * workers + i) % len(order)] for i in range(workers)]
         if workers == 2 and h.rng.random() < 0.3:
             picked = [picked[0], picked[0]]  # the same answer submitted twice at once
         h.chaos([("comment", "reply", str(cid), REPLY_TEXT) for cid, _, _ in picked],
