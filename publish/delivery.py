@@ -276,7 +276,7 @@ def deliver(
         return Result("busy", claimed.reason)
     if entry.sent_since is not None:
         since = min(entry.sent_since, datetime.now(UTC)) - LOOKUP_SKEW
-        found = _reconcile(store, entry.id, channel, find, since, now, actor, rng)
+        found = _reconcile(store, entry.id, channel, find, since, now, actor, rng, worker)
         if found is not None:
             return found
     attempts = begin_send(store, entry.id, worker, now, claimed, reply_to=reply_to)
@@ -285,7 +285,9 @@ def deliver(
     try:
         posted = send()
     except DuplicateContent as exc:
-        return _duplicate(store, entry.id, channel, find, same_words, exc, now, actor, rng)
+        return _duplicate(
+            store, entry.id, channel, find, same_words, exc, now, actor, rng, worker
+        )
     except ChannelError as exc:
         with store.transaction() as session:
             failure = record_failure(
@@ -294,7 +296,7 @@ def deliver(
         if failure is not None:
             return Result("failed", failure, error=exc)
         return network_error(exc)
-    return _record(store, entry.id, posted, now, actor, reconciled=False)
+    return _record(store, entry.id, posted, now, actor, reconciled=False, worker=worker)
 
 
 def network_error(exc: ChannelError) -> Result:
@@ -309,7 +311,7 @@ def network_error(exc: ChannelError) -> Result:
 
 def _record(
     store: Store, entry_id: int, posted: RemotePost, now: datetime, actor: str, *,
-    reconciled: bool,
+    reconciled: bool, worker: str,
 ) -> Result:
     try:
         with store.transaction() as session:
@@ -320,6 +322,7 @@ def _record(
     except Conflict as exc:
         # another worker recorded an outcome meanwhile, or the post is another entry's
         logger.warning("ledger entry %s: %s", entry_id, exc)
+        _hand_back(store, entry_id, worker, now)  # still in doubt: looked up again later
         return Result("busy", f"not recorded: {exc}")
     message = "found the post an earlier attempt made" if reconciled else ""
     return Result("reconciled" if reconciled else "posted", message, remote=posted)
@@ -357,7 +360,7 @@ def _created(post: RemotePost) -> datetime:
 
 def _reconcile(
     store: Store, entry_id: int, channel: Channel, find: Find, since: datetime,
-    now: datetime, actor: str, rng: random.Random | None,
+    now: datetime, actor: str, rng: random.Random | None, worker: str,
 ) -> Result | None:
     """Look for the post an earlier attempt may have made: a result when found (or when
     the network could not be asked: still in doubt), None when it is not there."""
@@ -370,7 +373,8 @@ def _reconcile(
             )
         return network_error(found)
     if found.mine is not None:
-        return _record(store, entry_id, found.mine, now, actor, reconciled=True)
+        return _record(store, entry_id, found.mine, now, actor, reconciled=True,
+                       worker=worker)
     with store.transaction() as session:
         ledger.mark_absent(session, entry_id, now, actor=actor)
     return None
@@ -378,7 +382,7 @@ def _reconcile(
 
 def _duplicate(
     store: Store, entry_id: int, channel: Channel, find: Find, same_words: SameWords | None,
-    exc: DuplicateContent, now: datetime, actor: str, rng: random.Random | None,
+    exc: DuplicateContent, now: datetime, actor: str, rng: random.Random | None, worker: str,
 ) -> Result:
     """The network refused the text as a duplicate: our own post from an attempt whose
     answer got lost (found and not another entry's: posted), or the same words another
@@ -393,7 +397,8 @@ def _duplicate(
             )
         return network_error(found)
     if found.mine is not None:
-        return _record(store, entry_id, found.mine, now, actor, reconciled=True)
+        return _record(store, entry_id, found.mine, now, actor, reconciled=True,
+                       worker=worker)
     others = found.others
     if not others and same_words is not None:
         try:

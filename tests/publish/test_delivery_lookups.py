@@ -320,3 +320,4 @@ def test_facebook_posts_read_back_carry_the_links_they_share(sandbox: Sandbox) -
 
     assert read["Mit Link"].links == ("https://elbtal.example/tarife?x=1&y=2",)
     assert read["Ohne Link"].links is None  # nothing shared: compared by text only
+
