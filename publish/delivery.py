@@ -274,6 +274,34 @@ def deliver(
         if entry.next_at is not None and entry.next_at > now:
             return Result("retry", f"next attempt at {entry.next_at.isoformat()}")
         return Result("busy", claimed.reason)
+    try:
+        return _after_claim(
+            store, entry, channel, claimed, send=send, find=find, same_words=same_words,
+            reply_to=reply_to, worker=worker, now=now, actor=actor, rng=rng,
+        )
+    except Conflict as exc:
+        # another worker changed the entry meanwhile (our lease ran out while we waited
+        # for the network): nothing of ours to record; the entry says what is true
+        logger.warning("ledger entry %s changed under worker %s: %s", entry.id, worker, exc)
+        _hand_back(store, entry.id, worker, now)
+        return Result("busy", str(exc))
+
+
+def _after_claim(
+    store: Store,
+    entry: Entry,
+    channel: Channel,
+    claimed: Claimed,
+    *,
+    send: Callable[[], RemotePost],
+    find: Find,
+    same_words: SameWords | None,
+    reply_to: str | None,
+    worker: str,
+    now: datetime,
+    actor: str,
+    rng: random.Random | None,
+) -> Result:
     if entry.sent_since is not None:
         since = min(entry.sent_since, datetime.now(UTC)) - LOOKUP_SKEW
         found = _reconcile(store, entry.id, channel, find, since, now, actor, rng, worker)

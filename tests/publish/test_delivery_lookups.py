@@ -30,6 +30,7 @@ from publish.channels import (
     FacebookChannel,
     FacebookCredentials,
     Message,
+    TransientError,
     TwitterChannel,
     TwitterCredentials,
 )
@@ -321,3 +322,31 @@ def test_facebook_posts_read_back_carry_the_links_they_share(sandbox: Sandbox) -
     assert read["Mit Link"].links == ("https://elbtal.example/tarife?x=1&y=2",)
     assert read["Ohne Link"].links is None  # nothing shared: compared by text only
 
+
+
+def test_a_worker_whose_entry_changed_during_its_send_reports_busy_not_a_traceback(
+    sandbox: Sandbox, store: Store
+) -> None:
+    """The send stalls past the lease; another worker takes the entry, finds nothing and
+    clears the doubt; then the first send fails. The first worker records nothing and
+    says why."""
+    now = datetime.now(UTC)
+    with store.transaction() as session:
+        entry_id = ledger.record_intent(session, "social/slow", "twitter", 0, "h", "t", now).id
+    later = now + ledger.DEFAULT_LEASE + timedelta(minutes=1)
+
+    def stalled_send() -> Any:
+        with store.transaction() as session:  # meanwhile, after the lease ran out
+            ledger.claim(session, entry_id, "other:2", later)
+            ledger.mark_absent(session, entry_id, later)
+        raise TransientError("X POST /2/tweets: timed out", maybe_delivered=True)
+
+    result = delivery.deliver(
+        store, delivery.Entry(entry_id, None, None, None), x_channel(sandbox),
+        send=stalled_send, find=lambda since: [], reply_to=None, worker="me:3", now=now,
+        actor="test",
+    )
+
+    assert result.status == "busy" and "ledger entry" in result.message
+    [entry] = entries(store, "social/slow")
+    assert entry.status == Status.INTENT and entry.claimed_by == "other:2"
