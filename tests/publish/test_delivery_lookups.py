@@ -59,7 +59,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def x_channel(sandbox: Sandbox, timeout: float = 5) -> TwitterChannel:
-    credentials = TwitterCredentials(KEY, "secret", "1-token", "secret-two")
+    credentials = TwitterCredentials(KEY, "lookup-consumer", "1-token", "lookup-token")
     return TwitterChannel(credentials, api_base=sandbox.twitter_url, timeout=timeout)
 
 
