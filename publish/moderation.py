@@ -11,7 +11,8 @@ what happened first, never a lost update.
 Replies are checked against the guideline before they are stored (a forbidden phrase
 refuses them, with the reason); in a category the guideline marks sensitive a second
 person approves the reply first. Sending uses the syndication ledger (piece
-``reply:<id>``) and its protocol: intent, lease, commit before the network call,
+``reply:<id>``) and the one delivery protocol of :mod:`publish.delivery` that posts use
+too: intent, lease (taken over from a dead worker), commit before the network call,
 outcome; a send in doubt is looked up on the network before anything is sent again.
 
 The first-response clock of a comment stops at the first reply on the network or the
@@ -35,11 +36,7 @@ from editorial.checks import TextFinding, check_text
 from editorial.guideline import Guideline
 from publish import delivery
 from publish.channels import (
-    AuthExpired,
     Channel,
-    ChannelError,
-    DuplicateContent,
-    RateLimited,
     RemotePost,
 )
 from publish.store import Store, audit, channel_state, ledger
@@ -54,7 +51,7 @@ from publish.store.models import (
     ReplyStatus,
     Status,
 )
-from publish.syndication import WORKER, backoff, record_failure
+from publish.syndication import WORKER
 
 logger = logging.getLogger(__name__)
 
@@ -363,6 +360,15 @@ def _get(session: Session, comment_id: int) -> Comment:
     return comment
 
 
+def _locked(session: Session, comment_id: int) -> Comment:
+    """The comment, its row locked until the transaction ends (PostgreSQL; SQLite's
+    writers are serialised by BEGIN IMMEDIATE already)."""
+    comment = session.get(Comment, comment_id, populate_existing=True, with_for_update=True)
+    if comment is None:
+        raise NotFound(f"no comment {comment_id}")
+    return comment
+
+
 def show(store: Store, comment_id: int) -> CommentView:
     """One comment with our replies to it."""
     with store.read() as session:
@@ -656,6 +662,13 @@ def reply(
     sensitive = guideline.is_sensitive(category)
     status = ReplyStatus.PENDING if sensitive else ReplyStatus.QUEUED
     with store.transaction() as session:
+        # Two submissions of one answer at once (a double click, a re-run while the
+        # first still runs) must store it once: the comment's row is locked and the
+        # same text looked for again in the transaction that writes the reply.
+        comment = _locked(session, comment_id)
+        for existing in _replies(session, [comment_id]).get(comment_id, []):
+            if _normal(existing.text) == _normal(text) and existing.status != ReplyStatus.FAILED:
+                return _view(comment, [existing]).replies[0]
         row = CommentReply(
             comment_id=comment_id,
             text=text,
@@ -785,8 +798,8 @@ def _send(
             actor=actor,
         )
         entry_id, status = entry.id, Status(entry.status)
-        in_doubt = entry.sending_since is not None
         holder, sent_since = entry.claimed_by, entry.sending_since
+        next_at = entry.next_attempt_at
         if status == Status.POSTED:
             _mark_sent(session, row, entry, now, actor)
             out.status, out.url = "sent", entry.remote_url
@@ -803,68 +816,33 @@ def _send(
             f"{comment.channel} is paused" if paused else f"no credentials for {comment.channel}"
         )
         return out
-    claimed = delivery.claim(
+    result = delivery.deliver(
         store,
-        entry_id,
-        holder,
-        WORKER,
-        now,
-        sent_since=sent_since,
-        request_timeout=channel.request_timeout,
+        delivery.Entry(entry_id, holder, sent_since, next_at),
+        channel,
+        send=lambda: channel.reply(parent, text),
+        find=lambda since: [found] if (found := channel.find_reply(parent, text)) else [],
+        reply_to=parent,
+        worker=WORKER,
+        now=now,
+        actor=actor,
     )
-    if not claimed.ok:
-        out.status, out.message = "busy", claimed.reason
-        return out
-    if in_doubt:
-        found = _lookup(store, channel, entry_id, parent, text, now, actor)
-        if found is False:
-            out.status, out.message = "waiting", "could not ask the network whether it went out"
-            return out
-        if isinstance(found, RemotePost):
-            return _posted(store, reply_id, entry_id, found, now, actor, out, reconciled=True)
-    attempts = delivery.begin_send(store, entry_id, WORKER, now, claimed, reply_to=parent)
-    if isinstance(attempts, str):
-        out.status, out.message = "busy", attempts
-        return out
-    try:
-        posted = channel.reply(parent, text)
-    except DuplicateContent:
-        found = _lookup(store, channel, entry_id, parent, text, now, actor)
-        if isinstance(found, RemotePost):
-            return _posted(store, reply_id, entry_id, found, now, actor, out, reconciled=True)
-        out.status, out.message = "waiting", "the network calls it a duplicate; looking again later"
-        return out
-    except ChannelError as exc:
-        return _failed(store, comment.channel, reply_id, entry_id, exc, attempts, now, actor, out)
-    return _posted(store, reply_id, entry_id, posted, now, actor, out)
+    if result.remote is not None:
+        return _posted(store, reply_id, entry_id, result.remote, now, actor, out,
+                       reconciled=result.status == "reconciled")
+    if result.status == "failed":
+        with store.transaction() as session:
+            _mark_failed(session, _reply_row(session, reply_id), result.message, now)
+    out.status, out.message = _REPLY_STATUS.get(result.status, "waiting"), result.message
+    if result.status == "retry":
+        out.message = f"will retry: {result.message}"
+    logger.log(logging.WARNING if out.status in ("failed", "auth") else logging.INFO,
+               "reply %s on %s: %s %s", reply_id, comment.channel, out.status, out.message)
+    return out
 
 
-def _lookup(
-    store: Store, channel: Channel, entry_id: int, parent: str, text: str, now: datetime, actor: str
-) -> RemotePost | bool | None:
-    """Our reply an earlier attempt may have made: found, None (absent: send), False (ask later)."""
-    try:
-        found = channel.find_reply(parent, text)  # compares normalised text (comparable_text)
-    except ChannelError as exc:
-        with store.transaction() as session:
-            ledger.schedule_retry(
-                session,
-                entry_id,
-                f"could not reconcile: {exc}",
-                now + backoff(1),
-                now,
-                maybe_posted=True,
-                actor=actor,
-            )
-        return False
-    if found is not None:
-        with store.transaction() as session:
-            if ledger.posts_of_others(session, channel.name, entry_id, [found.remote_id]):
-                found = None  # another reply's post with the same words: never ours
-    if found is None:
-        with store.transaction() as session:
-            ledger.mark_absent(session, entry_id, now, actor=actor)
-    return found
+# What a reply's outcome says for each result of the delivery protocol (see delivery.Result).
+_REPLY_STATUS = {"failed": "failed", "auth": "auth", "busy": "busy"}
 
 
 def _posted(
@@ -877,10 +855,9 @@ def _posted(
     out: ReplyOutcome,
     reconciled: bool = False,
 ) -> ReplyOutcome:
+    """The reply went out (its ledger entry says so now): the comment is answered."""
     with store.transaction() as session:
-        entry = ledger.mark_posted(
-            session, entry_id, posted.remote_id, posted.url, now, reconciled=reconciled, actor=actor
-        )
+        entry = ledger.get(session, entry_id)
         row = _reply_row(session, reply_id)
         _mark_sent(session, row, entry, now, actor)
     out.status, out.url = ("reconciled" if reconciled else "sent"), posted.url
@@ -926,32 +903,6 @@ def _mark_failed(session: Session, row: CommentReply, error: str, now: datetime)
         .where(CommentReply.id == row.id, CommentReply.status == ReplyStatus.QUEUED.value)
         .values(status=ReplyStatus.FAILED.value, error=error, updated_at=now)
     )
-
-
-def _failed(
-    store: Store,
-    channel_name: str,
-    reply_id: int,
-    entry_id: int,
-    exc: ChannelError,
-    attempts: int,
-    now: datetime,
-    actor: str,
-    out: ReplyOutcome,
-) -> ReplyOutcome:
-    with store.transaction() as session:
-        failure = record_failure(session, entry_id, channel_name, exc, attempts, now, actor=actor)
-        if failure is not None:
-            _mark_failed(session, _reply_row(session, reply_id), failure, now)
-            out.status, out.message = "failed", failure
-        elif isinstance(exc, AuthExpired):
-            out.status, out.message = "auth", str(exc)
-        elif isinstance(exc, RateLimited):
-            out.status, out.message = "waiting", str(exc)
-        else:
-            out.status, out.message = "waiting", f"will retry: {exc}"
-    logger.warning("reply %s on %s: %s %s", reply_id, channel_name, out.status, out.message)
-    return out
 
 
 # --- privacy ---------------------------------------------------------------------------

@@ -9,11 +9,9 @@ holds one row, and the protocol is always: record the intent, take the lease, co
 timeout) is *in doubt* and is looked up on the network before anything is sent again,
 so a post can be late but never doubled.
 
-The networks' errors arrive as :mod:`publish.channels.errors`; this module alone
-decides what each means: a transient error retries later with capped exponential
-backoff and jitter, ``RateLimited`` pauses the channel until the reset, ``AuthExpired``
-pauses it until its credentials work again, ``Rejected`` fails the piece with the
-network's reason, ``DuplicateContent`` is reconciled (it is most likely our own post).
+The protocol for each part (claim, reconcile, send, record) and what each network error
+means are :mod:`publish.delivery`'s, shared with moderators' replies; this module plans
+what is due, holds parts that are too late, chains thread parts, and reports.
 """
 
 from __future__ import annotations
@@ -22,24 +20,18 @@ import logging
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from editorial.approvals import ApprovalState, approval_states, content_hash
 from editorial.links import snippet_link
 from editorial.pieces import Post, Site, Snippet
 from publish import delivery
 from publish.channels import (
-    AuthExpired,
     Channel,
     ChannelError,
-    DuplicateContent,
     MediaFile,
     Message,
-    RateLimited,
-    Rejected,
     RemotePost,
     TransientError,
 )
@@ -51,15 +43,10 @@ from publish.workers import worker_id
 logger = logging.getLogger(__name__)
 
 WORKER = worker_id()
-MAX_ATTEMPTS = 8
-BACKOFF_BASE = timedelta(minutes=1)
-BACKOFF_CAP = timedelta(hours=1)
-# How far back a duplicate refusal looks for the post with the same words: generous,
-# because the clock a run was given (--now) need not be the network's clock.
-RECONCILE_WINDOW = timedelta(days=2)
-# An in-doubt send's post is not older than its recorded send, give or take the
-# difference between our clock and the network's.
-LOOKUP_SKEW = timedelta(minutes=5)
+# The protocol's rules live in publish.delivery; these names stay importable from here.
+MAX_ATTEMPTS = delivery.MAX_ATTEMPTS
+backoff = delivery.backoff
+record_failure = delivery.record_failure
 
 IsLive = Callable[[Post], bool]
 
@@ -145,13 +132,6 @@ class Plan:
         )
 
 
-def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
-    """Capped exponential backoff with ±20 % jitter, so that retries of many pieces after
-    an outage do not arrive at the network in one burst."""
-    base = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
-    return base * (rng or random).uniform(0.8, 1.2)
-
-
 def plan(
     site: Site,
     now: datetime,
@@ -201,15 +181,6 @@ def _blocker(
     return None
 
 
-@dataclass(frozen=True)
-class Lookup:
-    """What a lookup found: this entry's post (None: not there), and the posts with the
-    same words that other ledger entries carry, by remote id."""
-
-    mine: RemotePost | None
-    others: dict[str, ledger.Holder]
-
-
 def carries(post: RemotePost, message: Message) -> bool:
     """Whether ``post`` is ``message`` on the network: the same text as networks return
     it (:func:`~publish.channels.base.comparable_text`) and, where the network says,
@@ -220,10 +191,6 @@ def carries(post: RemotePost, message: Message) -> bool:
     if post.reply_to is not None and post.reply_to != message.reply_to:
         return False
     return not (message.link and post.links is not None and message.link not in post.links)
-
-
-def _created(post: RemotePost) -> datetime:
-    return post.created_at or datetime.max.replace(tzinfo=UTC)
 
 
 class _Run:
@@ -329,278 +296,47 @@ class _Run:
         if status != Status.INTENT:
             self.out(plan, status.value, "", part=index)
             return None
-        claimed = self.claim(plan, channel, entry_id, holder, next_at, index, sent_since)
-        if claimed is None:
-            return None
-        if in_doubt:
-            found = self.reconcile(plan, channel, entry_id, message, sent_since)
-            if isinstance(found, str):
-                return found
-            if found is False:
-                return None
-        attempts = delivery.begin_send(
-            self.store, entry_id, self.worker, self.now, claimed, reply_to=reply_to
+        result = delivery.deliver(
+            self.store,
+            delivery.Entry(entry_id, holder, sent_since, next_at),
+            channel,
+            send=lambda: channel.post(message),
+            find=lambda since: [p for p in self.candidates(channel, message, since)
+                                if carries(p, message)],
+            same_words=lambda since: delivery.with_words(
+                channel.recent_posts(since), message.text_with_link()
+            ),
+            reply_to=reply_to,
+            worker=self.worker,
+            now=self.now,
+            actor=self.actor,
+            rng=self.rng,
         )
-        if isinstance(attempts, str):
-            self.out(plan, "busy", attempts, part=index)
-            return None
-        try:
-            posted = channel.post(message)
-        except ChannelError as exc:
-            return self.failed(plan, channel, entry_id, message, exc, attempts, index)
-        with self.store.transaction() as session:
-            ledger.mark_posted(
-                session, entry_id, posted.remote_id, posted.url, self.now, actor=self.actor
-            )
-        self.out(plan, "posted", url=posted.url, part=index)
-        return posted.remote_id
+        return self.report_result(plan, index, result)
 
-    def claim(
-        self,
-        plan: Plan,
-        channel: Channel,
-        entry_id: int,
-        holder: str | None,
-        next_at: datetime | None,
-        index: int,
-        sent_since: datetime | None,
-    ) -> delivery.Claimed | None:
-        claimed = delivery.claim(
-            self.store, entry_id, holder, self.worker, self.now,
-            sent_since=sent_since, request_timeout=channel.request_timeout,
-        )
-        if claimed.ok:
-            return claimed
-        if next_at is not None and next_at > self.now:
-            self.out(plan, "retry", f"next attempt at {next_at.isoformat()}", part=index)
-        else:
-            self.out(plan, "busy", claimed.reason, part=index)
-        return None
+    @staticmethod
+    def candidates(channel: Channel, message: Message, since: datetime) -> list[RemotePost]:
+        """Where an earlier attempt's post would be: under the post a thread part
+        answers, else among our recent posts."""
+        if message.reply_to is not None:
+            reply = channel.find_reply(message.reply_to, message.text_with_link())
+            return [reply] if reply is not None else []
+        return channel.recent_posts(since)
 
-    def reconcile(
-        self,
-        plan: Plan,
-        channel: Channel,
-        entry_id: int,
-        message: Message,
-        sent_since: datetime | None,
-    ) -> str | bool | None:
-        """Look for the post an earlier attempt may have made.
-
-        Its remote id when found (recorded as posted), None when it is not there (the
-        entry may be sent), False when the network could not be asked (still in doubt).
-        """
-        since = min(sent_since or self.now, datetime.now(UTC)) - LOOKUP_SKEW
-        found = self.lookup(channel, plan.channel, entry_id, message, since)
-        if isinstance(found, ChannelError):
-            with self.store.transaction() as session:
-                ledger.schedule_retry(
-                    session,
-                    entry_id,
-                    f"could not reconcile: {found}",
-                    self.now + backoff(1, self.rng),
-                    self.now,
-                    maybe_posted=True,
-                    actor=self.actor,
-                )
-            self.network_error(plan, found)
-            return False
-        mine = found.mine
-        with self.store.transaction() as session:
-            if mine is not None:
-                ledger.mark_posted(
-                    session,
-                    entry_id,
-                    mine.remote_id,
-                    mine.url,
-                    self.now,
-                    reconciled=True,
-                    actor=self.actor,
-                )
-            else:
-                ledger.mark_absent(session, entry_id, self.now, actor=self.actor)
-        if mine is not None:
-            self.out(plan, "reconciled", "found the post an earlier attempt made", url=mine.url)
-            return mine.remote_id
-        return None
-
-    def lookup(
-        self, channel: Channel, name: str, entry_id: int, message: Message, since: datetime
-    ) -> Lookup | ChannelError:
-        """Posts on the network that carry ``message`` (see :func:`carries`) made since
-        ``since``: the oldest one no other ledger entry holds is this entry's."""
-        try:
-            if message.reply_to is not None:
-                reply = channel.find_reply(message.reply_to, message.text_with_link())
-                candidates = [reply] if reply is not None else []
-            else:
-                candidates = channel.recent_posts(since)
-        except ChannelError as exc:
-            return exc
-        candidates = [
-            post for post in candidates
-            if carries(post, message) and (post.created_at is None or post.created_at >= since)
-        ]
-        with self.store.transaction() as session:
-            others = ledger.posts_of_others(
-                session, name, entry_id, [post.remote_id for post in candidates]
-            )
-        mine = [post for post in candidates if post.remote_id not in others]
-        oldest = min(mine, key=_created, default=None)
-        return Lookup(mine=oldest, others=others)
-
-    def same_words(
-        self, channel: Channel, name: str, entry_id: int, message: Message, since: datetime
-    ) -> dict[str, ledger.Holder]:
-        """Other entries' posts with the words of ``message``, wherever they hang (the
-        closing part of another thread): whom a duplicate refusal is about."""
-        try:
-            recent = channel.recent_posts(since)
-        except ChannelError:
-            return {}
-        wanted = comparable_text(message.text_with_link())
-        ids = [post.remote_id for post in recent if comparable_text(post.text) == wanted]
-        with self.store.transaction() as session:
-            return ledger.posts_of_others(session, name, entry_id, ids)
-
-    def failed(
-        self,
-        plan: Plan,
-        channel: Channel,
-        entry_id: int,
-        message: Message,
-        exc: ChannelError,
-        attempts: int,
-        index: int,
-    ) -> str | None:
-        if isinstance(exc, DuplicateContent):
-            return self.duplicate(plan, channel, entry_id, message, exc, index)
-        with self.store.transaction() as session:
-            failure = record_failure(
-                session,
-                entry_id,
-                plan.channel,
-                exc,
-                attempts,
-                self.now,
-                actor=self.actor,
-                rng=self.rng,
-            )
-        if failure is not None:
-            self.out(plan, "failed", failure, part=index if isinstance(exc, Rejected) else None)
-            return None
-        self.network_error(plan, exc, index)
-        return None
-
-    def duplicate(
-        self,
-        plan: Plan,
-        channel: Channel,
-        entry_id: int,
-        message: Message,
-        exc: DuplicateContent,
-        index: int,
-    ) -> str | None:
-        """The network refused the text as a duplicate: our own post from an attempt
-        whose answer got lost (found and not another entry's: posted), or the same
-        words another piece posted (a refusal of this piece, with the other's name)."""
-        # outside any transaction: never hold the store's lock across a network call
-        since = min(self.now, datetime.now(UTC)) - RECONCILE_WINDOW
-        found = self.lookup(channel, plan.channel, entry_id, message, since)
-        if isinstance(found, ChannelError):
-            with self.store.transaction() as session:
-                ledger.schedule_retry(
-                    session, entry_id, f"could not reconcile a duplicate: {found}",
-                    self.now + backoff(1, self.rng), self.now, maybe_posted=True,
-                    actor=self.actor,
-                )
-            self.network_error(plan, found, index)
-            return None
-        if found.mine is not None:
-            with self.store.transaction() as session:
-                ledger.mark_posted(
-                    session, entry_id, found.mine.remote_id, found.mine.url, self.now,
-                    reconciled=True, actor=self.actor,
-                )
-            self.out(plan, "reconciled", "found the post an earlier attempt made",
-                     url=found.mine.url, part=index)
-            return found.mine.remote_id
-        others = found.others or self.same_words(channel, plan.channel, entry_id, message, since)
-        if others:
-            holder = min(others.values(), key=lambda h: (h.posted_at is None, h.piece_id))
-            when = holder.posted_at.isoformat(timespec="minutes") if holder.posted_at else "?"
-            reason = (
-                f"same text as {holder.piece_id} (part {holder.part_index + 1}) posted at "
-                f"{when}; {plan.channel} refuses the same words twice: make the text differ "
-                "(a recurring notice names its date)"
-            )
-        else:
-            reason = f"the network calls it a duplicate: {exc}"
-        with self.store.transaction() as session:
-            ledger.mark_failed(session, entry_id, f"duplicate: {reason}", self.now,
-                               actor=self.actor)
-        self.out(plan, "failed", reason, part=index)
-        return None
-
-    def network_error(self, plan: Plan, exc: ChannelError, index: int | None = None) -> None:
-        if isinstance(exc, RateLimited):
-            reason = f"rate limited until {exc.until.isoformat(timespec='seconds')}"
-            self.pause(plan.channel, reason)
-            self.out(plan, "paused", reason, part=index)
-        elif isinstance(exc, AuthExpired):
-            self.pause(plan.channel, str(exc))
+    def report_result(self, plan: Plan, index: int, result: delivery.Result) -> str | None:
+        """Tell the report what :func:`delivery.deliver` did; the remote id when posted."""
+        url = result.remote.url if result.remote else None
+        if result.status in ("posted", "reconciled"):
+            self.out(plan, result.status, result.message, url=url, part=index)
+            return result.remote_id
+        if result.status == "paused":
+            self.pause(plan.channel, result.message)
+        elif result.status == "auth":
+            self.pause(plan.channel, result.message)
             self.report.broken.add(plan.channel)
-            self.out(plan, "auth", str(exc), part=index)
-        else:
-            self.out(plan, "retry", str(exc), part=index)
-
-
-def record_failure(
-    session: Session,
-    entry_id: int,
-    channel: str,
-    exc: ChannelError,
-    attempts: int,
-    now: datetime,
-    *,
-    actor: str,
-    rng: random.Random | None = None,
-) -> str | None:
-    """Record what a failed send of a ledger entry means; why, when it failed for good.
-
-    The one place that decides what each channel error means for an entry, for posts and
-    for replies alike: ``RateLimited`` waits for the reset and pauses the channel,
-    ``AuthExpired`` waits for new credentials, ``Rejected`` fails the entry, and anything
-    else retries with backoff, unless it surely did not go out and the attempts are used up.
-    ``DuplicateContent`` is the caller's to reconcile before it gets here.
-    """
-    if isinstance(exc, RateLimited):
-        ledger.schedule_retry(session, entry_id, str(exc), exc.until, now, actor=actor)
-        channel_state.pause(session, channel, exc.until, str(exc), now, actor=actor)
+        gave_up = result.status == "failed" and isinstance(result.error, TransientError)
+        self.out(plan, result.status, result.message, part=None if gave_up else index)
         return None
-    if isinstance(exc, AuthExpired):
-        ledger.schedule_retry(session, entry_id, str(exc), None, now, actor=actor)
-        channel_state.report_auth_problem(session, channel, str(exc), now, actor=actor)
-        return None
-    if isinstance(exc, Rejected):
-        ledger.mark_failed(session, entry_id, exc.reason, now, actor=actor)
-        return f"rejected by {channel}: {exc.reason}"
-    # transient, or an error we cannot classify: the latter may have gone through
-    delivered = exc.maybe_delivered if isinstance(exc, TransientError) else True
-    if attempts >= MAX_ATTEMPTS and not delivered:
-        reason = f"gave up after {attempts} attempts: {exc}"
-        ledger.mark_failed(session, entry_id, reason, now, actor=actor)
-        return reason
-    ledger.schedule_retry(
-        session,
-        entry_id,
-        str(exc),
-        now + backoff(attempts, rng),
-        now,
-        maybe_posted=delivered,
-        actor=actor,
-    )
-    return None
 
 
 def _ago(delta: timedelta) -> str:

@@ -14,10 +14,11 @@ import itertools
 import json
 import logging
 import mimetypes
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 
@@ -52,7 +53,8 @@ DEFAULT_API_BASE = "https://graph.facebook.com/v26.0"
 PAGE_SIZE = 100
 COMMENT_FIELDS = "id,from{id,name},message,created_time,parent{id},permalink_url,is_hidden"
 REPLY_FIELDS = "id,from{id},message,created_time,permalink_url"
-POST_FIELDS = "id,message,created_time,permalink_url"
+# attachments tell two posts with one text apart: the link a link post shares
+POST_FIELDS = "id,message,created_time,permalink_url,attachments{type,url,unshimmed_url}"
 REQUIRED_SCOPES = ("pages_manage_posts", "pages_read_engagement", "pages_manage_engagement")
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tiff"}
 
@@ -160,6 +162,7 @@ class FacebookChannel(Channel):
                     url=item.get("permalink_url") or f"{self.web_base}/{item['id']}",
                     created_at=_parse_time(item.get("created_time")),
                     text=item.get("message"),
+                    links=_post_links(item),
                 )
             )
         return posts
@@ -442,6 +445,36 @@ def _describe(
     for field, (filename, content, mime) in (files or {}).items():
         summary[field] = f"{filename} ({mime}, {len(content)} bytes)"
     return json.dumps(summary, ensure_ascii=False)
+
+
+_URL = re.compile(r"https?://\S+")
+
+
+def _post_links(item: dict[str, Any]) -> tuple[str, ...] | None:
+    """The links a post carries: what its attachments share (``unshimmed_url``, else
+    the l.php redirect's target) and the URLs in its message (a photo post's caption).
+    None when Graph sent no ``attachments`` field while the message has no URL either:
+    then nothing says which link it has, and lookups compare its text only."""
+    attachments = item.get("attachments")
+    in_text = tuple(_URL.findall(item.get("message") or ""))
+    if not isinstance(attachments, dict):
+        return in_text or None
+    links: list[str] = []
+    for attachment in attachments.get("data") or []:
+        url = attachment.get("unshimmed_url") or _unshim(attachment.get("url"))
+        if url:
+            links.append(str(url))
+    return (*links, *in_text)
+
+
+def _unshim(url: str | None) -> str | None:
+    """The target of Facebook's ``l.facebook.com/l.php?u=…`` redirect; others as they are."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.netloc.endswith("facebook.com") and parts.path == "/l.php":
+        return parse_qs(parts.query).get("u", [url])[0]
+    return url
 
 
 def _segment(remote_id: str) -> str:

@@ -24,6 +24,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from publish.sandbox.demo import FACEBOOK_COMMENTS
 from publish.sandbox.server import BadRequest, Failure, Reply, Request, SandboxServer
@@ -43,7 +44,10 @@ COMMENT_FIELDS = {
     "id", "from", "message", "created_time", "parent", "permalink_url", "is_hidden",
     "can_hide", "comment_count", "like_count",
 }
-POST_FIELDS = {"id", "message", "created_time", "permalink_url", "is_published", "updated_time"}
+POST_FIELDS = {
+    "id", "message", "created_time", "permalink_url", "is_published", "updated_time", "attachments",
+}
+ATTACHMENT_FIELDS = {"type", "url", "unshimmed_url", "title", "description", "target", "media"}
 _VERSION = re.compile(r"^/v\d+\.\d+(?=/)")
 _RATE_MESSAGES = {
     4: "(#4) Application request limit reached",
@@ -570,11 +574,47 @@ class FacebookSandbox(SandboxServer):
             "is_published": True,
         }
         out = {"id": post["id"]}
-        for name in fields:
+        for name, selection in fields.items():
             if name == "message" and not post["message"]:
                 continue  # Graph omits empty fields
+            if name == "attachments":
+                attachments = self._attachments(post, selection)
+                if attachments:  # a post with no link and no photo has none: omitted
+                    out[name] = {"data": attachments}
+                continue
             out[name] = values[name]
         return out
+
+    def _attachments(
+        self, post: dict[str, Any], selection: dict[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        """What Graph's ``attachments`` edge shows: a ``share`` for a link (``url``
+        through Facebook's l.php redirect, ``unshimmed_url`` the link itself), a
+        ``photo`` or ``album`` for photos (the link, if any, is in the message)."""
+        wanted = set(selection or {"type", "url"})
+        unknown = wanted - ATTACHMENT_FIELDS
+        if unknown:
+            raise BadRequest(
+                f"Tried accessing nonexisting field ({sorted(unknown)[0]}) on node type "
+                "(StoryAttachment)"
+            )
+        found: list[dict[str, Any]] = []
+        if post.get("link"):
+            found.append({
+                "type": "share",
+                "url": "https://l.facebook.com/l.php?u=" + quote(post["link"], safe="")
+                + "&h=AT0sandbox",
+                "unshimmed_url": post["link"],
+                "title": post["link"],
+            })
+        elif post.get("photo_ids"):
+            album = len(post["photo_ids"]) > 1
+            found.append({
+                "type": "album" if album else "photo",
+                "url": f"https://www.facebook.com/photo.php?fbid={post['photo_ids'][0]}",
+                "unshimmed_url": f"https://www.facebook.com/photo.php?fbid={post['photo_ids'][0]}",
+            })
+        return [{key: value for key, value in item.items() if key in wanted} for item in found]
 
     def _target(self, object_id: str) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
         """(post, comment or None) for a post or comment id, None if neither exists."""

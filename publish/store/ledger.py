@@ -48,6 +48,7 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from publish.store import audit
@@ -355,8 +356,33 @@ def mark_posted(
     """Record the post the network made: after a send, or found when reconciling one.
 
     Does not demand the lease: a post that exists must be recorded even by a worker
-    whose lease ran out, and a second recording fails as a :class:`Conflict`.
+    whose lease ran out, and a second recording fails as a :class:`Conflict`. A post
+    another entry on the channel carries is never recorded for this one (a
+    :class:`Conflict` naming it; the store's unique index on channel and remote id
+    backs this up when two workers record at once).
     """
+    entry = get(session, entry_id)
+    held = posts_of_others(session, entry.channel, entry_id, [remote_id])
+    if held:
+        holder = held[remote_id]
+        raise Conflict(
+            f"cannot record post {remote_id} for {_label(entry)}: it carries "
+            f"{holder.piece_id} (part {holder.part_index + 1})"
+        )
+    try:
+        with session.begin_nested():
+            return _mark_posted(session, entry_id, remote_id, url, now, reconciled, actor)
+    except IntegrityError:
+        raise Conflict(
+            f"cannot record post {remote_id} for {_label(entry)}: another entry recorded "
+            "it meanwhile"
+        ) from None
+
+
+def _mark_posted(
+    session: Session, entry_id: int, remote_id: str, url: str | None, now: datetime,
+    reconciled: bool, actor: str,
+) -> LedgerEntry:
     return _transition(
         session,
         entry_id,

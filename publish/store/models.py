@@ -73,7 +73,9 @@ class LedgerEntry(Base):
         CheckConstraint(f"status IN ({_STATUSES})", name="status"),
         CheckConstraint("part_index >= 0", name="part_index"),
         Index(None, "status", "next_attempt_at"),
-        Index(None, "channel", "remote_id"),
+        # one network post carries one part: never recorded for a second entry (NULLs,
+        # the parts not posted yet, are distinct on SQLite and PostgreSQL alike)
+        Index(None, "channel", "remote_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -9,6 +9,7 @@ and a real SQLite store; the example site's end-to-end runs are in test_syndicat
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import socket
 import subprocess
@@ -24,7 +25,15 @@ from typing import Any, cast
 import pytest
 
 from publish import delivery
-from publish.channels import Channel, Message, TwitterChannel, TwitterCredentials
+from publish.channels import (
+    Channel,
+    FacebookChannel,
+    FacebookCredentials,
+    Message,
+    TransientError,
+    TwitterChannel,
+    TwitterCredentials,
+)
 from publish.moderation import send_replies
 from publish.sandbox import Sandbox
 from publish.store import Store, ledger
@@ -32,11 +41,13 @@ from publish.store.models import Comment, CommentReply, Status
 from publish.syndication import Plan, Report, _Run
 
 KEY = "lookup-test-consumer"
+FB_PAGE = "100000000000042"
+FB_TOKEN = "EAAlookupTestPageToken"
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(consumer_key=KEY) as box:
+    with Sandbox(consumer_key=KEY, page_id=FB_PAGE, page_token=FB_TOKEN) as box:
         yield box
 
 
@@ -48,7 +59,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def x_channel(sandbox: Sandbox, timeout: float = 5) -> TwitterChannel:
-    credentials = TwitterCredentials(KEY, "secret", "1-token", "secret-two")
+    credentials = TwitterCredentials(KEY, "lookup-consumer", "1-token", "lookup-token")
     return TwitterChannel(credentials, api_base=sandbox.twitter_url, timeout=timeout)
 
 
@@ -60,9 +71,11 @@ def make_plan(piece: str, parts: list[str], link: str | None = None) -> Plan:
     )
 
 
-def syndicate(store: Store, channel: Channel, plans: list[Plan], now: datetime) -> Report:
+def syndicate(
+    store: Store, channel: Channel, plans: list[Plan], now: datetime, channel_name: str = "twitter"
+) -> Report:
     report = Report(now=now, dry_run=False)
-    run = _Run(store, {"twitter": channel}, now, report, "test:1", timedelta(days=1), "test",
+    run = _Run(store, {channel_name: channel}, now, report, "test:1", timedelta(days=1), "test",
                random.Random(1))  # noqa: S311 - backoff jitter, not a secret
     for plan in plans:
         run.run(plan)
@@ -263,3 +276,77 @@ def test_an_expired_lease_is_handed_back_before_sending_without_a_traceback(
     taken = delivery.claim(store, entry_id, None, "w:2", now, sent_since=None,
                            request_timeout=5)
     assert taken.ok  # free for the next worker
+
+
+def fb_channel(sandbox: Sandbox, timeout: float = 5) -> FacebookChannel:
+    credentials = FacebookCredentials(FB_TOKEN, FB_PAGE)
+    return FacebookChannel(credentials, page_id=FB_PAGE, api_base=sandbox.facebook_url,
+                           timeout=timeout)
+
+
+def test_facebook_tells_a_recurring_notice_apart_by_the_link_it_shares(
+    sandbox: Sandbox, store: Store
+) -> None:
+    """Both answers lost, the second notice looked up first: the text matches both
+    posts, the shared link (Graph's attachments) only its own."""
+    plans = [
+        dataclasses.replace(make_plan(f"social/notice-{name}", ["Wartung heute Nacht"],
+                                      link=f"https://elbtal.example/{name}"),
+                            channel="facebook")
+        for name in ("a", "b")
+    ]
+    feed = f"/{sandbox.facebook.version}/{FB_PAGE}/feed"
+    sandbox.facebook.fail(method="POST", path=feed, delay_after_accept=1.0, times=2)
+    now = datetime.now(UTC)
+    first = syndicate(store, fb_channel(sandbox, timeout=0.4), plans, now, channel_name="facebook")
+    assert [o.status for o in first.outcomes] == ["retry", "retry"]
+
+    second = syndicate(store, fb_channel(sandbox), plans[::-1], now + timedelta(hours=1),
+                       channel_name="facebook")
+
+    assert [o.status for o in second.outcomes] == ["reconciled", "reconciled"]
+    posts = {p["id"]: p for p in sandbox.facebook.state()["posts"]}
+    assert len(posts) == 2
+    for name in ("a", "b"):
+        [entry] = entries(store, f"social/notice-{name}")
+        assert posts[str(entry.remote_id)]["link"] == f"https://elbtal.example/{name}"
+
+
+def test_facebook_posts_read_back_carry_the_links_they_share(sandbox: Sandbox) -> None:
+    channel = fb_channel(sandbox)
+    channel.post(Message("Mit Link", link="https://elbtal.example/tarife?x=1&y=2"))
+    channel.post(Message("Ohne Link"))
+
+    read = {post.text: post for post in channel.recent_posts(datetime.now(UTC) - timedelta(1))}
+
+    assert read["Mit Link"].links == ("https://elbtal.example/tarife?x=1&y=2",)
+    assert read["Ohne Link"].links is None  # nothing shared: compared by text only
+
+
+
+def test_a_worker_whose_entry_changed_during_its_send_reports_busy_not_a_traceback(
+    sandbox: Sandbox, store: Store
+) -> None:
+    """The send stalls past the lease; another worker takes the entry, finds nothing and
+    clears the doubt; then the first send fails. The first worker records nothing and
+    says why."""
+    now = datetime.now(UTC)
+    with store.transaction() as session:
+        entry_id = ledger.record_intent(session, "social/slow", "twitter", 0, "h", "t", now).id
+    later = now + ledger.DEFAULT_LEASE + timedelta(minutes=1)
+
+    def stalled_send() -> Any:
+        with store.transaction() as session:  # meanwhile, after the lease ran out
+            ledger.claim(session, entry_id, "other:2", later)
+            ledger.mark_absent(session, entry_id, later)
+        raise TransientError("X POST /2/tweets: timed out", maybe_delivered=True)
+
+    result = delivery.deliver(
+        store, delivery.Entry(entry_id, None, None, None), x_channel(sandbox),
+        send=stalled_send, find=lambda since: [], reply_to=None, worker="me:3", now=now,
+        actor="test",
+    )
+
+    assert result.status == "busy" and "ledger entry" in result.message
+    [entry] = entries(store, "social/slow")
+    assert entry.status == Status.INTENT and entry.claimed_by == "other:2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -173,3 +174,32 @@ def test_percentile_is_a_value_that_occurred() -> None:
     assert percentile([], 0.9) is None
     assert percentile([10.0, 20.0, 30.0, 40.0], 0.5) == 20.0
     assert percentile([float(n) for n in range(1, 11)], 0.9) == 9.0
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_one_answer_submitted_several_times_at_once_is_stored_once(
+    dialect: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A double click, or `comment reply` run again while the first still runs: one
+    reply row, so the comment is answered once (Facebook would post both comments)."""
+    url = (f"sqlite:///{tmp_path / 'store.db'}" if dialect == "sqlite"
+           else str(request.getfixturevalue("postgresql_url")))
+    with Store(url).upgrade() as store:
+        cid = comment(store, "Wann kommt der Techniker?")
+        barrier = threading.Barrier(4)
+        ids: list[int] = []
+
+        def submit() -> None:
+            barrier.wait()
+            view = moderation.reply(store, GUIDELINE, cid, "Morgen früh, wir melden uns.",
+                                    actor="a@x.org", now=NOW)
+            ids.append(view.id)
+
+        threads = [threading.Thread(target=submit) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+        assert len(ids) == 4 and len(set(ids)) == 1
+        assert len(moderation.show(store, cid).replies) == 1

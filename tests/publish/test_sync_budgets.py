@@ -45,7 +45,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def x(sandbox: Sandbox) -> TwitterChannel:
-    credentials = TwitterCredentials(KEY, "secret", "1-token", "secret-two")
+    credentials = TwitterCredentials(KEY, "budget-consumer", "1-token", "budget-token")
     return TwitterChannel(credentials, api_base=sandbox.twitter_url, timeout=5)
 
 

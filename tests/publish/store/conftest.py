@@ -1,148 +1,15 @@
-"""A real PostgreSQL server for the test session, and a store on SQLite and on PostgreSQL.
-
-The server is Debian's (``/usr/lib/postgresql/<version>/bin``), initialised in a
-temporary folder and listening on 127.0.0.1 at a free port plus a unix socket there.
-initdb refuses to run as root, and tests run as root here and in CI, so as root the
-server runs as the ``postgres`` system user that Debian's package creates (the folder
-is handed to it); as anyone else it runs as the current user. Each test gets a database of its
-own. Missing binaries fail the tests: a skipped PostgreSQL run would let a
-dialect-specific bug through unnoticed.
-"""
+"""A store on SQLite and on PostgreSQL for each test (the server: tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from publish.store import Store
 
-MISSING = (
-    "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin; "
-    "run `make test`, which installs Debian's postgresql package (scripts/apt-install.sh)"
-)
 DIALECTS = ["sqlite", "postgresql"]
-
-
-def _bin_dir() -> Path:
-    def version(path: Path) -> tuple[int, ...]:
-        return tuple(int(part) for part in path.parent.name.split(".") if part.isdigit())
-
-    found = [
-        path
-        for path in Path("/usr/lib/postgresql").glob("*/bin")
-        if (path / "initdb").is_file() and (path / "pg_ctl").is_file()
-    ]
-    if not found:
-        pytest.fail(MISSING, pytrace=False)
-    return max(found, key=version)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class PostgresServer:
-    host: str
-    port: int
-    user: str = "postgres"
-
-    def url(self, database: str, password: str | None = None) -> str:
-        secret = f":{password}" if password else ""
-        return f"postgresql+psycopg://{self.user}{secret}@{self.host}:{self.port}/{database}"
-
-    def admin(self) -> psycopg.Connection[tuple[object, ...]]:
-        return psycopg.connect(
-            host=self.host, port=self.port, user=self.user, dbname="postgres", autocommit=True
-        )
-
-    def create_database(self) -> str:
-        name = f"dp_{uuid.uuid4().hex[:16]}"
-        with self.admin() as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        return name
-
-    def drop_database(self, name: str) -> None:
-        with self.admin() as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="session")
-def postgresql_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL server of the test session's own; stopped and removed at its end."""
-    bin_dir = _bin_dir()
-    as_user: list[str] = []
-    owner = None
-    if os.geteuid() == 0:
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.fail(
-                "running as root, but there is no 'postgres' system user to run the test "
-                "server as (Debian's postgresql package creates it); " + MISSING,
-                pytrace=False,
-            )
-        as_user = ["runuser", "-u", "postgres", "--"]
-    base = Path(tempfile.mkdtemp(prefix="dp-pg-"))
-    data, log = base / "data", base / "server.log"
-    if owner is not None:
-        os.chown(base, owner.pw_uid, owner.pw_gid)
-
-    def run(*args: str) -> None:
-        completed = subprocess.run(
-            [*as_user, *args], cwd=base, capture_output=True, text=True, check=False
-        )
-        if completed.returncode != 0:
-            server_log = log.read_text(errors="replace") if log.exists() else ""
-            pytest.fail(
-                f"{' '.join(args[:2])} failed ({completed.returncode}):\n"
-                f"{completed.stdout}{completed.stderr}{server_log}",
-                pytrace=False,
-            )
-
-    port = _free_port()
-    options = (
-        f"-h 127.0.0.1 -p {port} -k {base} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    )
-    try:
-        run(
-            str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-            "-E", "UTF8", "--no-locale", "--no-sync",
-        )  # fmt: skip
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start")
-        yield PostgresServer(host="127.0.0.1", port=port)
-    finally:
-        subprocess.run(
-            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-            cwd=base,
-            capture_output=True,
-            check=False,
-        )
-        shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def postgresql_url(postgresql_server: PostgresServer) -> Iterator[str]:
-    """A fresh, empty database on the session's server."""
-    name = postgresql_server.create_database()
-    try:
-        yield postgresql_server.url(name)
-    finally:
-        postgresql_server.drop_database(name)
 
 
 @pytest.fixture(params=DIALECTS)

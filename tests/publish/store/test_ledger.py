@@ -518,3 +518,52 @@ def test_unclaim_gives_the_lease_back(store: Store) -> None:
         ledger.claim(session, entry_id, "w2", NOW)
     assert _entry(store, entry_id).claimed_by == "w2"
     assert _actions(store) == ["ledger.intent"]  # leases are bookkeeping, not history
+
+
+# --- one network post, one entry --------------------------------------------------------
+
+
+def _posted(store: Store, piece: str, remote_id: str) -> int:
+    entry_id = _intent(store, piece)
+    with store.transaction() as session:
+        ledger.claim(session, entry_id, "w1", NOW)
+        ledger.begin_send(session, entry_id, "w1", NOW)
+        ledger.mark_posted(session, entry_id, remote_id, None, NOW)
+    return entry_id
+
+
+def test_a_post_another_entry_carries_is_never_recorded_for_a_second(store: Store) -> None:
+    _posted(store, "social/notice-1.md", "1900000000000000001")
+    other = _intent(store, "social/notice-2.md")
+    with store.transaction() as session:
+        ledger.claim(session, other, "w1", NOW)
+        ledger.begin_send(session, other, "w1", NOW)
+
+    with pytest.raises(Conflict, match=r"carries social/notice-1.md \(part 1\)"), \
+            store.transaction() as session:
+        ledger.mark_posted(session, other, "1900000000000000001", None, LATER, reconciled=True)
+
+    with store.transaction() as session:
+        entry = ledger.get(session, other)
+        assert entry.status == Status.INTENT and entry.in_doubt and entry.remote_id is None
+        # the same id on another channel is another post
+        facebook = ledger.record_intent(session, "social/notice-2.md", "facebook", 0, "h", "t",
+                                        NOW)
+        ledger.claim(session, facebook.id, "w1", NOW)
+        ledger.begin_send(session, facebook.id, "w1", NOW)
+        ledger.mark_posted(session, facebook.id, "1900000000000000001", None, NOW)
+
+
+def test_the_database_refuses_one_post_for_two_entries_whatever_the_code_does(
+    store: Store,
+) -> None:
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    _posted(store, "social/notice-1.md", "1900000000000000001")
+    other = _intent(store, "social/notice-2.md")
+    with pytest.raises(IntegrityError), store.transaction() as session:
+        session.execute(
+            update(LedgerEntry).where(LedgerEntry.id == other)
+            .values(status="posted", remote_id="1900000000000000001")
+        )

@@ -7,7 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, make_url, select, text
 
-from publish.store import Store, StoreError, ledger, mask_url, open_store
+from publish.store import Store, StoreError, audit, ledger, mask_url, open_store
 from publish.store.db import head_revision, normalize_url
 from publish.store.models import Base, LedgerEntry
 
@@ -43,7 +43,7 @@ def test_migrations_create_the_schema_from_an_empty_database(database_url: str) 
     try:
         assert store.current_revision() is None
         store.upgrade()
-        assert store.current_revision() == head_revision() == "0006"
+        assert store.current_revision() == head_revision() == "0007"
         assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     finally:
         store.dispose()
@@ -229,3 +229,33 @@ def closed_port() -> Iterator[int]:
     with socket.socket() as bound:
         bound.bind(("127.0.0.1", 0))
         yield int(bound.getsockname()[1])
+
+
+def test_the_upgrade_hands_back_a_post_recorded_for_two_entries(database_url: str) -> None:
+    """Before 0006 a duplicate refusal could record a part with another piece's post:
+    the upgrade keeps it for the entry that recorded it first and fails the other with
+    the reason, so that a person releases it, instead of refusing the new index."""
+    store = Store(database_url)
+    try:
+        store.upgrade("0005")
+        with store.transaction() as session:
+            for number, piece in enumerate(("social/notice-1.md", "social/notice-2.md")):
+                session.add(LedgerEntry(
+                    piece_id=piece, channel="twitter", part_index=0, content_hash="h",
+                    text="Am Samstag geschlossen", status="posted", attempts=1,
+                    remote_id="1900000000000000001", posted_at=NOW + timedelta(minutes=number),
+                    created_at=NOW, updated_at=NOW,
+                ))
+        store.upgrade()
+        with store.transaction() as session:
+            rows = {row.piece_id: row for row in session.scalars(select(LedgerEntry))}
+            events = audit.events_for(session, "piece", "social/notice-2.md")
+        assert rows["social/notice-1.md"].status == "posted"
+        assert rows["social/notice-1.md"].remote_id == "1900000000000000001"
+        second = rows["social/notice-2.md"]
+        assert second.status == "failed" and second.remote_id is None
+        assert "carries social/notice-1.md (part 1)" in (second.error or "")
+        assert "release it" in (second.error or "")
+        assert [event.action for event in events] == ["ledger.failed"]
+    finally:
+        store.dispose()
