@@ -27,7 +27,7 @@ from editorial.foreign import format_for_extension, read_foreign, reader_extensi
 from editorial.markdown_html import DEFAULTS as MARKDOWN_DEFAULTS
 from editorial.markdown_html import Renderer
 from editorial.public_html import Active, Reference, inspect_html
-from editorial.settings import CHANNELS, Settings, settings_root
+from editorial.settings import CHANNELS, Settings, require_content, settings_root
 from editorial.sourcefile import SourceError, SourceFile, decode, parse_source
 from editorial.times import TimeError, is_ambiguous, parse_time
 
@@ -978,6 +978,7 @@ def load_site(settings: Settings, paths: list[Path] | None = None) -> Site:
     Cross-piece rules always see the whole site, so that checking one snippet still
     knows whether the post it links to exists.
     """
+    require_content(settings)
     root = settings_root(settings)
     content = Path(settings["PATH"])
     pieces = [

@@ -114,5 +114,17 @@ def load_settings(path: str | os.PathLike[str], override: Settings | None = None
     apply_defaults(settings)
     validate(settings)
     if no_content is not None:
-        raise no_content
+        # said when content is read (check, build), not to commands that need none
+        settings[CONTENT_PROBLEM] = str(no_content)
     return settings
+
+
+#: set by :func:`load_settings` when the settings name no content folder and none is
+#: beside them; reading pieces or building refuses with it
+CONTENT_PROBLEM = "DP_CONTENT_PROBLEM"
+
+
+def require_content(settings: Settings) -> None:
+    """Raise :class:`SettingsError` when the settings name no content to read."""
+    if settings.get(CONTENT_PROBLEM):
+        raise SettingsError(str(settings[CONTENT_PROBLEM]))

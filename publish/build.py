@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from editorial.settings import Settings, load_settings
+from editorial.settings import Settings, load_settings, require_content
 from publish import build_stamp
 
 logger = logging.getLogger(__name__)
@@ -174,6 +174,7 @@ def build_site(
     if output is not None:
         extra["OUTPUT_PATH"] = str(output)
     settings = load_settings(path, override=extra)
+    require_content(settings)
     settings.setdefault("DP_BUILD_MODE", "production" if production else "preview")
     settings["DP_BUILD_MODE"] = "production" if production else "preview"
     started = time.monotonic()
