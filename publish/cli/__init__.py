@@ -51,7 +51,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "moderation",
         "Erase a person's comments and personal data from the store (a GDPR request).",
     ),
-    "inbox": ("moderation", "The comments waiting for a decision, the most urgent first."),
+    "inbox": (
+        "moderation",
+        "The comments waiting for a decision, the most urgent first, a page at a time; when "
+        "there are more, the command for the next page is printed on stderr.",
+    ),
     "new": ("site", "Write a new post or snippet from a skeleton (never overwrites a file)."),
     "release": ("syndication", "Let a late or failed piece go out at the next run after all."),
     "report": (

@@ -262,7 +262,7 @@ class Store:
                 connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
                     "ANALYZE"
                 )
-        logger.info("store %s maintained in %.2f s", self.masked_url, time.monotonic() - started)
+        logger.debug("store %s maintained in %.2f s", self.masked_url, time.monotonic() - started)
 
     def upgrade(self, revision: str = "head") -> Store:
         """Bring the schema to ``revision``; safe to run at every start and concurrently."""
