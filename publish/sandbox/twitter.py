@@ -4,10 +4,11 @@ Paths and bodies follow the X API v2 OpenAPI specification 2.167 (the tests vali
 every answer against it); parameter *names* follow X's documentation and the live API
 (``tweet.fields``, ``expansions=referenced_tweets.id``), which is what tweepy sends. The
 spec copy renames some of them (``post.fields``, ``referenced_posts``); since X's own
-OpenAPI publishes those, they are accepted too, and an answer to a request in the spec's
-names uses the spec's body names (``referenced_posts``, ``includes.posts``,
-``edit_history_post_ids``), one in X's names X's (``referenced_tweets``,
-``includes.tweets``, ``edit_history_tweet_ids``).
+OpenAPI publishes those, they are taken without an error — ``post.fields`` selects no
+field, as on the live API, where a client sending only it gets no ``created_at`` — and an
+answer to a request in the spec's names uses the spec's body names
+(``referenced_posts``, ``includes.posts``, ``edit_history_post_ids``), one in X's names
+X's (``referenced_tweets``, ``includes.tweets``, ``edit_history_tweet_ids``).
 
 Like X: a ``*.fields`` parameter the endpoint does not know is ignored (the fields it
 asked for are simply missing), an unknown expansion or other parameter is a 400 whose
@@ -65,11 +66,14 @@ CREATE_FIELDS = {
     "poll", "quote_tweet_id", "reply", "reply_settings", "share_with_followers", "text",
     "direct_message_deep_link",
 }
-# Both names of the post fields parameter: X's documented one and the spec copy's.
-POST_FIELD_PARAMS = ("tweet.fields", "post.fields")
+# The post fields parameter X's documentation, tweepy and the live API use. The spec
+# copy's name for it (``post.fields``) is taken without an error but, as on the live API,
+# selects nothing: a client sending only that gets no created_at, no conversation_id.
+POST_FIELD_PARAMS = ("tweet.fields",)
+SPEC_FIELD_PARAM = "post.fields"
 FIELD_PARAMS = {
-    *POST_FIELD_PARAMS, "user.fields", "media.fields", "poll.fields", "place.fields",
-    "expansions",
+    *POST_FIELD_PARAMS, SPEC_FIELD_PARAM, "user.fields", "media.fields", "poll.fields",
+    "place.fields", "expansions",
 }
 # X's documented expansions for endpoints returning posts, and the spec copy's renames.
 X_EXPANSIONS = {
@@ -570,7 +574,7 @@ class TwitterSandbox(SandboxServer):
         for name in POST_FIELD_PARAMS:
             fields |= set(filter(None, request.query.get(name, "").split(",")))
         expansions = set(filter(None, request.query.get("expansions", "").split(",")))
-        spec = "post.fields" in request.query or bool(expansions & SPEC_EXPANSIONS)
+        spec = SPEC_FIELD_PARAM in request.query or bool(expansions & SPEC_EXPANSIONS)
         meta: dict[str, Any] = {"result_count": len(page)}
         body: dict[str, Any] = {}
         if page:
