@@ -31,6 +31,10 @@ from publish.settings import channel_settings
 from publish.store.models import LedgerEntry
 
 logger = logging.getLogger(__name__)
+# Once Pelican is imported, loggers made afterwards carry its filter that drops a warning
+# seen before in the process; every refused webhook event must be logged, so not here.
+for _limit in [f for f in logger.filters if type(f).__name__ == "LimitFilter"]:
+    logger.removeFilter(_limit)
 
 blueprint = Blueprint("webhook", __name__)
 
