@@ -112,7 +112,7 @@ def posted_times(size: Size) -> list[datetime]:
 def _text_hash_of() -> Any:
     """The store's repeat key, when this version of dialogpress has one."""
     try:
-        from publish.sync import text_hash
+        from publish.moderation.sync import text_hash
     except ImportError:
         return None
     return text_hash
@@ -297,7 +297,7 @@ def generate(store: Store, size: Size) -> dict[str, Any]:
 
 
 def _moderator(store: Store) -> None:
-    from publish.desk import accounts
+    from publish.web import accounts
 
     with store.transaction() as session:
         accounts.add_user(session, MODERATOR, "admin", PASSWORD, END, actor="bench",

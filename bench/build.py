@@ -251,7 +251,7 @@ def run_stock(site: Path, output: Path, cache: bool) -> None:
 
 def run_ours(site: Path, output: Path) -> None:
     """Our build, as ``dialogpress build -s pelicanconf.py -o OUTPUT`` runs it."""
-    from publish.build import build_site
+    from publish.site.build import build_site
 
     result = build_site(site / "pelicanconf.py", output=output)
     if not result.ok:

@@ -5,7 +5,7 @@ Every figure of issue 24's table, measured on a store made by ``bench/bigstore.p
 and on a throw-away PostgreSQL. Each row prints the figure the issue measured before
 the work ("today"), the goal, and the value measured now; p50/p95 over repeated runs.
 
-- ingest: new comments through ``publish.sync`` (one page of a conversation per call,
+- ingest: new comments through ``publish.moderation.sync`` (one page of a conversation per call,
   as sync hands them over), extrapolated to 100,000.
 - site data per tick: CPU time of what an idle tick does with the store (the site data,
   for a site whose snippets share the generated posts). The build itself is
@@ -81,14 +81,14 @@ def timed(run: Callable[[], object], repeat: int) -> tuple[float, float]:
 
 def _guideline() -> Any:
     from editorial.guideline import guideline_for
-    from publish.context import production_settings
+    from publish.ops.context import production_settings
 
     return guideline_for(production_settings(SETTINGS))
 
 
 def bench_ingest(store: Store, count: int) -> dict[str, Any]:
-    from publish import sync
-    from publish.channels import RemoteComment
+    from publish.moderation import sync
+    from publish.posting.channels import RemoteComment
 
     guideline = _guideline()
     page = 100
@@ -134,7 +134,7 @@ def _site(folder: Path, posts: int) -> Any:
 
 def bench_tick(store: Store, posts: int, folder: Path) -> dict[str, Any]:
     """CPU seconds of what a tick does with the store when nothing changed."""
-    from publish import sitedata
+    from publish.site import sitedata
 
     site = _site(folder, posts)
     per_tick = getattr(sitedata, "refresh_site_data", None)
@@ -173,7 +173,7 @@ def bench_cli(url: str, repeat: int) -> dict[str, Any]:
 
 
 def _desk(store: Store) -> Any:
-    from publish.desk import create_app
+    from publish.web import create_app
 
     environ = {"DP_DESK_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnop"}
     app = create_app(SETTINGS, environ=environ, clock=lambda: NOW, store=store)
@@ -216,8 +216,8 @@ def _writer(url: str, seconds: float, report: Any) -> None:
 
 
 def bench_ingest_named(store: Store, offset: int, count: int) -> None:
-    from publish import sync
-    from publish.channels import RemoteComment
+    from publish.moderation import sync
+    from publish.posting.channels import RemoteComment
 
     guideline = _guideline()
     remotes = [
@@ -266,7 +266,8 @@ def bench_during_tick(store: Store, client: Any, seconds: float) -> dict[str, An
 
 
 def run(url: str, comments: int, posts: int, repeat: int, tick_seconds: float) -> dict[str, Any]:
-    from publish import moderation, response_times
+    from publish import moderation
+    from publish.moderation import response_times
 
     results: dict[str, Any] = {}
     with Store(url).upgrade() as store, tempfile.TemporaryDirectory() as scratch:

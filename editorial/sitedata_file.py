@@ -1,6 +1,6 @@
 """The site data file: where it lives and what a build may take from it.
 
-``publish`` writes the file before each build (:mod:`publish.sitedata`) and Pelican
+``publish`` writes the file before each build (:mod:`publish.site.sitedata`) and Pelican
 plugins read it; plugins must not import ``publish``, so the file's place and format are
 defined here, in the one layer both may use. The file is written by our own code, yet it
 is read as untrusted input: its URLs end up in ``href`` attributes of the public site.

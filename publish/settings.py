@@ -16,7 +16,7 @@ the defaults below, so a site only writes what differs::
 Keys per channel: ``api_base`` (the API root; https, or http on a loopback host for the
 sandbox), ``web_base`` (where post URLs point), ``timeout`` (seconds per HTTP request,
 connect and read), and for facebook ``page_id`` (may instead come from
-``DP_FACEBOOK_PAGE_ID``). Secrets never go here: see :mod:`publish.channels.credentials`.
+``DP_FACEBOOK_PAGE_ID``). Secrets never go here: see :mod:`publish.posting.channels.credentials`.
 """
 
 from __future__ import annotations
@@ -53,11 +53,11 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,
     # a piece due longer ago than this is held as `late` for a person instead of posted
     "MAX_LATENESS": "6h",
-    # where `dialogpress deploy` puts the production build (see publish.deploy)
+    # where `dialogpress deploy` puts the production build (see publish.site.deploy)
     "DEPLOY": {"target": "local", "path": "public"},
     # how often `dialogpress run` ticks and syncs comments, in minutes
     "SCHEDULER": {"tick_minutes": 5, "sync_minutes": 15},
-    # comment sync, triage and retention (see publish.sync and publish.moderation)
+    # comment sync, triage and retention (see publish.moderation.sync and publish.moderation)
     "MODERATION": {
         "mentions": [],
         "blocklist": [],
@@ -72,7 +72,7 @@ DEFAULTS: dict[str, Any] = {
         "x_reads_per_month": 15000,
         "x_requests_per_run": 30,
     },
-    # the moderators' web desk (see publish.desk and desk_settings below)
+    # the moderators' web desk (see publish.web and desk_settings below)
     "DESK": {
         "host": "127.0.0.1",
         "port": 8780,
@@ -94,7 +94,7 @@ DEFAULTS: dict[str, Any] = {
         "outbox": ".dialogpress/outbox",
         "timeout": 30,
     },
-    # the approval portal in the desk (see publish.reviews); its signing key comes from
+    # the approval portal in the desk (see publish.review.requests); its signing key comes from
     # DP_PORTAL_KEY, the approvers it may sign for from PORTAL_SIGNER
     "PORTAL": {
         "url": None,

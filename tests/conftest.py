@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from editorial.settings import Settings, load_settings
-from publish.build import BuildResult, build_site
+from publish.site.build import BuildResult, build_site
 
 BuildExample = Callable[..., BuildResult]
 

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 
 from editorial.pieces import Post, load_site
 from editorial.settings import Settings
-from publish.build import BuildResult
 from publish.cli import main
+from publish.site.build import BuildResult
 
 BuildExample = Callable[..., BuildResult]
 

@@ -20,7 +20,7 @@ states, the clock) is tracked per article like any other attribute of it.
 
 At the end the build reports ``valid_until`` on the Pelican object: the next date of an
 article still in the future, when the approval gate's verdict may change with no file
-changed (``publish.build`` skips a build with no changed inputs only before it).
+changed (``publish.site.build`` skips a build with no changed inputs only before it).
 
 Setting ``DP_INCREMENTAL`` (a dict):
 

@@ -63,7 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Response times per channel and category against the guideline's targets.",
     ),
     "request-review": (
-        "reviews",
+        "review_requests",
         "Send the current branch's changed pieces to client approvers for the portal.",
     ),
     "retract": (
@@ -75,7 +75,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "The review report for a pull request: what this branch adds, changes and removes.",
     ),
     "reviews": (
-        "reviews",
+        "review_requests",
         "The review requests with each link's state and every approver's decision.",
     ),
     "run": ("scheduler", "Tick every few minutes until stopped: the scheduler as a service."),

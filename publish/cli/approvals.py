@@ -25,7 +25,13 @@ from editorial.checks import check_site
 from editorial.foreign import SIDECAR_SUFFIX
 from editorial.history import HistoryError
 from editorial.pieces import Piece, Site, load_site
-from editorial.review import build_review, changed_pieces, describe, render_markdown, review_to_dict
+from editorial.review_report import (
+    build_review,
+    changed_pieces,
+    describe,
+    render_markdown,
+    review_to_dict,
+)
 from editorial.settings import SettingsError
 from editorial.site_approval import (
     SITE_APPROVAL_FILE,

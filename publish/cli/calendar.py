@@ -9,7 +9,6 @@ import click
 
 from editorial.checks import check_site
 from editorial.times import TimeError, parse_time
-from publish.calendar import calendar_entries, to_ics, unscheduled
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
@@ -20,6 +19,7 @@ from publish.cli.common import (
     parse_now,
     settings_option,
 )
+from publish.posting.calendar import calendar_entries, to_ics, unscheduled
 
 _BARE_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
 

@@ -16,7 +16,7 @@ import click
 
 from editorial.settings import Settings, SettingsError, load_settings
 from editorial.times import TimeError, parse_time
-from publish.context import Context, open_context
+from publish.ops.context import Context, open_context
 from publish.store import StoreError
 
 EXIT_OK = 0

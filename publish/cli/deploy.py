@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 
 from editorial.settings import SettingsError
-from publish.build import build_site
 from publish.cli import main
 from publish.cli.common import EXIT_USAGE, emit_json, fail, format_option, settings_option
-from publish.context import production_settings
-from publish.deploy import DeployError, DeployResult, LocalTarget, make_target
+from publish.ops.context import production_settings
+from publish.site.build import build_site
+from publish.site.deploy import DeployError, DeployResult, LocalTarget, make_target
 
 
 @main.command()

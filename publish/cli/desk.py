@@ -19,7 +19,7 @@ from publish.cli.common import (
     format_option,
     settings_option,
 )
-from publish.context import actor, production_settings
+from publish.ops.context import actor, production_settings
 from publish.settings import desk_settings
 from publish.store import Store, StoreError, open_store
 from publish.store.errors import NotFound
@@ -44,8 +44,8 @@ def desk_command(host: str | None, port: int | None, settings_path: str) -> None
 
         DP_DESK_SECRET_KEY=... dialogpress desk --port 8780
     """
-    from publish.desk import create_app
-    from publish.desk.devserver import serve
+    from publish.web import create_app
+    from publish.web.devserver import serve
 
     try:
         app = create_app(settings_path)
@@ -107,7 +107,7 @@ def user_add_command(
 
         dialogpress user add jonas.meier@agentur-kranich.example --role moderator
     """
-    from publish.desk import accounts
+    from publish.web import accounts
 
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     issued = password or accounts.temporary_password()
@@ -143,7 +143,7 @@ def user_reset_command(email: str, settings_path: str) -> None:
 
         dialogpress user reset-password lena.berger@agentur-kranich.example
     """
-    from publish.desk import accounts
+    from publish.web import accounts
 
     issued = accounts.temporary_password()
     store = _store(settings_path)
@@ -170,7 +170,7 @@ def user_list_command(output_format: str, settings_path: str) -> None:
 
         dialogpress user list --format json
     """
-    from publish.desk import accounts
+    from publish.web import accounts
 
     store = _store(settings_path)
     try:

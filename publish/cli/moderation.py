@@ -34,14 +34,14 @@ from publish.cli.common import (
     parse_now,
     settings_option,
 )
-from publish.context import actor, production_settings
 from publish.moderation import CommentView, ModerationError, ReplyRefused
-from publish.response_times import report as response_report
+from publish.moderation.response_times import report as response_report
+from publish.moderation.sync import sync
+from publish.ops.context import actor, production_settings
 from publish.settings import moderation_settings
-from publish.sitedata import write_site_data
+from publish.site.sitedata import write_site_data
 from publish.store import Store, StoreError, open_store
 from publish.store.errors import Conflict, NotFound
-from publish.sync import sync
 
 EXIT_CONFLICT = 3
 

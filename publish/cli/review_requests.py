@@ -21,9 +21,9 @@ from publish.cli.common import (
     parse_now,
     settings_option,
 )
-from publish.context import actor, production_settings
-from publish.portal import Portal, PortalError
-from publish.reviews import ReviewError, list_reviews
+from publish.ops.context import actor, production_settings
+from publish.review.portal import Portal, PortalError
+from publish.review.requests import ReviewError, list_reviews
 from publish.store import StoreError, open_store
 
 

@@ -30,9 +30,9 @@ from publish.cli.common import (
     require_site_approval,
     settings_option,
 )
-from publish.context import FrameNotApproved, production_settings
-from publish.lock import LockHeld, SchedulerLock, site_lock
-from publish.scheduler import TickSummary, tick
+from publish.ops.context import FrameNotApproved, production_settings
+from publish.ops.lock import LockHeld, SchedulerLock, site_lock
+from publish.ops.scheduler import TickSummary, tick
 from publish.settings import scheduler_settings
 from publish.store import StoreError
 
@@ -70,10 +70,10 @@ def _structured_logging() -> None:
         for noisy in (
             "pelican",
             "alembic",
-            "publish.deploy",
-            "publish.sync",
-            "publish.sitedata",
-            "publish.syndication",
+            "publish.site.deploy",
+            "publish.moderation.sync",
+            "publish.site.sitedata",
+            "publish.posting.syndication",
             "publish.store.ledger",
         ):
             logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -24,7 +24,6 @@ from editorial.settings import (
 )
 from editorial.theme_hooks import theme_hook_findings
 from editorial.times import TimeError, parse_time
-from publish.build import build_site
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
@@ -36,6 +35,7 @@ from publish.cli.common import (
     require_site_approval,
     settings_option,
 )
+from publish.site.build import build_site
 
 
 def _at(value: str | None, timezone: str) -> datetime | None:

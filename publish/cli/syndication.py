@@ -10,7 +10,6 @@ import click
 
 from editorial.approvals import approval_states
 from editorial.times import zone
-from publish.channels import ChannelError
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
@@ -22,15 +21,16 @@ from publish.cli.common import (
     parse_now,
     settings_option,
 )
-from publish.context import Context, actor
-from publish.scheduler import overview
+from publish.moderation.sync import last_reads
+from publish.ops.context import Context, actor
+from publish.ops.scheduler import overview
+from publish.posting.channels import ChannelError
+from publish.posting.syndication import Outcome, retract, syndicate
 from publish.settings import max_lateness, moderation_settings
-from publish.sitedata import write_site_data
+from publish.site.sitedata import write_site_data
 from publish.states import FAILED, LATE, PENDING, editorial_state, local_time, snippet_state
 from publish.store import channel_state, ledger
 from publish.store.models import Status
-from publish.sync import last_reads
-from publish.syndication import Outcome, retract, syndicate
 
 
 def _print_outcomes(outcomes: list[Outcome], said: dict[str, str] | None = None) -> None:

@@ -11,7 +11,7 @@ what happened first, never a lost update.
 Replies are checked against the guideline before they are stored (a forbidden phrase
 refuses them, with the reason); in a category the guideline marks sensitive a second
 person approves the reply first. Sending uses the syndication ledger (piece
-``reply:<id>``) and the one delivery protocol of :mod:`publish.delivery` that posts use
+``reply:<id>``) and the one delivery protocol of :mod:`publish.posting.delivery` that posts use
 too: intent, lease (taken over from a dead worker), commit before the network call,
 outcome; a send in doubt is looked up on the network before anything is sent again.
 
@@ -34,11 +34,12 @@ from sqlalchemy.orm import Session
 
 from editorial.checks import TextFinding, check_text
 from editorial.guideline import Guideline
-from publish import delivery
-from publish.channels import (
+from publish.posting import delivery
+from publish.posting.channels import (
     Channel,
     RemotePost,
 )
+from publish.posting.syndication import WORKER
 from publish.store import Store, audit, channel_state, ledger
 from publish.store.errors import Conflict, NotFound
 from publish.store.models import (
@@ -51,7 +52,6 @@ from publish.store.models import (
     ReplyStatus,
     Status,
 )
-from publish.syndication import WORKER
 
 logger = logging.getLogger(__name__)
 

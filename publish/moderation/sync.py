@@ -2,7 +2,7 @@
 
 For every post the ledger says is on a network, sync reads the comments newer than the
 stored cursor and inserts each once, keyed by (channel, remote id), triaged on arrival
-(:mod:`editorial.triage`). Cursors only see what is new, so conversations of recent posts
+(:mod:`publish.moderation.triage`). Cursors only see what is new, so conversations of recent posts
 are re-read in full now and then (``MODERATION['refresh_minutes']``, for posts younger
 than ``refresh_days``): that is where edits and deletions show. An edited comment gets
 the new text (an approved one goes back to ``new``: approval was for the old words); a
@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session
 
 from editorial.guideline import Guideline
 from editorial.pieces import Site
-from editorial.triage import SpamRules, repeat_key, triage
-from publish.channels import (
+from publish.moderation.triage import SpamRules, repeat_key, triage
+from publish.posting.channels import (
     AuthExpired,
     BudgetSpent,
     Channel,
@@ -106,7 +106,7 @@ class Ingested:
 
 
 def _repeats(session: Session, key: str | None, received: datetime) -> int:
-    """Copies of a text (as :func:`~editorial.triage.normal_text` compares them) that
+    """Copies of a text (as :func:`~publish.moderation.triage.normal_text` compares them) that
     arrived from anyone within :data:`REPEAT_WINDOW` before ``received``: one indexed
     lookup of the repeat key, never a scan of the comments."""
     if key is None:

@@ -18,8 +18,8 @@ from editorial.links import post_save_as
 from editorial.pieces import Post, Site, load_site
 from editorial.settings import Settings, SettingsError, load_settings
 from publish import settings as publish_settings
-from publish.build import production_settings_file
-from publish.channels import Channel, CredentialsError, load_credentials, make_channel
+from publish.posting.channels import Channel, CredentialsError, load_credentials, make_channel
+from publish.site.build import production_settings_file
 from publish.store import Store, open_store
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from publish.workers import dead_here
+from publish.ops.workers import dead_here
 
 logger = logging.getLogger(__name__)
 

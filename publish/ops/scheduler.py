@@ -36,16 +36,16 @@ from editorial.guideline import GuidelineError, guideline_for
 from editorial.links import post_save_as
 from editorial.pieces import Post
 from editorial.settings import Settings, settings_root
-from publish.build import build_site, production_settings_file
-from publish.context import Context, open_context
-from publish.deploy import DeployError, DeployTarget, make_target
 from publish.moderation import purge, send_replies
+from publish.moderation.sync import maintained, maintenance_due, sync, sync_due
+from publish.ops.context import Context, open_context
+from publish.posting.syndication import Report, syndicate
 from publish.settings import max_lateness, moderation_settings, scheduler_settings
-from publish.sitedata import data_path, write_site_data
+from publish.site.build import build_site, production_settings_file
+from publish.site.deploy import DeployError, DeployTarget, make_target
+from publish.site.sitedata import data_path, write_site_data
 from publish.store import Store
 from publish.store.models import SchedulerRun
-from publish.sync import maintained, maintenance_due, sync, sync_due
-from publish.syndication import Report, syndicate
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The one delivery protocol for a ledger entry, for posts (:mod:`publish.syndication`)
+"""The one delivery protocol for a ledger entry, for posts (:mod:`publish.posting.syndication`)
 and replies (:mod:`publish.moderation`) alike: intent → claim or take over → reconcile
 (when in doubt) → send → record. The caller records the intent and decides what its
 state means (posted already, late, failed); :func:`deliver` runs the rest, with the
@@ -38,7 +38,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from publish.channels import (
+from publish.ops.workers import dead_here
+from publish.posting.channels import (
     AuthExpired,
     Channel,
     ChannelError,
@@ -48,10 +49,9 @@ from publish.channels import (
     RemotePost,
     TransientError,
 )
-from publish.channels.base import comparable_text
+from publish.posting.channels.base import comparable_text
 from publish.store import Store, channel_state, ledger
 from publish.store.errors import Conflict
-from publish.workers import dead_here
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ timeout) is *in doubt* and is looked up on the network before anything is sent a
 so a post can be late but never doubled.
 
 The protocol for each part (claim, reconcile, send, record) and what each network error
-means are :mod:`publish.delivery`'s, shared with moderators' replies; this module plans
+means are :mod:`publish.posting.delivery`'s, shared with moderators' replies; this module plans
 what is due, holds parts that are too late, chains thread parts, and reports.
 """
 
@@ -26,8 +26,9 @@ from typing import Any
 from editorial.approvals import ApprovalState, approval_states, content_hash
 from editorial.links import snippet_link
 from editorial.pieces import Post, Site, Snippet
-from publish import delivery
-from publish.channels import (
+from publish.ops.workers import worker_id
+from publish.posting import delivery
+from publish.posting.channels import (
     Channel,
     ChannelError,
     MediaFile,
@@ -35,15 +36,14 @@ from publish.channels import (
     RemotePost,
     TransientError,
 )
-from publish.channels.base import comparable_text
+from publish.posting.channels.base import comparable_text
 from publish.store import Store, audit, channel_state, ledger
 from publish.store.models import Status
-from publish.workers import worker_id
 
 logger = logging.getLogger(__name__)
 
 WORKER = worker_id()
-# The protocol's rules live in publish.delivery; these names stay importable from here.
+# The protocol's rules live in publish.posting.delivery; these names stay importable from here.
 MAX_ATTEMPTS = delivery.MAX_ATTEMPTS
 backoff = delivery.backoff
 record_failure = delivery.record_failure
@@ -183,7 +183,7 @@ def _blocker(
 
 def carries(post: RemotePost, message: Message) -> bool:
     """Whether ``post`` is ``message`` on the network: the same text as networks return
-    it (:func:`~publish.channels.base.comparable_text`) and, where the network says,
+    it (:func:`~publish.posting.channels.base.comparable_text`) and, where the network says,
     the same post it answers and the same link. Text alone is not an identity: two
     pieces may say the same words."""
     if comparable_text(post.text) != comparable_text(message.text_with_link()):
@@ -516,7 +516,7 @@ def retract(
 
     Retracting twice changes nothing: deleted posts are ``retracted`` in the ledger and
     the retraction itself is recorded once (the site drops retracted pieces at the
-    next build, from the data file :mod:`publish.sitedata` writes).
+    next build, from the data file :mod:`publish.site.sitedata` writes).
     """
     outcomes: list[Outcome] = []
     for piece_id in piece_ids:

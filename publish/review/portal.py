@@ -17,7 +17,7 @@ settings (loaded at start, from the operator's checkout), only their content fol
 pointed at the clone; the branch's ``pelicanconf.py``, ``publishconf.py``, guideline,
 theme and plugins are never executed or read here. A symbolic link in the branch's
 content refuses the review (it would let the branch show, or make the portal write to,
-any file the desk can reach). Previews: :mod:`publish.previews`.
+any file the desk can reach). Previews: :mod:`publish.review.previews`.
 """
 
 from __future__ import annotations
@@ -48,21 +48,21 @@ from editorial.checks import check_site
 from editorial.history import HistoryError
 from editorial.links import post_save_as
 from editorial.pieces import Piece, Post, Site, Snippet, load_site
-from editorial.review import Part, changed_pieces, channel_texts, schedule
+from editorial.review_report import Part, changed_pieces, channel_texts, schedule
 from editorial.settings import Settings, SettingsError
-from publish import reviews
-from publish.mail import Mailer, MailError, Message, make_mailer
-from publish.previews import (
+from publish.notify.mail import Mailer, MailError, Message, make_mailer
+from publish.review import requests as reviews
+from publish.review.previews import (
     PreviewError,
     build_preview,
     child_environment,
     framing_changes,
 )
-from publish.reviews import RequestedPiece, ReviewError, check_approvers
+from publish.review.requests import RequestedPiece, ReviewError, check_approvers
+from publish.review.workspace import BranchGone, Identity, Workspace, WorkspaceError, protected_ref
 from publish.settings import desk_settings, mail_settings, portal_settings
 from publish.store import Store
 from publish.store.models import ReviewLink, ReviewPiece, ReviewRequest
-from publish.workspace import BranchGone, Identity, Workspace, WorkspaceError, protected_ref
 
 logger = logging.getLogger(__name__)
 
@@ -343,7 +343,7 @@ class Portal:
 
     def _protected(self) -> str:
         """The commit whose theme, plugins and settings build previews (see
-        :func:`publish.workspace.protected_ref`)."""
+        :func:`publish.review.workspace.protected_ref`)."""
         branch = self.options.get("protected_branch") or None
         try:
             return protected_ref(self.workspace, branch)

@@ -10,7 +10,7 @@ Whoever can push a branch must not be able to run code in the desk: the desk hol
 portal's signing key and its own secrets. So a preview is assembled, never checked out:
 
 * the site's settings files, theme and plugins come from the *protected* ref (see
-  :func:`publish.workspace.protected_ref`), everything under the content folder from
+  :func:`publish.review.workspace.protected_ref`), everything under the content folder from
   the branch; both are read with git plumbing (``ls-tree``, ``cat-file``) into a fresh
   temporary folder, and a symbolic link in the branch's content refuses the build
   (:class:`PreviewRefused`) instead of being followed;
@@ -93,7 +93,7 @@ def child_environment(home: Path, source: dict[str, str] | None = None) -> dict[
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_CONFIG_NOSYSTEM"] = "1"
     # the desk's own code (dialogpress and its Pelican), found where the desk found it
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     return env
 
 
@@ -271,7 +271,7 @@ def build_preview(
         if not settings_file.is_file():
             raise PreviewError(f"the protected ref has no {site / settings_name}")
         command = [
-            sys.executable, "-P", "-s", "-m", "publish.previews", str(settings_file),
+            sys.executable, "-P", "-s", "-m", "publish.review.previews", str(settings_file),
             str(work / "out"),
         ]
         try:
@@ -314,14 +314,14 @@ def _refuse_links(output: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m publish.previews SETTINGS OUTPUT``: one preview build (the child's part).
+    """``python -m publish.review.previews SETTINGS OUTPUT``: one preview build (the child's part).
 
     ``SITEURL`` is the production one, read here from ``publishconf.py`` beside
     ``SETTINGS`` (both from the protected ref), so the desk never executes settings.
     """
     from pelican.settings import get_settings_from_file
 
-    from publish.build import build_site
+    from publish.site.build import build_site
 
     settings_file, output = argv
     production = Path(settings_file).with_name("publishconf.py")

@@ -174,7 +174,7 @@ def protected_ref(workspace: Workspace, branch: str | None = None) -> str:
     """The commit whose settings, theme and plugins the desk trusts, in its clone.
 
     Whoever can push a review branch must not decide what runs in the desk, so previews
-    take everything but the content from here (:mod:`publish.previews`). ``branch`` is
+    take everything but the content from here (:mod:`publish.review.previews`). ``branch`` is
     the operator's (``PORTAL["protected_branch"]``: ``origin/<branch>``), never the
     review's base, which the requester picks; without it, the ref the trust root is read
     from (:func:`editorial.trust.protected_ref`: ``DP_TRUST_REF``, else ``origin/HEAD``,

@@ -11,7 +11,7 @@ build only when it is strict (``DP_BUILD_STRICT = True`` or ``dialogpress build
 
 A build whose inputs are those of the last good build into the same output, whose
 output is untouched and whose time of validity has not passed, is skipped
-(:mod:`publish.build_stamp`); everything else is Pelican's run, made incremental by the
+(:mod:`publish.site.build_stamp`); everything else is Pelican's run, made incremental by the
 dp_incremental plugin.
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from editorial.settings import Settings, load_settings, require_content
-from publish import build_stamp
+from publish.site import build_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def build_site(
     path = production_settings_file(settings_file) if production else Path(settings_file)
     extra = dict(override or {})
     if production:
-        from publish.context import require_frame
+        from publish.ops.context import require_frame
 
         require_frame(path)
     if output is not None:

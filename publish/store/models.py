@@ -230,7 +230,7 @@ class Comment(Base):
     author_handle: Mapped[str | None] = mapped_column(String(200))
     author_name: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
-    # sha256 of the text as compared for repeats (editorial.triage.repeat_key)
+    # sha256 of the text as compared for repeats (publish.moderation.triage.repeat_key)
     text_hash: Mapped[str | None] = mapped_column(String(64))
     permalink: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -316,7 +316,7 @@ class SyncCursor(Base):
 
 
 class Role(StrEnum):
-    """What a person may do in the desk; the route × role rule is in :mod:`publish.desk.access`."""
+    """What a person may do in the desk; the route × role rule is in :mod:`publish.web.access`."""
 
     ADMIN = "admin"
     MODERATOR = "moderator"

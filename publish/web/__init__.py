@@ -5,6 +5,6 @@ Build it with :func:`create_app`; serve it with ``dialogpress desk`` on one mach
 with any WSGI server in production (README, "The desk").
 """
 
-from publish.desk.app import create_app
+from publish.web.app import create_app
 
 __all__ = ["create_app"]

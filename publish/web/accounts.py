@@ -25,10 +25,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from publish.desk import sessions
 from publish.store import audit
 from publish.store.errors import Conflict, NotFound
 from publish.store.models import DeskUser, LoginAttempt, Role
+from publish.web import sessions
 
 logger = logging.getLogger(__name__)
 

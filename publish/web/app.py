@@ -1,10 +1,10 @@
 """The desk's application factory and what every request shares: the site, the store,
-the clock, the secrets and the guard in :mod:`publish.desk.access`.
+the clock, the secrets and the guard in :mod:`publish.web.access`.
 
 Secrets come from the environment only (``DP_DESK_SECRET_KEY``, and for the Facebook
 webhook ``DP_FACEBOOK_APP_SECRET`` and ``DP_FACEBOOK_VERIFY_TOKEN``); they are never
 logged. The factory is the desk's entry point under a WSGI server, so it is, beside
-:mod:`publish.context`, the one place that reads the process environment (``environ``
+:mod:`publish.ops.context`, the one place that reads the process environment (``environ``
 defaults to ``os.environ``; tests pass their own).
 """
 
@@ -30,15 +30,15 @@ from editorial.guideline import Guideline, guideline_for
 from editorial.links import post_url
 from editorial.pieces import Site, load_site
 from editorial.settings import Settings, SettingsError
-from publish.channels import Channel, CredentialsError, load_credentials, make_channel
-from publish.context import Context, production_settings
-from publish.desk import access, csrf, display, sessions
-from publish.desk.accounts import Throttle
-from publish.desk.devserver import mask
-from publish.portal import Portal
+from publish.ops.context import Context, production_settings
+from publish.posting.channels import Channel, CredentialsError, load_credentials, make_channel
+from publish.review.portal import Portal
 from publish.settings import desk_settings
 from publish.store import Store, open_store
 from publish.store.models import DeskUser
+from publish.web import access, csrf, display, sessions
+from publish.web.accounts import Throttle
+from publish.web.devserver import mask
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def create_app(
     app = Flask(__name__)
     app.extensions[EXTENSION] = state
     # Flask's signed-cookie session carries only the one-time messages after an action
-    # (flash); who is logged in lives in the store (publish.desk.sessions)
+    # (flash); who is logged in lives in the store (publish.web.sessions)
     app.config.update(
         SECRET_KEY=state.secret,
         SESSION_COOKIE_NAME=state.cookie_name + "-flash",
@@ -251,7 +251,7 @@ def create_app(
 
 
 def _register(app: Flask) -> None:
-    from publish.desk import auth, dashboard, inbox, portal, review_requests, users, webhook
+    from publish.web import auth, dashboard, inbox, portal, review_requests, users, webhook
 
     for blueprint in (
         auth.blueprint,
@@ -361,7 +361,7 @@ def _portal_binding() -> str | None:
     """In the approval portal, forms are bound to the review's portal session."""
     if request.blueprint != "portal" or not request.view_args:
         return None
-    from publish.desk.portal import cookie_name
+    from publish.web.portal import cookie_name
 
     review_id = request.view_args.get("review_id")
     return request.cookies.get(cookie_name(review_id)) if isinstance(review_id, int) else None

@@ -7,8 +7,8 @@ from datetime import timedelta
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from publish.desk import access, accounts, sessions
-from publish.desk.app import current_user, desk, safe_next, set_cookie
+from publish.web import access, accounts, sessions
+from publish.web.app import current_user, desk, safe_next, set_cookie
 
 blueprint = Blueprint("auth", __name__)
 

@@ -1,6 +1,6 @@
 """The calendar as a grid of days: a week (7 days) or a month (whole weeks, Monday first).
 
-The entries come from :func:`publish.calendar.calendar_entries`; here they are only
+The entries come from :func:`publish.posting.calendar.calendar_entries`; here they are only
 placed on the days of the site's zone, so the page needs no JavaScript to draw them.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from publish.calendar import Entry
+from publish.posting.calendar import Entry
 
 VIEWS = ("week", "month")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from publish.response_times import ReportRow
+from publish.moderation.response_times import ReportRow
 
 BAR_HEIGHT = 14
 ROW_GAP = 12

@@ -14,13 +14,15 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from editorial.settings import SettingsError
-from publish import response_times, reviews, scheduler
-from publish.calendar import calendar_entries
-from publish.desk import access, calendar_grid, chart
-from publish.desk.app import current_user, desk
-from publish.desk.display import span
+from publish.moderation import response_times
+from publish.ops import scheduler
+from publish.posting.calendar import calendar_entries
+from publish.review import requests as reviews
 from publish.store import channel_state, ledger
 from publish.store.models import LedgerEntry, Status
+from publish.web import access, calendar_grid, chart
+from publish.web.app import current_user, desk
+from publish.web.display import span
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +153,7 @@ def index() -> str:
         late=_late(),
         report=rows,
         report_days=days,
-        chart=Markup(drawn.svg),  # noqa: S704 — built from escaped parts in publish.desk.chart
+        chart=Markup(drawn.svg),  # noqa: S704 — built from escaped parts in publish.web.chart
         chart_empty=drawn.empty,
     )
 

@@ -20,11 +20,11 @@ from editorial.checks import TextFinding
 from editorial.length import measure
 from editorial.personal_data import mask_personal_data
 from publish import moderation
-from publish.desk import access, accounts
-from publish.desk.app import current_user, desk
 from publish.moderation import CommentView, ModerationError, NotAllowed, ReplyRefused
 from publish.store.errors import Conflict, NotFound
 from publish.store.models import CommentState, ReplyStatus
+from publish.web import access, accounts
+from publish.web.app import current_user, desk
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """The approval portal: client approvers review and approve a branch through a magic link.
 
-They have no account: the link (single-use, see :mod:`publish.reviews`) starts a portal
+They have no account: the link (single-use, see :mod:`publish.review.requests`) starts a portal
 session in their browser, bound to them and to the one review; its cookie is named per
 review, so two reviews can be open side by side. Forms carry CSRF tokens bound to that
-session. The work on the branch is :mod:`publish.portal`'s; this module speaks HTTP.
+session. The work on the branch is :mod:`publish.review.portal`'s; this module speaks HTTP.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Response as BaseResponse
 
-from publish import reviews
-from publish.desk import access
-from publish.desk.app import desk, set_cookie
-from publish.portal import ContentChanged, PortalError, ReviewView
+from publish.review import requests as reviews
+from publish.review.portal import ContentChanged, PortalError, ReviewView
 from publish.store.models import ReviewLink, ReviewRequest
+from publish.web import access
+from publish.web.app import desk, set_cookie
 
 logger = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from editorial.approvals import find_approver, portal_signer
-from publish import reviews
-from publish.desk import access
-from publish.desk.app import current_user, desk
-from publish.portal import PortalError
-from publish.reviews import ReviewError
+from publish.review import requests as reviews
+from publish.review.portal import PortalError
+from publish.review.requests import ReviewError
+from publish.web import access
+from publish.web.app import current_user, desk
 
 logger = logging.getLogger(__name__)
 

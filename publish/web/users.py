@@ -7,9 +7,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from publish.desk import access, accounts
-from publish.desk.app import current_user, desk
 from publish.store.errors import Conflict, NotFound
+from publish.web import access, accounts
+from publish.web.app import current_user, desk
 
 blueprint = Blueprint("users", __name__)
 

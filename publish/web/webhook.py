@@ -5,7 +5,7 @@
 events; ``X-Hub-Signature-256`` must be the HMAC-SHA256 of the raw body under the app
 secret (``DP_FACEBOOK_APP_SECRET``), compared in constant time, else the request is
 refused (403) and logged. A ``feed`` change with ``item: comment`` and ``verb: add`` or
-``edited`` goes through :func:`publish.sync.ingest`, keyed by (channel, comment id), so
+``edited`` goes through :func:`publish.moderation.sync.ingest`, keyed by (channel, comment id), so
 the comment is in the inbox once, however often Facebook retries and whether or not
 sync fetches it later. Removals and edits of known comments are left to sync, which
 re-reads recent conversations and applies them.
@@ -23,12 +23,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, request
 from sqlalchemy import select
 
-from publish import sync
-from publish.channels import RemoteComment
-from publish.desk import access
-from publish.desk.app import desk
+from publish.moderation import sync
+from publish.posting.channels import RemoteComment
 from publish.settings import channel_settings
 from publish.store.models import LedgerEntry
+from publish.web import access
+from publish.web.app import desk
 
 logger = logging.getLogger(__name__)
 # Once Pelican is imported, loggers made afterwards carry its filter that drops a warning

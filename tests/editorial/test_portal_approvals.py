@@ -40,7 +40,7 @@ from editorial.change_requests import (
     piece_change_requests,
     write_change_request,
 )
-from editorial.review import build_review, render_markdown, review_to_dict
+from editorial.review_report import build_review, render_markdown, review_to_dict
 from editorial.trust import TrustError, load_trust
 
 SNIP = "social/2026-11-24-advent.md"

@@ -12,7 +12,7 @@ from editorial.history import HistoryError
 from editorial.length import measure
 from editorial.links import channel_parts, post_url
 from editorial.pieces import Post, Snippet
-from editorial.review import build_review, fence, render_markdown, review_to_dict
+from editorial.review_report import build_review, fence, render_markdown, review_to_dict
 
 SNIP = "social/2026-11-24-advent.md"
 POST_ID = "posts/service-im-advent.md"

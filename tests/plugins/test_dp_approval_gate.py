@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from gitsite import LENA, PETRA, POST, GitSite, jpeg, make_keys
 
-from publish.build import build_site
+from publish.site.build import build_site
 
 NOW = 'DP_NOW = "2026-12-01 12:00"\n'
 

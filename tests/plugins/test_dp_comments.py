@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import pytest
 from gitsite import LENA, PETRA, POST, GitSite, jpeg, make_keys
 
-from publish.build import BuildResult, build_site
+from publish.site.build import BuildResult, build_site
 
 THEME = Path(__file__).resolve().parents[2] / "theme"
 SITENAME = "Stadtwerke Elbtal"

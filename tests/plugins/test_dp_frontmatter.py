@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from publish.build import BuildResult, build_site
+from publish.site.build import BuildResult, build_site
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"

@@ -1,6 +1,6 @@
 """dp_incremental in real builds of the example site: its setting, its record, its skips.
 
-tests/publish/test_incremental.py compares incremental and full output trees; here the
+tests/publish/site/test_incremental.py compares incremental and full output trees; here the
 plugin's own promises are checked: a bad setting stops the build with a clear message,
 a build with nothing to do is skipped, a touched but unchanged file renders nothing, and
 ``enabled: False`` builds as Pelican does.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from publish.build import build_site
+from publish.site.build import build_site
 
 POST = "content/posts/wasserhaerte-fragen-und-antworten.md"
 
@@ -50,7 +50,7 @@ def test_nothing_changed_is_skipped_and_a_touched_file_renders_nothing(
     output = tmp_path / "out"
     assert build_site(settings, output=output, override=override).ok
     written = _stamps(output)
-    with caplog.at_level(logging.INFO, logger="publish.build"):
+    with caplog.at_level(logging.INFO, logger="publish.site.build"):
         assert build_site(settings, output=output, override=override).ok
     assert any("event=build.skipped" in r.getMessage() for r in caplog.records)
     assert _stamps(output) == written

@@ -16,7 +16,7 @@ from pathlib import Path
 import pelican
 import pelican.plugins.webassets
 
-from publish.build import build_site
+from publish.site.build import build_site
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 POSTS = 230  # more pages than dp_incremental renders in the parent (PARALLEL_MIN)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from gitsite import LENA, PETRA, POST, GitSite, jpeg, make_keys
 
-from publish.build import BuildResult, build_site
+from publish.site.build import BuildResult, build_site
 
 THEME = Path(__file__).resolve().parents[2] / "theme"
 SITEURL = "https://service.example.test"

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from gitsite import LENA, PETRA, POST, GitSite, jpeg, make_keys
 
-from publish.build import BuildResult, build_site
+from publish.site.build import BuildResult, build_site
 
 THEME = Path(__file__).resolve().parents[2] / "theme"
 X_URL = "https://x.com/sw_elbtal/status/1860000000000000001"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from publish.build import build_site
+from publish.site.build import build_site
 
 REPO = Path(__file__).resolve().parents[2]
 SITE_SETTINGS = """

@@ -16,10 +16,10 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from publish.portal import PortalError
-from publish.previews import PreviewRefused, build_preview, child_environment
-from tests.publish.desk.conftest import ROOT, SECRET_KEY, Desk, DeskClient, make_desk
-from tests.publish.desk.portal_site import (
+from publish.review.portal import PortalError
+from publish.review.previews import PreviewRefused, build_preview, child_environment
+from tests.publish.web.conftest import ROOT, SECRET_KEY, Desk, DeskClient, make_desk
+from tests.publish.web.portal_site import (
     BRANCH,
     LEAD,
     PETRA,
@@ -28,7 +28,7 @@ from tests.publish.desk.portal_site import (
     git,
     make_portal_site,
 )
-from tests.publish.desk.test_portal import open_review, portal, request_review, shown
+from tests.publish.web.test_portal import open_review, portal, request_review, shown
 
 DECOY = "DECOY-Alles-in-Ordnung-bitte-freigeben"
 RAW_HTML = '<div class="hinweis"><script>document.title="x"</script>Rohes HTML</div>'

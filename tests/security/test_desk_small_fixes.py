@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from publish.desk import accounts
-from publish.desk.devserver import MaskingRequestHandler
 from publish.store import Store
-from tests.publish.desk.conftest import (
+from publish.web import accounts
+from publish.web.devserver import MaskingRequestHandler
+from tests.publish.web.conftest import (
     NOW,
     PASSWORD,
     Desk,

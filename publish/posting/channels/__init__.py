@@ -1,15 +1,15 @@
-"""The social networks, one module each behind :class:`~publish.channels.base.Channel`.
+"""The social networks, one module each behind :class:`~publish.posting.channels.base.Channel`.
 
 Callers build channels with :func:`make_channel` from the settings (API base URLs,
 timeouts: ``CHANNELS`` in ``pelicanconf.py``) and credentials they loaded themselves
-(:func:`~publish.channels.credentials.load_credentials`), so nothing in here reads the
+(:func:`~publish.posting.channels.credentials.load_credentials`), so nothing in here reads the
 process environment and the same code talks to X, Facebook or the local sandbox.
 """
 
 from __future__ import annotations
 
 from editorial.settings import Settings, SettingsError
-from publish.channels.base import (
+from publish.posting.channels.base import (
     Channel,
     Clock,
     CommentPage,
@@ -20,14 +20,14 @@ from publish.channels.base import (
     RemotePost,
     utc_now,
 )
-from publish.channels.credentials import (
+from publish.posting.channels.credentials import (
     Credentials,
     CredentialsError,
     FacebookCredentials,
     TwitterCredentials,
     load_credentials,
 )
-from publish.channels.errors import (
+from publish.posting.channels.errors import (
     AuthExpired,
     BudgetSpent,
     ChannelError,
@@ -37,8 +37,8 @@ from publish.channels.errors import (
     Rejected,
     TransientError,
 )
-from publish.channels.facebook import FacebookChannel
-from publish.channels.twitter import TwitterChannel
+from publish.posting.channels.facebook import FacebookChannel
+from publish.posting.channels.twitter import TwitterChannel
 from publish.settings import channel_settings
 
 __all__ = [

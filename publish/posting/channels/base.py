@@ -152,7 +152,7 @@ class Channel(ABC):
 
     @abstractmethod
     def post(self, message: Message) -> RemotePost:
-        """Publish ``message``; raises a :class:`~publish.channels.errors.ChannelError`."""
+        """Publish ``message``; raises a :class:`~publish.posting.channels.errors.ChannelError`."""
 
     @abstractmethod
     def reply(self, remote_id: str, text: str) -> RemotePost:

@@ -48,8 +48,8 @@ _LEAKY_LOGGERS = (
     "oauthlib.oauth1.rfc5849",
     "oauthlib.oauth1.rfc5849.signature",
     "tweepy.client",
-    "publish.channels.twitter",
-    "publish.channels.facebook",
+    "publish.posting.channels.twitter",
+    "publish.posting.channels.facebook",
 )
 
 _secrets: set[str] = set()

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 
-from publish.channels.base import (
+from publish.posting.channels.base import (
     DRY_RUN_MARK,
     Channel,
     Clock,
@@ -36,8 +36,8 @@ from publish.channels.base import (
     made_up_in_dry_run,
     utc_now,
 )
-from publish.channels.credentials import FacebookCredentials, mask_secrets
-from publish.channels.errors import (
+from publish.posting.channels.credentials import FacebookCredentials, mask_secrets
+from publish.posting.channels.errors import (
     AuthExpired,
     ChannelError,
     DuplicateContent,
@@ -45,7 +45,7 @@ from publish.channels.errors import (
     Rejected,
     TransientError,
 )
-from publish.channels.transport import network_failure
+from publish.posting.channels.transport import network_failure
 
 logger = logging.getLogger(__name__)
 

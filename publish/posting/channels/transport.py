@@ -11,8 +11,8 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from publish.channels.credentials import mask_secrets
-from publish.channels.errors import TransientError
+from publish.posting.channels.credentials import mask_secrets
+from publish.posting.channels.errors import TransientError
 
 
 class BaseURLAdapter(HTTPAdapter):

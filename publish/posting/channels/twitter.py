@@ -30,7 +30,7 @@ from urllib.parse import quote
 import requests
 import tweepy
 
-from publish.channels.base import (
+from publish.posting.channels.base import (
     DRY_RUN_MARK,
     Channel,
     Clock,
@@ -44,8 +44,8 @@ from publish.channels.base import (
     made_up_in_dry_run,
     utc_now,
 )
-from publish.channels.credentials import TwitterCredentials, mask_secrets
-from publish.channels.errors import (
+from publish.posting.channels.credentials import TwitterCredentials, mask_secrets
+from publish.posting.channels.errors import (
     AuthExpired,
     BudgetSpent,
     ChannelError,
@@ -55,7 +55,7 @@ from publish.channels.errors import (
     Rejected,
     TransientError,
 )
-from publish.channels.transport import BaseURLAdapter, network_failure
+from publish.posting.channels.transport import BaseURLAdapter, network_failure
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from gitsite import approve_example_frame
 
-from publish.build import build_site
+from publish.site.build import build_site
 from publish.store.models import Comment
-from tests.publish.test_syndication import Site
-from tests.publish.test_syndication import site as syndication_site  # noqa: F401
+from tests.publish.posting.test_syndication import Site
+from tests.publish.posting.test_syndication import site as syndication_site  # noqa: F401
 
 LATER = "2026-11-24T10:30:00+01:00"
 SCRIPT = 'Toller Service! <script>alert("x")</script> Schreibt mir: max.muster@example.org'
@@ -240,7 +240,7 @@ def test_two_moderators_at_once_exactly_one_decision_wins(synced: Site) -> None:
             subprocess.Popen(
                 [*base, action, cid, *conf, "--as", who],
                 env=env,
-                cwd=Path(__file__).resolve().parents[2],
+                cwd=Path(__file__).resolve().parents[3],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,

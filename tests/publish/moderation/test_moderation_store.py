@@ -11,14 +11,14 @@ import pytest
 
 from editorial.guideline import load_guideline
 from publish import moderation
-from publish.channels import RemoteComment
 from publish.moderation import NotAllowed, ReplyRefused
-from publish.response_times import percentile, report
+from publish.moderation.response_times import percentile, report
+from publish.moderation.sync import ingest
+from publish.posting.channels import RemoteComment
 from publish.store import Store, audit
 from publish.store.errors import Conflict
-from publish.sync import ingest
 
-GUIDELINE = load_guideline(Path(__file__).resolve().parents[2] / "guideline.yml")
+GUIDELINE = load_guideline(Path(__file__).resolve().parents[3] / "guideline.yml")
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 

@@ -15,15 +15,15 @@ import pytest
 from sqlalchemy import select
 
 from editorial.guideline import load_guideline
-from publish.channels import Message, TwitterChannel, TwitterCredentials
+from publish.moderation.sync import MENTIONS, last_reads, sync
+from publish.posting.channels import Message, TwitterChannel, TwitterCredentials
 from publish.sandbox import Sandbox
 from publish.settings import ModerationSettings
 from publish.store import Store, ledger
 from publish.store.models import Comment, SyncCursor
-from publish.sync import MENTIONS, last_reads, sync
 
 KEY = "sync-budget-consumer"
-GUIDELINE = load_guideline(Path(__file__).resolve().parents[2] / "guideline.yml")
+GUIDELINE = load_guideline(Path(__file__).resolve().parents[3] / "guideline.yml")
 RULES = ModerationSettings(
     mentions=("Stadtwerke",), blocklist=(), max_links=2, repeat_limit=3, refresh_days=7,
     refresh_minutes=60, retention_days=30,

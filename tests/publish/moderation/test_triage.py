@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from editorial.guideline import load_guideline
-from editorial.triage import SpamRules, normal_text, spam_reason, triage
+from publish.moderation.triage import SpamRules, normal_text, spam_reason, triage
 
-GUIDELINE = load_guideline(Path(__file__).resolve().parents[2] / "guideline.yml")
+GUIDELINE = load_guideline(Path(__file__).resolve().parents[3] / "guideline.yml")
 TUESDAY = datetime(2026, 11, 24, 8, 40, tzinfo=UTC)  # 09:40 in Berlin
 RULES = SpamRules(max_links=2, blocklist=("Gewinnspiel",), repeat_limit=3)
 

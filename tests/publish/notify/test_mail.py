@@ -29,7 +29,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from publish.mail import (
+from publish.notify.mail import (
     ENV_SMTP_PASSWORD,
     ENV_SMTP_USER,
     MailError,
@@ -473,7 +473,7 @@ def test_make_mailer_with_host_uses_smtp_and_only_the_given_environ(
 def test_bodies_are_never_logged(
     serve: Serve, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="publish.mail")
+    caplog.set_level(logging.DEBUG, logger="publish.notify.mail")
     server = serve(auth=True, auth_require_tls=False)
     message = approval(text=f"Ihr Link: https://desk.example/freigabe/{TOKEN}\n")
 
@@ -483,7 +483,7 @@ def test_bodies_are_never_logged(
     # the mails did carry the token, and the log did speak about them ...
     assert TOKEN in server.recorder.mail().get_content()
     assert TOKEN in OutboxMailer.messages(tmp_path)[0].get_content()
-    mine = [r for r in caplog.records if r.name == "publish.mail"]
+    mine = [r for r in caplog.records if r.name == "publish.notify.mail"]
     assert mine
     assert smtp_id in caplog.text and outbox_id in caplog.text
     assert APPROVER in caplog.text

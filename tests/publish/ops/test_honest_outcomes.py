@@ -24,9 +24,9 @@ import pytest
 
 from bench.tick import post_text
 from publish.states import STATES
-from tests.publish.test_scheduler import steps
-from tests.publish.test_syndication import NOW, NOW_DT, ROOT, Site
-from tests.publish.test_syndication import site as syndication_site  # noqa: F401
+from tests.publish.ops.test_scheduler import steps
+from tests.publish.posting.test_syndication import NOW, NOW_DT, ROOT, Site
+from tests.publish.posting.test_syndication import site as syndication_site  # noqa: F401
 
 NO_CREDENTIALS = {"DP_ACTOR": "test@agentur-kranich.example"}
 
@@ -40,7 +40,7 @@ def test_tick_without_credentials_exits_1_naming_each_channel_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     bare = _without_credentials(syndication_site)
-    with caplog.at_level(logging.INFO, logger="publish.scheduler"):
+    with caplog.at_level(logging.INFO, logger="publish.ops.scheduler"):
         result = bare.run("tick", "--now", NOW)
     assert result.exit_code == 1, result.output
     done = [r.getMessage() for r in caplog.records if "event=tick.done" in r.getMessage()]

@@ -20,12 +20,12 @@ import pytest
 from gitsite import approve_example_frame
 
 from editorial.settings import load_settings
-from publish.lock import LOCK_FILE, LockHeld, SchedulerLock
-from publish.scheduler import runs
+from publish.ops.lock import LOCK_FILE, LockHeld, SchedulerLock
+from publish.ops.scheduler import runs
 from publish.store import open_store
 from publish.store.models import SchedulerRun
-from tests.publish.test_syndication import ROOT, Site, due
-from tests.publish.test_syndication import site as syndication_site  # noqa: F401
+from tests.publish.posting.test_syndication import ROOT, Site, due
+from tests.publish.posting.test_syndication import site as syndication_site  # noqa: F401
 
 WAIT = 120.0
 

@@ -23,8 +23,8 @@ from gitsite import APPROVED_AT, FIXTURE_KEYS, approve_example_frame
 from editorial.approvals import sign_approval, write_approval
 from editorial.pieces import load_site
 from editorial.settings import load_settings
-from publish.build import build_site
-from publish.scheduler import BUILD_FOLDER, TickSummary, tick
+from publish.ops.scheduler import BUILD_FOLDER, TickSummary, tick
+from publish.site.build import build_site
 from publish.store import open_store
 from publish.store.models import Comment, CommentState
 

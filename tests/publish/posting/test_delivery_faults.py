@@ -38,13 +38,13 @@ from gitsite import JONAS, LENA, PETRA, GitSite, jpeg, make_keys
 
 from editorial.pieces import load_site
 from editorial.settings import load_settings
-from publish.build import build_site
-from publish.channels.base import comparable_text
+from publish.posting.channels.base import comparable_text
+from publish.posting.syndication import plan
 from publish.sandbox import Sandbox
 from publish.sandbox.twitter import ME
+from publish.site.build import build_site
 from publish.store import Store, ledger
 from publish.store.models import AuditEvent, Comment, CommentReply, Status
-from publish.syndication import plan
 
 KEY = "fault-test-consumer-key"
 PAGE_ID = "100000000000077"

@@ -24,8 +24,9 @@ from typing import Any, cast
 
 import pytest
 
-from publish import delivery
-from publish.channels import (
+from publish.moderation import send_replies
+from publish.posting import delivery
+from publish.posting.channels import (
     Channel,
     FacebookChannel,
     FacebookCredentials,
@@ -34,11 +35,10 @@ from publish.channels import (
     TwitterChannel,
     TwitterCredentials,
 )
-from publish.moderation import send_replies
+from publish.posting.syndication import Plan, Report, _Run
 from publish.sandbox import Sandbox
 from publish.store import Store, ledger
 from publish.store.models import Comment, CommentReply, Status
-from publish.syndication import Plan, Report, _Run
 
 KEY = "lookup-test-consumer"
 FB_PAGE = "100000000000042"

@@ -25,9 +25,9 @@ from gitsite import approve_example_frame
 
 from editorial.pieces import Snippet, load_site
 from editorial.settings import load_settings
-from publish.build import build_site
 from publish.cli import main
 from publish.sandbox import Sandbox, clock_from
+from publish.site.build import build_site
 from publish.store import Store, ledger, open_store
 from publish.store.models import Status
 
@@ -36,7 +36,7 @@ NOW_DT = datetime.fromisoformat(NOW)
 CONSUMER_KEY = "syndication-test-consumer-key"
 PAGE_ID = "100000000000001"
 PAGE_TOKEN = "EAAsyndicationTestPageToken"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from publish.workspace import BranchGone, Identity, Workspace, WorkspaceError
+from publish.review.workspace import BranchGone, Identity, Workspace, WorkspaceError
 
 PETRA = Identity("Petra Schulz", "petra.schulz@stadtwerke-elbtal.example")
 EDITOR = ("Lena Berger", "lena.berger@kranich.example")
@@ -439,10 +439,10 @@ def test_a_remote_that_hangs_is_given_up_and_no_commit_stays(
     hook.chmod(0o755)
     before = remote_tip(remote, "review")
     workspace.sync()
-    monkeypatch.setattr("publish.workspace.GIT_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr("publish.review.workspace.GIT_TIMEOUT_SECONDS", 1.0)
     with pytest.raises(WorkspaceError, match="git did not answer within 1 s"):
         workspace.commit_and_push("review", write_approval, "Freigabe")
-    monkeypatch.setattr("publish.workspace.GIT_TIMEOUT_SECONDS", 300.0)
+    monkeypatch.setattr("publish.review.workspace.GIT_TIMEOUT_SECONDS", 300.0)
     assert remote_tip(remote, "review") == before
     clean_at_origin(workspace, "review")
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from publish.channels import (
+from publish.posting.channels import (
     FacebookChannel,
     FacebookCredentials,
     TwitterChannel,

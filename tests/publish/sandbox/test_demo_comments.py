@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from publish.channels import (
+from publish.posting.channels import (
     FacebookChannel,
     FacebookCredentials,
     Message,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from publish.channels import Message, TwitterChannel, TwitterCredentials
+from publish.posting.channels import Message, TwitterChannel, TwitterCredentials
 
 REPO = Path(__file__).resolve().parents[3]
 

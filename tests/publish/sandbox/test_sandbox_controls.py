@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from publish.channels import FacebookChannel, MediaFile, Message, TwitterChannel
+from publish.posting.channels import FacebookChannel, MediaFile, Message, TwitterChannel
 from publish.sandbox import Sandbox, TwitterSandbox
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "facebook-graph"
@@ -247,7 +247,7 @@ def test_unreadable_state_file_is_an_error(tmp_path: Path) -> None:
 
 CLIENT = """
 import sys
-from publish.channels import Message, TwitterChannel, TwitterCredentials
+from publish.posting.channels import Message, TwitterChannel, TwitterCredentials
 credentials = TwitterCredentials("sandbox-test-consumer", "s1", "t1", "s2")
 channel = TwitterChannel(credentials, api_base=sys.argv[1], timeout=60)
 channel.post(Message("Angenommen, dann abgestürzt"))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from publish.channels import (
+from publish.posting.channels import (
     Message,
     Rejected,
     TransientError,
@@ -175,7 +175,7 @@ def test_a_held_request_lands_after_its_sender_gave_up(
 def test_facebook_refuses_a_repeated_status_but_not_a_repeated_photo_post(
     sandbox: Sandbox, facebook: Any, tmp_path: Any
 ) -> None:
-    from publish.channels import DuplicateContent, MediaFile
+    from publish.posting.channels import DuplicateContent, MediaFile
 
     image = tmp_path / "a.png"
     image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))

@@ -22,7 +22,7 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from publish.channels import (
+from publish.posting.channels import (
     DuplicateContent,
     MediaFile,
     Message,

@@ -12,10 +12,10 @@ from tests.conftest import BuildExample
 def test_a_build_logs_each_stage(
     build_example: BuildExample, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="publish.build"):
+    with caplog.at_level(logging.INFO, logger="publish.site.build"):
         result = build_example()
     assert result.ok, result.errors
-    events = [r.getMessage().split()[:2] for r in caplog.records if r.name == "publish.build"]
+    events = [r.getMessage().split()[:2] for r in caplog.records if r.name == "publish.site.build"]
     assert [e[0] for e in events] == [
         "event=build.start",
         "event=build.progress",

@@ -18,7 +18,8 @@ from click.testing import CliRunner
 
 from editorial.settings import SettingsError
 from publish.cli import main
-from publish.deploy import (
+from publish.settings import apply_defaults, deploy_settings, validate
+from publish.site.deploy import (
     DeployError,
     GitBranchTarget,
     LocalTarget,
@@ -26,9 +27,8 @@ from publish.deploy import (
     build_version,
     make_target,
 )
-from publish.settings import apply_defaults, deploy_settings, validate
 
-PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
+PLUGINS = Path(__file__).resolve().parents[3] / "plugins"
 
 
 def folder(root: Path, files: dict[str, str]) -> Path:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from publish.build import BuildResult, build_site
+from publish.site.build import BuildResult, build_site
 
 Change = Callable[[Path], None]
 

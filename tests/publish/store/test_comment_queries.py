@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import event, select
 
 from editorial.guideline import guideline_for
-from publish import moderation, response_times, sync
-from publish.channels import RemoteComment
-from publish.context import production_settings
-from publish.moderation import CommentView, ModerationError
+from publish import moderation
+from publish.moderation import CommentView, ModerationError, response_times, sync
+from publish.ops.context import production_settings
+from publish.posting.channels import RemoteComment
 from publish.store import Store
 from publish.store.errors import StoreError
 from publish.store.models import Comment

@@ -1,4 +1,4 @@
-"""Review requests in the store (publish.reviews): magic links are single-use, expire,
+"""Review requests in the store (publish.review.requests): magic links are single-use, expire,
 belong to one review and one approver, and exist only as hashes; on real SQLite and
 real PostgreSQL (the ``store`` fixture of this folder's conftest)."""
 
@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from editorial.settings import load_settings
-from publish import reviews
-from publish.reviews import LinkRefused, RequestedPiece, ReviewError
+from publish.review import requests as reviews
+from publish.review.requests import LinkRefused, RequestedPiece, ReviewError
 from publish.store import Store
 from publish.store.models import AuditEvent, ReviewLink
 

@@ -22,11 +22,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from publish.channels import RemoteComment
-from publish.desk import accounts, create_app
-from publish.desk.app import desk as desk_of
+from publish.moderation.sync import ingest
+from publish.posting.channels import RemoteComment
 from publish.store import Store
-from publish.sync import ingest
+from publish.web import accounts, create_app
+from publish.web.app import desk as desk_of
 
 ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)

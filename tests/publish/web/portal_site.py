@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gitsite import approve_example_trust
 
-from tests.publish.desk.conftest import ENVIRON, ROOT
+from tests.publish.web.conftest import ENVIRON, ROOT
 
 BRANCH = "winterservice"
 LENA = ("Lena Berger", "lena.berger@agentur-kranich.example")

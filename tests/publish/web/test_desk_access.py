@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from publish.desk import access
-from tests.publish.desk.conftest import ROLES, Desk
+from publish.web import access
+from tests.publish.web.conftest import ROLES, Desk
 
 ALL = set(ROLES)
 INBOX = {"admin", "moderator", "approver"}
@@ -42,7 +42,7 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/reviews", {"admin", "editor"}),
 ]
 # public routes: the login page, Facebook's webhook (which proves itself by signature) and
-# the approval portal (its magic links and portal sessions; tests/publish/desk/test_portal.py)
+# the approval portal (its magic links and portal sessions; tests/publish/web/test_portal.py)
 PUBLIC = {
     "/login",
     "/webhooks/facebook",
@@ -75,7 +75,7 @@ def _path(desk: Desk, template: str) -> str:
 
 def _reply(desk: Desk, comment_id: int) -> int:
     from publish import moderation
-    from publish.desk.app import desk as current
+    from publish.web.app import desk as current
 
     with desk.app.app_context():
         guideline = current().guideline

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from editorial.settings import SettingsError
 from publish.cli import main
-from publish.desk import accounts, create_app
 from publish.store import Store
 from publish.store.models import DeskUser, LoginAttempt
-from tests.publish.desk.conftest import ENVIRON, PASSWORD, Desk, email, make_desk
+from publish.web import accounts, create_app
+from tests.publish.web.conftest import ENVIRON, PASSWORD, Desk, email, make_desk
 
 MODERATOR = email("moderator")
 

@@ -27,14 +27,14 @@ from sqlalchemy import func, select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from editorial.settings import load_settings
-from publish.build import build_site
 from publish.cli import main
-from publish.desk import accounts, create_app
-from publish.desk.webhook import signature
 from publish.sandbox import Sandbox
+from publish.site.build import build_site
 from publish.store import open_store
 from publish.store.models import Comment
-from tests.publish.desk.conftest import APP_SECRET, ENVIRON, PASSWORD, ROOT, Clock, clone_site
+from publish.web import accounts, create_app
+from publish.web.webhook import signature
+from tests.publish.web.conftest import APP_SECRET, ENVIRON, PASSWORD, ROOT, Clock, clone_site
 
 NOW = datetime.fromisoformat("2026-11-24T10:00:00+01:00")
 CONSUMER_KEY = "desk-test-consumer-key"

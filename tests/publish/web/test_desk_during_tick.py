@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from publish.store import Store
-from tests.publish.desk.conftest import NOW, PASSWORD, make_desk
+from tests.publish.web.conftest import NOW, PASSWORD, make_desk
 
 ROOT = Path(__file__).resolve().parents[3]
 LIMIT_SECONDS = 1.0
@@ -37,9 +37,9 @@ def _bigstore() -> Any:
 def _sync_like(url: str, seconds: float, out: Any) -> None:
     """Comments arriving in pages for ``seconds``, as sync stores them."""
     from editorial.guideline import guideline_for
-    from publish import sync
-    from publish.channels import RemoteComment
-    from publish.context import production_settings
+    from publish.moderation import sync
+    from publish.ops.context import production_settings
+    from publish.posting.channels import RemoteComment
 
     guideline = guideline_for(production_settings(ROOT / "pelicanconf.py"))
     errors: list[str] = []

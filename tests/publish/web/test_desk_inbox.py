@@ -9,7 +9,7 @@ from datetime import timedelta
 from publish import moderation
 from publish.store import ledger
 from publish.store.models import Status
-from tests.publish.desk.conftest import Desk, email
+from tests.publish.web.conftest import Desk, email
 
 
 def test_filters_narrow_the_inbox(desk: Desk) -> None:

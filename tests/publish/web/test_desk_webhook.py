@@ -17,9 +17,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from publish.desk.webhook import signature
 from publish.store.models import Comment
-from tests.publish.desk.conftest import APP_SECRET, ENVIRON, VERIFY_TOKEN, Desk
+from publish.web.webhook import signature
+from tests.publish.web.conftest import APP_SECRET, ENVIRON, VERIFY_TOKEN, Desk
 
 PAGE_ID = "100000000000001"
 

@@ -21,19 +21,19 @@ import requests
 from click.testing import CliRunner, Result
 from werkzeug.serving import make_server
 
-import publish.portal as portal_library
+import publish.review.portal as portal_library
 from editorial.approvals import approval_state
 from editorial.pieces import load_site
 from editorial.settings import load_settings
-from publish import reviews
 from publish.cli import main
-from publish.desk.app import desk as desk_of
-from publish.desk.devserver import MaskingRequestHandler, mask
-from publish.mail import OutboxMailer
-from publish.portal import Portal, PortalError
-from publish.reviews import ReviewError
-from tests.publish.desk.conftest import Desk, DeskClient, make_desk
-from tests.publish.desk.portal_site import (
+from publish.notify.mail import OutboxMailer
+from publish.review import requests as reviews
+from publish.review.portal import Portal, PortalError
+from publish.review.requests import ReviewError
+from publish.web.app import desk as desk_of
+from publish.web.devserver import MaskingRequestHandler, mask
+from tests.publish.web.conftest import Desk, DeskClient, make_desk
+from tests.publish.web.portal_site import (
     BRANCH,
     JONAS,
     LENA,

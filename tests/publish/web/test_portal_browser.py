@@ -19,9 +19,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from publish.cli import main
-from publish.mail import OutboxMailer
-from tests.publish.desk.conftest import Desk, make_desk
-from tests.publish.desk.portal_site import (
+from publish.notify.mail import OutboxMailer
+from tests.publish.web.conftest import Desk, make_desk
+from tests.publish.web.portal_site import (
     BRANCH,
     LENA,
     PETRA,
@@ -32,8 +32,8 @@ from tests.publish.desk.portal_site import (
     git,
     make_portal_site,
 )
-from tests.publish.desk.test_desk_browser import CHROMIUM, CHROMIUM_ARGS, accessible, shot
-from tests.publish.desk.test_portal import portal
+from tests.publish.web.test_desk_browser import CHROMIUM, CHROMIUM_ARGS, accessible, shot
+from tests.publish.web.test_portal import portal
 
 
 @pytest.fixture

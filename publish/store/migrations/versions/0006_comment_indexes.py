@@ -17,7 +17,7 @@ tests/publish/test_comment_queries.py assert the plans on SQLite and PostgreSQL)
 - ``ledger (channel, remote_id)``: which of our posts a new comment is under.
 
 ``text_hash`` is the digest of the text as compared for repeats
-(:func:`editorial.triage.repeat_key`); existing rows are filled in batches here.
+(:func:`publish.moderation.triage.repeat_key`); existing rows are filled in batches here.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from editorial.triage import repeat_key
+from publish.moderation.triage import repeat_key
 
 revision = "0006"
 down_revision = "0005"

@@ -18,7 +18,7 @@ from sandbox_credentials import (
     png_bytes,
 )
 
-from publish.channels import (
+from publish.posting.channels import (
     FacebookChannel,
     FacebookCredentials,
     TwitterChannel,

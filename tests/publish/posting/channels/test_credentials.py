@@ -19,7 +19,7 @@ from sandbox_credentials import (
     SECRETS,
 )
 
-from publish.channels import (
+from publish.posting.channels import (
     CredentialsError,
     FacebookChannel,
     FacebookCredentials,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sandbox_credentials import NOW, PAGE_ID, PAGE_TOKEN
 
-from publish.channels import (
+from publish.posting.channels import (
     AuthExpired,
     DuplicateContent,
     FacebookChannel,
@@ -276,7 +276,7 @@ def test_dry_run_goes_through_request_but_changes_nothing(
     before = sandbox.state()
     dry = FacebookChannel(facebook_credentials, api_base=sandbox.facebook_url, dry_run=True)
 
-    with caplog.at_level(logging.INFO, logger="publish.channels.facebook"):
+    with caplog.at_level(logging.INFO, logger="publish.posting.channels.facebook"):
         dry.post(Message("Text"))
         dry.post(Message("Bilder", media=[MediaFile(image, "A"), MediaFile(second_image, "B")]))
         dry.reply(existing.remote_id, "Antwort")

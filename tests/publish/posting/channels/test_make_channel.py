@@ -9,7 +9,7 @@ import pytest
 from sandbox_credentials import PAGE_ID, PAGE_TOKEN
 
 from editorial.settings import SettingsError
-from publish.channels import (
+from publish.posting.channels import (
     FacebookChannel,
     FacebookCredentials,
     Message,

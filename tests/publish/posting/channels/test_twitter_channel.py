@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sandbox_credentials import ACCESS_SECRET, ACCESS_TOKEN, CONSUMER_SECRET
 
-from publish.channels import (
+from publish.posting.channels import (
     AuthExpired,
     ChannelError,
     DuplicateContent,
@@ -317,7 +317,7 @@ def test_dry_run_goes_through_request_but_changes_nothing(
     before = sandbox.state()
     dry = TwitterChannel(twitter_credentials, api_base=sandbox.twitter_url, dry_run=True)
 
-    with caplog.at_level(logging.INFO, logger="publish.channels.twitter"):
+    with caplog.at_level(logging.INFO, logger="publish.posting.channels.twitter"):
         first = dry.post(Message("Probe", media=[MediaFile(image, "Alt")]))
         second = dry.post(Message("2/2 Probe", reply_to=first.remote_id))
         dry.delete(existing.remote_id)
