@@ -10,10 +10,14 @@ back to the line and column in the piece's file where the editor has to change s
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import functools
+import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from editorial.drafts import PLACEHOLDER
 from editorial.findings import Finding, Severity
@@ -504,16 +508,81 @@ def check_piece(piece: Piece, guideline: Guideline, link_length: int = URL_LENGT
 
 
 def check_site(
-    site: Site, guideline: Guideline | None = None, pieces: Iterable[Piece] | None = None
+    site: Site,
+    guideline: Guideline | None = None,
+    pieces: Iterable[Piece] | None = None,
+    cache: MutableMapping[str, list[dict[str, Any]]] | None = None,
 ) -> None:
     """Add the guideline's findings to every piece of ``site`` (schema findings are there),
     or only to ``pieces`` when a caller judges just those (the scheduler, snippets).
+
+    ``cache`` maps a digest of what a verdict depends on (the piece's file bytes and path,
+    the guideline, this code) to the findings: the scheduler keeps one across ticks, so an
+    idle tick judges no unchanged snippet again and never loads X's text rules.
 
     Raises :class:`~editorial.guideline.GuidelineError` (a ``SettingsError``) when the
     guideline file itself is broken: no piece can be judged against a broken rulebook.
     """
     rules = guideline if guideline is not None else guideline_for(site.settings)
+    rules_key = _rules_key(rules) if cache is not None else None
     for piece in site.pieces if pieces is None else pieces:
-        if piece.source is None:
+        source = piece.source
+        if source is None:
             continue
-        piece.findings.extend(check_piece(piece, rules))
+        key = (
+            _piece_key(piece, source, rules_key)
+            if rules_key is not None and source.raw
+            else None
+        )
+        if cache is not None and key is not None:
+            known = cache.get(key)
+            if isinstance(known, list):
+                try:
+                    piece.findings.extend(Finding(**entry) for entry in known)
+                    continue
+                except TypeError:
+                    pass  # an entry of another shape: judge again
+        found = check_piece(piece, rules)
+        if cache is not None and key is not None:
+            cache[key] = [finding.to_dict() for finding in found]
+        piece.findings.extend(found)
+
+
+@functools.cache
+def _code_digest() -> str:
+    """This package's source: a new dialogpress judges again rather than trust old verdicts."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _stable(value: object) -> str:
+    """A text of ``value`` equal across processes (sets are ordered by hash per process)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = ", ".join(
+            f"{f.name}={_stable(getattr(value, f.name))}" for f in dataclasses.fields(value)
+        )
+        return f"{type(value).__name__}({fields})"
+    if isinstance(value, dict):
+        items = sorted(f"{_stable(k)}: {_stable(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, set | frozenset):
+        return "{" + ", ".join(sorted(_stable(item) for item in value)) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_stable(item) for item in value) + "]"
+    return repr(value)
+
+
+def _rules_key(rules: Guideline) -> str | None:
+    text = _stable(rules)
+    if " at 0x" in text:
+        return None  # an object without a stable form: never cache against it
+    return hashlib.sha256(f"{_code_digest()}\0{URL_LENGTH}\0{text}".encode()).hexdigest()
+
+
+def _piece_key(piece: Piece, source: SourceFile, rules_key: str) -> str:
+    digest = hashlib.sha256(rules_key.encode())
+    digest.update(b"\0" + type(piece).__name__.encode() + b"\0" + source.relpath.encode())
+    digest.update(b"\0" + source.raw)
+    return digest.hexdigest()

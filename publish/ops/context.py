@@ -16,8 +16,9 @@ from pathlib import Path
 
 from editorial.links import post_save_as
 from editorial.pieces import Post, Site, load_site
-from editorial.settings import Settings, SettingsError, load_settings
+from editorial.settings import Settings, SettingsError, load_settings, settings_root
 from publish import settings as publish_settings
+from publish.ops.check_cache import check_cache
 from publish.posting.channels import Channel, CredentialsError, load_credentials, make_channel
 from publish.site.build import production_settings_file
 from publish.store import Store, open_store
@@ -87,7 +88,8 @@ def open_context(
 
     # Only snippets go out to the networks; the posts' guideline findings are the concern
     # of `check` and the review, and judging 2,000 posts on every tick would cost seconds.
-    check_site(site, pieces=site.snippets)
+    with check_cache(settings_root(settings)) as cache:
+        check_site(site, pieces=site.snippets, cache=cache)
     context = Context(settings=settings, site=site, store=open_store(settings))
     names = (
         channel_names

@@ -24,18 +24,14 @@ The URL may carry a password: it is only ever logged through :func:`mask_url`.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -44,6 +40,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from editorial.settings import Settings, settings_root
 from publish.settings import database_url
 from publish.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +108,8 @@ def alembic_config(url: str | URL | None = None) -> Config:
     autogenerate, ``command.upgrade(..., sql=True)`` for a DBA); :class:`Store` hands
     over its connection instead.
     """
+    from alembic.config import Config  # alembic only when migrating
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     if url is not None:
@@ -118,7 +119,34 @@ def alembic_config(url: str | URL | None = None) -> Config:
 
 
 def head_revision() -> str | None:
-    """The newest schema revision this version of dialogpress knows."""
+    """The newest schema revision this version of dialogpress knows.
+
+    Read from the migration files' ``revision``/``down_revision`` lines rather than
+    through alembic: every command opens the store, and importing alembic only to learn
+    that nothing is to be done cost an idle tick half a second of CPU. With more than one
+    head (a merge in progress) alembic decides.
+    """
+    revisions: dict[str, str | None] = {}
+    for path in (MIGRATIONS / "versions").glob("[0-9]*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = _REVISION.search(source)
+        down = _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return _alembic_head()
+        revisions[revision.group(1)] = down.group(2)
+    heads = set(revisions) - set(revisions.values())
+    if len(heads) != 1:
+        return _alembic_head()
+    return heads.pop()
+
+
+_REVISION = re.compile(r'^revision\s*=\s*"([^"]+)"', re.M)
+_DOWN_REVISION = re.compile(r'^down_revision\s*=\s*(None|"([^"]+)")', re.M)
+
+
+def _alembic_head() -> str | None:
+    from alembic.script import ScriptDirectory  # alembic only when needed
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -266,19 +294,37 @@ class Store:
 
     def upgrade(self, revision: str = "head") -> Store:
         """Bring the schema to ``revision``; safe to run at every start and concurrently."""
+        if revision == "head" and self._at_head():
+            return self
         logger.info("upgrading store %s to %s", self.masked_url, revision)
+        from alembic import command  # alembic only when migrating
+
         self._migrate(lambda config: command.upgrade(config, revision))
         return self
+
+    def _at_head(self) -> bool:
+        """Whether the schema is at this version's head already (checked without alembic)."""
+        head = head_revision()
+        try:
+            with self.read() as session:
+                rows = session.execute(text("SELECT version_num FROM alembic_version")).all()
+        except DBAPIError:
+            return False  # never migrated: no version table yet
+        return [row[0] for row in rows] == [head]
 
     def downgrade(self, revision: str) -> Store:
         """Take the schema back to ``revision`` (``"base"``: drop everything we created)."""
         logger.warning("downgrading store %s to %s", self.masked_url, revision)
+        from alembic import command  # alembic only when migrating
+
         self._migrate(lambda config: command.downgrade(config, revision))
         return self
 
     def current_revision(self) -> str | None:
         """The schema revision the database is at (None: never migrated)."""
         try:
+            from alembic.runtime.migration import MigrationContext
+
             with self.engine.connect() as connection:
                 return MigrationContext.configure(connection).get_current_revision()
         except DBAPIError as exc:
@@ -313,6 +359,8 @@ class Store:
     def _migrate(self, run: Any) -> None:
         if self.url.get_backend_name() == "sqlite" and self.url.database:
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        from alembic.util import CommandError  # alembic only when migrating
+
         config = alembic_config()
         try:
             with self.engine.begin() as connection:

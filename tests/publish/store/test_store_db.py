@@ -259,3 +259,32 @@ def test_the_upgrade_hands_back_a_post_recorded_for_two_entries(database_url: st
         assert [event.action for event in events] == ["ledger.failed"]
     finally:
         store.dispose()
+
+
+def test_the_head_read_from_the_migration_files_is_alembics() -> None:
+    from publish.store.db import _alembic_head
+
+    assert head_revision() == _alembic_head()
+
+
+def test_a_store_at_head_opens_without_loading_alembic(tmp_path: Path) -> None:
+    """An idle tick opens the store every few minutes: at head, alembic stays unloaded."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    probe = (
+        "import sys; from publish.store import Store; "
+        f"Store({url!r}).upgrade().dispose(); print('alembic' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[3]
+    first = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert first.stdout.strip() == "True"  # a new store is migrated by alembic
+    again = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert again.stdout.strip() == "False"
+    with Store(url) as store:
+        assert store.current_revision() == head_revision()
