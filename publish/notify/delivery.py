@@ -420,3 +420,38 @@ def counts(store: Store) -> dict[str, int]:
                 select(Notification.status, func.count()).group_by(Notification.status)
             )
         }
+
+
+# What each status means to a person, for the CLI and the desk.
+MEANINGS = {
+    "pending": "waiting to be sent (quiet hours or a retry may hold it)",
+    "digest": "waiting for the daily digest",
+    "sending": "being sent now",
+    "sent": "sent",
+    "failed": "not sent: the server refused every attempt",
+    "doubt": "may or may not have arrived: the sender stopped between sending and recording",
+}
+
+
+def as_dict(row: Notification) -> dict[str, Any]:
+    """A notification for JSON: times in UTC (ISO 8601), the recipient as recorded."""
+
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat(timespec="seconds") if moment else None
+
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "subject": row.subject,
+        "event": row.event_key,
+        "recipient": row.recipient,
+        "title": row.title,
+        "urgent": row.urgent,
+        "status": row.status,
+        "created_at": iso(row.created_at),
+        "not_before": iso(row.not_before),
+        "sent_at": iso(row.sent_at),
+        "attempts": row.attempts,
+        "message_id": row.message_id,
+        "error": row.error,
+    }
