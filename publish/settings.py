@@ -47,6 +47,19 @@ CHANNEL_DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
+# What a notification can be about (publish.notify.events finds each in the store).
+NOTIFY_KINDS = (
+    "escalation",
+    "response_due",
+    "response_breached",
+    "post_failed",
+    "post_late",
+    "channel_paused",
+    "token_expiring",
+    "token_expired",
+    "review_decision",
+)
+
 DEFAULTS: dict[str, Any] = {
     "CHANNELS": CHANNEL_DEFAULTS,
     # the store; None: a SQLite file in the site's .dialogpress/ (DP_DATABASE_URL wins)
@@ -107,6 +120,22 @@ DEFAULTS: dict[str, Any] = {
         # None: the ref the trust root is read from (DP_TRUST_REF, else origin/HEAD, ...)
         "protected_branch": None,
     },
+    # notifications by e-mail and chat webhook (see publish.notify.events, docs/notifications.md);
+    # webhook URLs come from DP_NOTIFY_WEBHOOK_<NAME> or the DP_NOTIFY_SECRETS file, never here
+    "NOTIFY": {
+        "enabled": False,
+        "mail_to": [],
+        "webhooks": [],
+        "events": list(NOTIFY_KINDS),
+        "breach_warning": "30m",
+        "token_days": 14,
+        "lookback": "7d",
+        "quiet_hours": None,
+        "quiet_overrides": ["escalation"],
+        "digest": None,
+        "resend_doubtful_mail": False,
+        "max_attempts": 5,
+    },
 }
 
 # Per deploy target: its keys and their defaults (None: required).
@@ -161,7 +190,7 @@ def apply_defaults(settings: Settings) -> Settings:
         settings["DESK"] = {**DEFAULTS["DESK"], **configured_desk}
     elif configured_desk is None:
         settings["DESK"] = dict(DEFAULTS["DESK"])
-    for name in ("MAIL", "PORTAL"):
+    for name in ("MAIL", "PORTAL", "NOTIFY"):
         configured_entry = settings.get(name)
         if isinstance(configured_entry, dict):
             settings[name] = {**DEFAULTS[name], **configured_entry}
@@ -186,6 +215,7 @@ def validate(settings: Settings) -> None:
     desk_settings(settings)
     mail_settings(settings)
     portal_settings(settings)
+    notify_settings(settings)
 
 
 def _check_channel(source: str, name: object, entry: object) -> None:
@@ -541,3 +571,116 @@ def portal_settings(settings: Settings) -> dict[str, Any]:
             f"{where}['committer'] must look like 'dialogpress portal <portal@agentur.example>'"
         )
     return merged
+
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_WEBHOOK_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """``NOTIFY`` checked: who hears of what, when (quiet hours, digest), how hard to try.
+
+    ``quiet_hours`` and ``digest`` are wall-clock times in the site's ``TIMEZONE``
+    (``(start, end)`` minutes after midnight, and minutes after midnight); ``webhooks`` are
+    names, their URLs are secrets read by :mod:`publish.ops.context`.
+    """
+
+    enabled: bool
+    mail_to: tuple[str, ...]
+    webhooks: tuple[str, ...]
+    events: frozenset[str]
+    breach_warning: timedelta
+    token_days: int
+    lookback: timedelta
+    quiet_hours: tuple[int, int] | None
+    quiet_overrides: frozenset[str]
+    digest: int | None
+    resend_doubtful_mail: bool
+    max_attempts: int
+    timezone: str = "UTC"
+
+
+def _clock(where: str, value: object) -> int:
+    match = _CLOCK.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise SettingsError(f"{where} must be a time of day such as '07:00', not {value!r}")
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def _kinds(where: str, value: object) -> frozenset[str]:
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+        raise SettingsError(f"{where} must be a list of event kinds")
+    for item in value:
+        if item not in NOTIFY_KINDS:
+            raise SettingsError(
+                f"{where}: unknown event kind {item!r}; known: {', '.join(NOTIFY_KINDS)}"
+            )
+    return frozenset(value)
+
+
+def notify_settings(settings: Settings) -> NotifySettings:
+    """``NOTIFY`` with defaults filled in, each key checked; unknown keys refused."""
+    where, merged = _dict_setting(settings, "NOTIFY")
+    if not isinstance(merged["enabled"], bool):
+        raise SettingsError(f"{where}['enabled'] must be True or False")
+    mail_to = merged["mail_to"]
+    if not isinstance(mail_to, list | tuple) or not all(
+        isinstance(item, str) and _ADDRESS.match(item.strip()) for item in mail_to
+    ):
+        raise SettingsError(
+            f"{where}['mail_to'] must be a list of e-mail addresses such as "
+            "['redaktion@agentur.example']"
+        )
+    webhooks = merged["webhooks"]
+    if not isinstance(webhooks, list | tuple) or not all(
+        isinstance(item, str) and _WEBHOOK_NAME.match(item) for item in webhooks
+    ):
+        raise SettingsError(
+            f"{where}['webhooks'] must be a list of names such as ['mattermost'] "
+            "(lower case, digits, _); the URLs are secrets: DP_NOTIFY_WEBHOOK_<NAME>"
+        )
+    durations: dict[str, timedelta] = {}
+    for key in ("breach_warning", "lookback"):
+        try:
+            durations[key] = parse_duration(merged[key])
+        except ValueError as exc:
+            raise SettingsError(f"{where}[{key!r}]: {exc}") from None
+        if durations[key] <= timedelta(0):
+            raise SettingsError(f"{where}[{key!r}] must be longer than zero")
+    for key in ("token_days", "max_attempts"):
+        value = merged[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingsError(f"{where}[{key!r}] must be a whole number of at least 1")
+    quiet = merged["quiet_hours"]
+    quiet_hours: tuple[int, int] | None = None
+    if quiet is not None:
+        if not (isinstance(quiet, str) and quiet.count("-") == 1):
+            raise SettingsError(
+                f"{where}['quiet_hours'] must be a span such as '22:00-07:00', or None"
+            )
+        start, end = (part.strip() for part in quiet.split("-"))
+        quiet_hours = (
+            _clock(f"{where}['quiet_hours']", start),
+            _clock(f"{where}['quiet_hours']", end),
+        )
+        if quiet_hours[0] == quiet_hours[1]:
+            raise SettingsError(f"{where}['quiet_hours'] must not start and end at the same time")
+    digest = merged["digest"]
+    if not isinstance(merged["resend_doubtful_mail"], bool):
+        raise SettingsError(f"{where}['resend_doubtful_mail'] must be True or False")
+    return NotifySettings(
+        enabled=merged["enabled"],
+        mail_to=tuple(item.strip() for item in mail_to),
+        webhooks=tuple(webhooks),
+        events=_kinds(f"{where}['events']", merged["events"]),
+        breach_warning=durations["breach_warning"],
+        token_days=merged["token_days"],
+        lookback=durations["lookback"],
+        quiet_hours=quiet_hours,
+        quiet_overrides=_kinds(f"{where}['quiet_overrides']", merged["quiet_overrides"]),
+        digest=None if digest is None else _clock(f"{where}['digest']", digest),
+        resend_doubtful_mail=merged["resend_doubtful_mail"],
+        max_attempts=merged["max_attempts"],
+        timezone=str(settings.get("TIMEZONE") or "UTC"),
+    )

@@ -57,6 +57,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "there are more, the command for the next page is printed on stderr.",
     ),
     "new": ("site", "Write a new post or snippet from a skeleton (never overwrites a file)."),
+    "notifications": (
+        "notifications",
+        "The notifications sent (or held, or in doubt) to whom by mail and chat webhook.",
+    ),
     "release": ("syndication", "Let a late or failed piece go out at the next run after all."),
     "report": (
         "moderation",

@@ -46,6 +46,7 @@ __all__ = [
     "OutboxMailer",
     "SmtpMailer",
     "make_mailer",
+    "new_message_id",
 ]
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ class Message:
     subject: str
     text: str = field(repr=False)
     reply_to: str | None = None
+    # a Message-ID chosen by the caller, so that a mail sent again after a crash carries the
+    # same one and the recipient's client can tell it is the same mail (publish.notify)
+    message_id: str | None = None
 
 
 def _domain(address: str) -> str | None:
@@ -96,12 +100,17 @@ def _build(message: Message, sender: str) -> EmailMessage:
     msg["To"] = message.to
     msg["Subject"] = message.subject
     msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=_domain(sender))
+    msg["Message-ID"] = message.message_id or make_msgid(domain=_domain(sender))
     if message.reply_to is not None:
         msg["Reply-To"] = message.reply_to
     # quoted-printable keeps the body 7-bit clean for any relay, with or without 8BITMIME
     msg.set_content(message.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     return msg
+
+
+def new_message_id(sender: str) -> str:
+    """A fresh Message-ID in the sender's domain, to be recorded before the mail is sent."""
+    return make_msgid(domain=_domain(sender))
 
 
 class Mailer(abc.ABC):

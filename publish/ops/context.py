@@ -18,6 +18,8 @@ from editorial.links import post_save_as
 from editorial.pieces import Post, Site, load_site
 from editorial.settings import Settings, SettingsError, load_settings, settings_root
 from publish import settings as publish_settings
+from publish.notify.delivery import Transports
+from publish.notify.mail import make_mailer
 from publish.ops.check_cache import check_cache
 from publish.posting.channels import Channel, CredentialsError, load_credentials, make_channel
 from publish.site.build import production_settings_file
@@ -35,6 +37,9 @@ class Context:
     store: Store
     channels: dict[str, Channel] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
+    # notifications: the mailer and webhook URLs, and what keeps a webhook from working
+    transports: Transports = field(default_factory=Transports)
+    notify_problems: list[str] = field(default_factory=list)
 
     def live_root(self) -> Path:
         """The folder the public site is served from (the production build's output)."""
@@ -103,7 +108,92 @@ def open_context(
             context.problems[name] = str(exc)
             continue
         context.channels[name] = make_channel(name, settings, credentials, dry_run=dry_run)
+    config = publish_settings.notify_settings(settings)
+    if config.enabled and not dry_run:
+        context.transports, context.notify_problems = notify_transports(settings, environ)
     return context
+
+
+ENV_WEBHOOK_PREFIX = "DP_NOTIFY_WEBHOOK_"
+ENV_NOTIFY_SECRETS = "DP_NOTIFY_SECRETS"
+
+
+def webhook_urls(
+    names: tuple[str, ...], environ: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """The URLs of the webhooks ``NOTIFY['webhooks']`` names, and why any is missing.
+
+    A chat webhook URL is a credential (anyone who has it may post to the channel), so it
+    never stands in the settings that are in git: ``DP_NOTIFY_WEBHOOK_<NAME>`` first, then
+    the file ``DP_NOTIFY_SECRETS`` names, with ``name = url`` lines (``#`` comments), which
+    must be readable by its owner only. Problems never quote a URL.
+    """
+    from_file: dict[str, str] = {}
+    problems: list[str] = []
+    secrets_path = environ.get(ENV_NOTIFY_SECRETS, "").strip()
+    if secrets_path:
+        from_file, problems = _read_secrets(Path(secrets_path))
+    urls: dict[str, str] = {}
+    for name in names:
+        url = environ.get(ENV_WEBHOOK_PREFIX + name.upper(), "").strip() or from_file.get(name)
+        if not url:
+            problems.append(
+                f"webhook {name!r} has no URL: set {ENV_WEBHOOK_PREFIX}{name.upper()} or add "
+                f"'{name} = https://…' to the file {ENV_NOTIFY_SECRETS} names"
+            )
+            continue
+        try:
+            publish_settings._check_url(f"webhook {name!r}", url.split("?", 1)[0])
+        except SettingsError as exc:
+            problems.append(str(exc).replace(url.split("?", 1)[0], "<url>"))
+            continue
+        urls[name] = url
+    return urls, problems
+
+
+def _read_secrets(path: Path) -> tuple[dict[str, str], list[str]]:
+    try:
+        mode = path.stat().st_mode
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        return {}, [f"{ENV_NOTIFY_SECRETS}: cannot read {path}: {exc.strerror}"]
+    if mode & 0o077:
+        return {}, [
+            f"{ENV_NOTIFY_SECRETS}: {path} is readable by others (mode {mode & 0o777:o}); "
+            f"the webhook URLs in it are credentials: chmod 600 {path}"
+        ]
+    found: dict[str, str] = {}
+    problems: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        name, equals, url = text.partition("=")
+        if not equals or not name.strip() or not url.strip():
+            problems.append(f"{path}:{number}: expected 'name = url'")
+            continue
+        found[name.strip()] = url.strip()
+    return found, problems
+
+
+def notify_transports(
+    settings: Settings, environ: Mapping[str, str]
+) -> tuple[Transports, list[str]]:
+    """What sends notifications: the ``MAIL`` mailer (SMTP credentials from ``environ``)
+    and the webhook URLs; with the problems that keep any of them from working."""
+    config = publish_settings.notify_settings(settings)
+    mail = publish_settings.mail_settings(settings)
+    from editorial.settings import settings_root
+
+    problems: list[str] = []
+    mailer = None
+    try:
+        mailer = make_mailer(mail, settings_root(settings), environ)
+    except ValueError as exc:
+        problems.append(f"mail: {exc}")
+    urls, webhook_problems = webhook_urls(config.webhooks, environ)
+    timeout = float(mail["timeout"])
+    return Transports(mailer=mailer, webhooks=urls, timeout=timeout), problems + webhook_problems
 
 
 def actor(explicit: str | None, environ: Mapping[str, str], root: Path) -> str:

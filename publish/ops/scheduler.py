@@ -38,9 +38,16 @@ from editorial.pieces import Post
 from editorial.settings import Settings, settings_root
 from publish.moderation import purge, send_replies
 from publish.moderation.sync import maintained, maintenance_due, sync, sync_due
+from publish.notify.delivery import notify
 from publish.ops.context import Context, open_context
+from publish.ops.workers import worker_id
 from publish.posting.syndication import Report, syndicate
-from publish.settings import max_lateness, moderation_settings, scheduler_settings
+from publish.settings import (
+    max_lateness,
+    moderation_settings,
+    notify_settings,
+    scheduler_settings,
+)
 from publish.site.build import build_site, production_settings_file
 from publish.site.deploy import DeployError, DeployTarget, make_target
 from publish.site.sitedata import data_path, write_site_data
@@ -347,6 +354,8 @@ def tick(
             summary.error = f"{type(exc).__name__}: {exc}"
             logger.exception("event=tick.error run_id=%s", summary.run_id)
         if not dry_run:
+            # after every step, also after a failed build: what went wrong is news
+            _notify(summary, context, now)
             _finish_run(context.store, summary, now)
     finally:
         context.store.dispose()
@@ -449,6 +458,31 @@ def _conversation(summary: TickSummary, context: Context, now: datetime) -> None
         context.store.maintain()
         maintained(context.store, now)
         summary.step("maintenance", "done", "query planner statistics refreshed")
+
+
+def _notify(summary: TickSummary, context: Context, now: datetime) -> None:
+    """Record and send the notifications that are true at ``now`` (publish.notify.delivery).
+
+    A mail server or chat hook that refuses is a ``warning`` step, never a failed tick:
+    the row stays pending and the next tick tries again.
+    """
+    config = notify_settings(context.settings)
+    if not config.enabled:
+        return
+    for problem in context.notify_problems:
+        summary.step("notify", "warning", problem)
+    try:
+        guideline = guideline_for(context.settings)
+    except GuidelineError:
+        guideline = None  # escalations then go to mail_to and the webhooks only
+    try:
+        report = notify(context.store, config, guideline, context.transports, now, worker_id())
+    except Exception as exc:  # a notification problem must not fail the tick
+        logger.exception("event=notify.error")
+        summary.step("notify", "warning", f"{type(exc).__name__}: {exc}")
+        return
+    status = "warning" if report.failed or report.doubt else "done"
+    summary.step("notify", status, report.summary())
 
 
 def _rebuild_for_links(

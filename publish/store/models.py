@@ -466,3 +466,58 @@ class ReviewDecision(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     commit: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotificationStatus(StrEnum):
+    """Where a notification stands; the transitions live in :mod:`publish.notify.delivery`.
+
+    ``sending`` is recorded before the message leaves; a row still ``sending`` after its
+    lease is *in doubt* and becomes ``doubt`` (never sent again blindly).
+    """
+
+    PENDING = "pending"
+    DIGEST = "digest"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DOUBT = "doubt"
+
+
+_NOTIFICATION_STATUSES = ", ".join(f"'{status.value}'" for status in NotificationStatus)
+
+
+class Notification(Base):
+    """One event for one recipient: ``event_key`` (kind, subject, threshold) × ``recipient``
+    is unique, so an event is recorded, and sent, once per recipient however often the
+    scheduler finds it and however many workers tick."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("event_key", "recipient"),
+        CheckConstraint(f"status IN ({_NOTIFICATION_STATUSES})", name="status"),
+        Index(None, "status", "not_before"),
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(600))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(500))
+    recipient: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    batch: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.id} {self.event_key} → {self.recipient} {self.status}>"

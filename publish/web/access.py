@@ -34,6 +34,8 @@ MANAGE_USERS = frozenset({ADMIN})
 # review requests for the approval portal: everyone sees them, editors send them
 READ_REVIEWS = EVERYONE
 REQUEST_REVIEW = frozenset({ADMIN, EDITOR})
+# the notifications list: everyone; those about comments only for READ_INBOX (the view)
+READ_NOTIFICATIONS = EVERYONE
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -251,7 +251,16 @@ def create_app(
 
 
 def _register(app: Flask) -> None:
-    from publish.web import auth, dashboard, inbox, portal, review_requests, users, webhook
+    from publish.web import (
+        auth,
+        dashboard,
+        inbox,
+        notifications,
+        portal,
+        review_requests,
+        users,
+        webhook,
+    )
 
     for blueprint in (
         auth.blueprint,
@@ -261,6 +270,7 @@ def _register(app: Flask) -> None:
         webhook.blueprint,
         portal.blueprint,
         review_requests.blueprint,
+        notifications.blueprint,
     ):
         app.register_blueprint(blueprint)
     app.before_request(_guard)

@@ -40,6 +40,8 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/logout", ALL),
     ("GET", "/reviews", ALL),
     ("POST", "/reviews", {"admin", "editor"}),
+    ("GET", "/notifications", ALL),
+    ("GET", "/notifications?status=doubt", ALL),
 ]
 # public routes: the login page, Facebook's webhook (which proves itself by signature) and
 # the approval portal (its magic links and portal sessions; tests/publish/web/test_portal.py)
