@@ -94,7 +94,7 @@ def bench_ingest(store: Store, count: int) -> dict[str, Any]:
     page = 100
     remotes = [
         RemoteComment(
-            remote_id=f"bench-{n}",
+            remote_id=f"bench-{n}-{count}",
             parent_id="fa-post-1",
             post_id="fa-post-1",
             author_handle=f"bench{n % 977}",

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import json
 import logging
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from editorial.guideline import Guideline
@@ -70,6 +71,8 @@ REPEAT_WINDOW = timedelta(days=30)
 LOOKUP_BATCH = 500
 # comments stored per transaction: a write lock held for milliseconds, not for a whole sync
 INGEST_BATCH = 200
+_COMMENTS = cast(Table, Comment.__table__)
+_AUDIT = cast(Table, AuditEvent.__table__)
 
 
 @dataclass
@@ -105,20 +108,36 @@ class Ingested:
     created: bool
 
 
-def _repeats(session: Session, key: str | None, received: datetime) -> int:
-    """Copies of a text (as :func:`~publish.moderation.triage.normal_text` compares them) that
-    arrived from anyone within :data:`REPEAT_WINDOW` before ``received``: one indexed
-    lookup of the repeat key, never a scan of the comments."""
-    if key is None:
-        return 0
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Comment)
-            .where(Comment.text_hash == key, Comment.created_at >= received - REPEAT_WINDOW)
-        )
-        or 0
-    )
+def _stored_copies(
+    session: Session, keys: set[str], since: datetime
+) -> dict[str, list[datetime]]:
+    """When the stored copies of each text arrived (sorted), from ``since`` on.
+
+    One indexed range lookup of the repeat keys (``text_hash, created_at``) for a whole
+    page, never a scan of the comments and never a query per comment: only copies of the
+    page's own texts come back, so the answer is as small as the campaign it detects.
+    """
+    found: dict[str, list[datetime]] = {}
+    ordered = sorted(keys)
+    for first in range(0, len(ordered), LOOKUP_BATCH):
+        for key, at in session.execute(
+            select(_COMMENTS.c.text_hash, _COMMENTS.c.created_at).where(
+                _COMMENTS.c.text_hash.in_(ordered[first : first + LOOKUP_BATCH]),
+                _COMMENTS.c.created_at >= since,
+            )
+        ):
+            found.setdefault(str(key), []).append(at)
+    for times in found.values():
+        times.sort()
+    return found
+
+
+def _repeats(stored: list[datetime], page: list[datetime], received: datetime) -> int:
+    """Copies of a text (as :func:`~publish.moderation.triage.normal_text` compares them)
+    that arrived from anyone within :data:`REPEAT_WINDOW` before ``received``: those in
+    the store (sorted, so a bisection) and those earlier in the same page."""
+    start = received - REPEAT_WINDOW
+    return len(stored) - bisect_left(stored, start) + sum(1 for at in page if at >= start)
 
 
 def text_hash(text: str) -> str | None:
@@ -186,21 +205,26 @@ def ingest_many(
         rows: list[dict[str, Any]] = []
         verdicts: list[tuple[str, Any]] = []
         fresh: dict[str, int] = {}  # remote id → place in rows, for copies within the page
-        for remote in remotes:
-            if remote.remote_id in known or remote.remote_id in fresh:
+        arriving = [
+            (remote, min(remote.created_at, now), repeat_key(remote.text))
+            for remote in remotes
+            if remote.remote_id not in known
+        ]
+        keys = {key for _remote, _at, key in arriving if key is not None}
+        stored = (
+            _stored_copies(session, keys, min(at for _r, at, _k in arriving) - REPEAT_WINDOW)
+            if keys
+            else {}
+        )
+        in_page: dict[str, list[datetime]] = {}  # copies earlier in this page, by key
+        for remote, received, key in arriving:
+            if remote.remote_id in fresh:
                 continue
-            received = min(remote.created_at, now)
-            key = repeat_key(remote.text)
-            earlier = sum(
-                1
-                for row in rows
-                if key is not None
-                and row["text_hash"] == key
-                and row["created_at"] >= received - REPEAT_WINDOW
-            )
-            verdict = triage(
-                remote.text, received, guideline, rules, _repeats(session, key, received) + earlier
-            )
+            repeats = 0
+            if key is not None:
+                repeats = _repeats(stored.get(key, []), in_page.get(key, []), received)
+                in_page.setdefault(key, []).append(received)
+            verdict = triage(remote.text, received, guideline, rules, repeats)
             state = CommentState.NEW
             reason = None
             if verdict.spam:
@@ -238,13 +262,15 @@ def ingest_many(
             )
         ids: list[int] = []
         if rows:
+            # Core statements on the tables: one executemany each, no ORM unit of work
             ids = list(
                 session.scalars(
-                    insert(Comment).returning(Comment.id, sort_by_parameter_order=True), rows
+                    insert(_COMMENTS).returning(_COMMENTS.c.id, sort_by_parameter_order=True),
+                    rows,
                 )
             )
             session.execute(
-                insert(AuditEvent),
+                insert(_AUDIT),
                 [
                     {
                         "at": now,

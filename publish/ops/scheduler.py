@@ -50,7 +50,7 @@ from publish.settings import (
 )
 from publish.site.build import build_site, production_settings_file
 from publish.site.deploy import DeployError, DeployTarget, make_target
-from publish.site.sitedata import data_path, write_site_data
+from publish.site.sitedata import data_path, refresh_site_data, write_site_data
 from publish.store import Store
 from publish.store.models import SchedulerRun
 
@@ -494,9 +494,7 @@ def _rebuild_for_links(
     should_stop: Callable[[], bool],
 ) -> None:
     """New posts on the networks are new "shared on" links: the site shows them at once."""
-    before = data_path(context.settings).read_bytes()
-    write_site_data(context.site, context.store, now)
-    if data_path(context.settings).read_bytes() == before:
+    if not refresh_site_data(context.site, context.store, now):
         summary.step("rebuild", "skipped", "the links and comments on the site did not change")
         return
     if should_stop():

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
+from sqlalchemy import select
 
 from editorial.approvals import approval_states
 from editorial.findings import Finding
@@ -27,8 +28,8 @@ from editorial.pieces import Post, Site, Snippet
 from editorial.times import zone
 from publish.states import editorial_state as _editorial_state
 from publish.states import ledger_state as _ledger_state
-from publish.store import Store, audit, ledger
-from publish.store.models import LedgerEntry
+from publish.store import Store
+from publish.store.models import AuditEvent, LedgerEntry
 
 logger = logging.getLogger(__name__)
 
@@ -119,12 +120,25 @@ def calendar_entries(
         if (start is None or at >= start) and (end is None or at < end)
     ]
     states = approval_states(site, [p for p, _ in wanted]) if wanted else {}
+    # only the ledger rows and retractions of the pieces in the period (the unique index
+    # on piece, channel, part; the audit index on subject): not the whole history per page
+    ids = sorted({p.id for p, _ in wanted})
+    parts: dict[tuple[str, str, int], LedgerEntry] = {}
+    retracted: set[str] = set()
     with store.read() as session:
-        parts = {(e.piece_id, e.channel, e.part_index): e for e in ledger.all_entries(session)}
-        retracted = {
-            event.subject_id
-            for event in audit.recent(session, action="piece.retracted", limit=None)
-        }
+        for first in range(0, len(ids), 500):
+            chunk = ids[first : first + 500]
+            for e in session.scalars(select(LedgerEntry).where(LedgerEntry.piece_id.in_(chunk))):
+                parts[(e.piece_id, e.channel, e.part_index)] = e
+            retracted.update(
+                session.scalars(
+                    select(AuditEvent.subject_id).where(
+                        AuditEvent.subject_type == "piece",
+                        AuditEvent.subject_id.in_(chunk),
+                        AuditEvent.action == "piece.retracted",
+                    )
+                )
+            )
         session.expunge_all()
     entries: list[Entry] = []
     for piece, at in wanted:

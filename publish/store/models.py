@@ -76,6 +76,7 @@ class LedgerEntry(Base):
         # one network post carries one part: never recorded for a second entry (NULLs,
         # the parts not posted yet, are distinct on SQLite and PostgreSQL alike)
         Index(None, "channel", "remote_id", unique=True),
+        Index(None, "updated_at"),  # the site data's change stamp (migration 0009)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -217,6 +218,7 @@ class Comment(Base):
         Index(None, "kind", "created_at"),
         Index(None, "text_hash", "created_at"),
         Index(None, "channel", "author_handle"),
+        Index(None, "updated_at"),  # the site data's change stamp (migration 0009)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -283,6 +285,7 @@ class CommentReply(Base):
     __table_args__ = (
         CheckConstraint(f"status IN ({_REPLY_STATUSES})", name="status"),
         Index(None, "comment_id"),
+        Index(None, "updated_at"),  # the site data's change stamp (migration 0009)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
