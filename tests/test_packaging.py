@@ -196,3 +196,25 @@ def test_relative_imports_inside_plugins_work_from_the_checkout_too() -> None:
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, timeout=120, env=_env(), check=True)
     assert run.stdout.strip() == "dp_incremental.record"
+
+
+def test_dialogpress_init_from_the_wheel_makes_a_site_that_checks_and_builds(
+    venv: Path, tmp_path: Path
+) -> None:
+    """The skeleton ships as package data, and the site it writes names the plugins by
+    short name with an empty PLUGIN_PATHS: they load as namespace plugins."""
+    dialogpress = venv.with_name("dialogpress")
+    site = tmp_path / "kunde"
+    made = subprocess.run(
+        [str(dialogpress), "init", str(site), "--title", "Kunde", "--url", "https://k.example"],
+        env=_env(), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    for command in (["check"], ["build"]):
+        run = subprocess.run([str(dialogpress), *command], cwd=site, env=_env(),
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr
+    # the preview shows the draft post through dp_frontmatter and the packaged theme
+    page = (site / "output" / "drafts" / "willkommen.html").read_text("utf-8")
+    assert "Willkommen in unserem Blog" in page
+    assert 'class="preview-banner"' in page
