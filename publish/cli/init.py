@@ -68,8 +68,10 @@ def init(
 
     Example:
 
-        dialogpress init kunde-12 --title "Kunde 12 – Blog" --url https://blog.kunde12.de
-        --approver "Petra Schulz:petra@kunde12.de:petra.pub" --git-host gitlab
+    \b
+        dialogpress init kunde-12 --title "Kunde 12 – Blog" \\
+            --url https://blog.kunde12.de --git-host gitlab \\
+            --approver "Petra Schulz:petra@kunde12.de:petra.pub"
     """
     ask = _interactive()
 
