@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -26,8 +27,13 @@ from typing import Any
 
 
 @functools.cache
-def _twitter_text() -> ModuleType:
-    import twitter_text
+def load_twitter_text() -> ModuleType:
+    """twitter-text, imported once. Its emoji module imports ``pkg_resources``, whose
+    deprecation warning (setuptools 67.5 and later) would land on every command's stderr:
+    it is silenced for that import only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+        import twitter_text
 
     return twitter_text
 
@@ -35,6 +41,7 @@ def _twitter_text() -> ModuleType:
 @functools.cache
 def _rules() -> dict[int, dict[str, Any]]:
     """The weighted-length rules by version; v1 and v2 as shipped lack the emoji switch."""
+    load_twitter_text()
     from twitter_text.config import config
 
     return {
@@ -46,6 +53,7 @@ def _rules() -> dict[int, dict[str, Any]]:
 
 @functools.cache
 def _invalid_chars() -> Any:
+    load_twitter_text()
     from twitter_text.regexp.invalid_chars import invalid_chars
 
     return invalid_chars
@@ -101,12 +109,12 @@ class Measure:
 
 def weighted_length(text: str, version: int = 3) -> int:
     """The length X counts for ``text``."""
-    return int(_twitter_text().parse_tweet(text, _rules()[version]).weightedLength)
+    return int(load_twitter_text().parse_tweet(text, _rules()[version]).weightedLength)
 
 
 def is_valid_tweet(text: str, version: int = 3) -> bool:
     """True when X accepts ``text``: not empty, within the limit, no invalid characters."""
-    return bool(_twitter_text().parse_tweet(text, _rules()[version]).valid)
+    return bool(load_twitter_text().parse_tweet(text, _rules()[version]).valid)
 
 
 def character_count(text: str) -> int:
@@ -135,7 +143,7 @@ def _measure_x(text: str, limit: int) -> Measure:
     # same weight lets it tell where the *length* crosses the limit
     stand_in = _invalid_chars().sub(_STAND_IN, text)
     rules = {**_rules()[3], "max_weighted_tweet_length": limit}
-    result = _twitter_text().parse_tweet(stand_in, rules)
+    result = load_twitter_text().parse_tweet(stand_in, rules)
     count = int(result.weightedLength)
     overflow = None
     if count > limit:
@@ -170,7 +178,9 @@ def links(text: str) -> list[Entity]:
     """The URLs X would link in ``text`` (with or without ``https://``)."""
     return [
         Entity(start, end, text[start:end])
-        for start, end in (e["indices"] for e in _twitter_text().extract_urls_with_indices(text))
+        for start, end in (
+            e["indices"] for e in load_twitter_text().extract_urls_with_indices(text)
+        )
     ]
 
 

@@ -53,6 +53,8 @@ def test_every_listing_and_check_speaks_json(path: str, command: click.Command) 
 def test_every_command_takes_settings(path: str, command: click.Command) -> None:
     if isinstance(command, click.Group):
         return
+    if path == "dialogpress init":
+        return  # it writes the settings file of a new site: there is none to read yet
     options = {opt for param in command.params for opt in getattr(param, "opts", [])}
     assert "--settings" in options, f"{path} does not take -s/--settings"
 

@@ -51,6 +51,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "moderation",
         "Erase a person's comments and personal data from the store (a GDPR request).",
     ),
+    "init": (
+        "init",
+        "Make a new client site in an empty FOLDER (default: here) and commit it.",
+    ),
     "inbox": (
         "moderation",
         "The comments waiting for a decision, the most urgent first, a page at a time; when "

@@ -781,6 +781,9 @@ class TwitterSandbox(SandboxServer):
 
 def _weighted_length(text: str) -> int:
     """X's weighted length (URLs count 23, CJK and emoji 2), as twitter-text counts it."""
+    from editorial.length import load_twitter_text
+
+    load_twitter_text()
     from twitter_text import parse_tweet
 
     return int(parse_tweet(text).weightedLength)
