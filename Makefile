@@ -52,7 +52,7 @@ bench: install
 	$(BIN)/python bench/comments.py --comments $(COMMENTS)
 
 # German and English: extract every marked string (babel.cfg) into the German catalog
-# publish/locale/de/LC_MESSAGES/messages.po; new strings arrive untranslated, and a test
+# editorial/locale/de/LC_MESSAGES/messages.po; new strings arrive untranslated, and a test
 # fails until each has its German. Nothing to compile: the .po is read at run time.
 messages: install
 	$(BIN)/python -m publish.i18n_catalog

@@ -1,7 +1,7 @@
 """``make messages``: find every marked string and merge it into the German catalog.
 
 Extraction follows ``babel.cfg`` with the keywords below; the result is merged into
-``publish/locale/de/LC_MESSAGES/messages.po`` (new strings come in untranslated, strings no
+``editorial/locale/de/LC_MESSAGES/messages.po`` (new strings come in untranslated, strings no
 longer used are dropped, translations are kept). The test in ``tests/test_i18n.py`` runs
 the same extraction and fails when a string is missing from the catalog or has no German.
 
@@ -21,7 +21,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 from jinja2 import Environment, nodes
 
-from publish import i18n
+from editorial import i18n
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "babel.cfg"

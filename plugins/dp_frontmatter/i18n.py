@@ -10,7 +10,7 @@ Every dialogpress site runs this plugin, so it also hands the theme its translat
 - Jinja's i18n extension (``{% trans %}``, ``_()``, ``ngettext()``) for templates that use
   gettext directly, in the page's language (``page_lang``, else ``DEFAULT_LANG``).
 
-The catalogs are :mod:`publish.i18n`'s: one ``.po`` per language, compiled in memory.
+The catalogs are :mod:`editorial.i18n`'s: one ``.po`` per language, compiled in memory.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from publish import i18n
+from editorial import i18n
 
 
 def translate(messages: dict[str, Any], language: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from editorial import i18n
 from editorial.approvals import (
     ApprovalError,
     ApprovalState,
@@ -50,7 +51,6 @@ from editorial.links import post_save_as
 from editorial.pieces import Piece, Post, Site, Snippet, load_site
 from editorial.review_report import Part, changed_pieces, channel_texts, schedule
 from editorial.settings import Settings, SettingsError
-from publish import i18n
 from publish.notify.mail import Mailer, MailError, Message, make_mailer
 from publish.review import requests as reviews
 from publish.review.previews import (

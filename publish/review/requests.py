@@ -28,8 +28,8 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from editorial.approvals import ApprovalError, trust_root
+from editorial.i18n import N_
 from editorial.settings import Settings
-from publish.i18n import N_
 from publish.store import audit
 from publish.store.models import ReviewDecision, ReviewLink, ReviewPiece, ReviewRequest
 
@@ -39,7 +39,7 @@ SUBJECT = "review"
 Decision = Literal["approved", "changes_requested"]
 Refusal = Literal["unknown", "other-review", "used", "expired"]
 
-# English; the portal shows them in the approver's language (publish/locale)
+# English; the portal shows them in the approver's language (editorial/locale)
 _REFUSALS: dict[str, str] = {
     "unknown": N_("This link is not valid (perhaps it was not copied in full)."),
     "other-review": N_("This link belongs to another review."),

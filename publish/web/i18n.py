@@ -16,8 +16,8 @@ from typing import Any
 
 from flask import Flask, g, has_request_context, request
 
-from publish import i18n
-from publish.i18n import N_
+from editorial import i18n
+from editorial.i18n import N_
 
 __all__ = ["N_", "_", "format_datetime", "install", "label", "language", "ngettext"]
 

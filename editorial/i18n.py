@@ -2,7 +2,7 @@
 the site theme and the CLI's messages.
 
 The source language is English: every ``msgid`` is the English text, and
-``publish/locale/de/LC_MESSAGES/messages.po`` holds the German. The ``.po`` file is the one
+``editorial/locale/de/LC_MESSAGES/messages.po`` holds the German. The ``.po`` file is the one
 source; it is compiled in memory (Babel's ``read_po`` → ``write_mo``) the first time a
 language is asked for and cached, so there is no build step and no compiled ``.mo`` to
 forget in a commit. ``make messages`` extracts the strings (``babel.cfg``) and merges them
@@ -12,6 +12,9 @@ Dates and plurals follow the language through Babel's CLDR data, never the syste
 (which a build machine may lack): „Mo., 14. Dez. 2026, 09:00 MEZ“ in German,
 "Mon, 14 Dec 2026, 09:00 CET" in English (European English, ``en_150``: the sites are
 European, and plain ``en`` has no short names for their zones, only "+0100").
+
+It lives in :mod:`editorial` (pure: files and Babel, no network, no database) because
+the Pelican plugins, which may import only the pure layers, hand the theme its words too.
 
 Which language: :func:`negotiate` (the desk and portal: the browser's Accept-Language
 among the supported ones, else the site's ``DEFAULT_LANG``), :func:`from_environment`
