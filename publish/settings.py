@@ -119,6 +119,9 @@ DEFAULTS: dict[str, Any] = {
         # whose theme, plugins and settings build the previews (never the review branch's);
         # None: the ref the trust root is read from (DP_TRUST_REF, else origin/HEAD, ...)
         "protected_branch": None,
+        # the language of mails to a person ("address": "de" or "en"); others get the
+        # site's DEFAULT_LANG
+        "languages": {},
     },
     # notifications by e-mail and chat webhook (see publish.notify.events, docs/notifications.md);
     # webhook URLs come from DP_NOTIFY_WEBHOOK_<NAME> or the DP_NOTIFY_SECRETS file, never here
@@ -563,6 +566,15 @@ def portal_settings(settings: Settings) -> dict[str, Any]:
     ):
         raise SettingsError(
             f"{where}['protected_branch'] must be a branch name such as 'main', or None"
+        )
+    languages = merged["languages"]
+    if not isinstance(languages, dict) or any(
+        not isinstance(address, str) or value not in ("de", "en")
+        for address, value in languages.items()
+    ):
+        raise SettingsError(
+            f"{where}['languages'] must map e-mail addresses to 'de' or 'en', "
+            "e.g. {'kim@stadtwerke.example': 'en'}"
         )
     committer = merged["committer"]
     match = re.match(r"^([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>$", str(committer).strip())

@@ -33,6 +33,8 @@ from editorial.pieces import source_format
 from editorial.sourcefile import SourceError, read_source
 from editorial.times import TimeError, parse_time
 
+from .i18n import install as install_translations
+
 logger = logging.getLogger(__name__)
 
 _LIST_FIELDS = {"tags"}
@@ -149,4 +151,5 @@ def check_settings(pelican: Any) -> None:
 
 def register() -> None:
     signals.initialized.connect(check_settings)
+    signals.generator_init.connect(install_translations)
     signals.readers_init.connect(add_reader)

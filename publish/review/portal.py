@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from editorial import i18n
 from editorial.approvals import (
     ApprovalError,
     ApprovalState,
@@ -132,6 +133,7 @@ class PieceView:
     raw_html: bool = False  # its body holds markup the rendered page may show differently
     channels: list[ChannelView] = field(default_factory=list)
     missing: bool = False
+    publish_at: datetime | None = None  # for the page, in the reader's language
 
     @property
     def changed_since_sent(self) -> bool:
@@ -493,6 +495,7 @@ class Portal:
             hash=state.hash or content_hash(piece),
             sent_hash=row.hash,
             when=schedule(piece.publish_at, timezone),
+            publish_at=piece.publish_at,
             findings=[f"{f.severity}: {f.message}" for f in piece.findings],
             state=state.state,
             approved_by_me=mine,
@@ -667,24 +670,44 @@ class Portal:
         days = self.options["link_days"]
         url = self.link_url(review.id, token)
         note = f"\n{review.note}\n" if review.note else ""
+        lang = self.mail_language(approver)
         text = (
-            f"Guten Tag {self.approver_name(approver)},\n\n"
-            f"{requester} bittet Sie um Freigabe von {count} Beitrag/Beiträgen für "
-            f"{site_name}.\n{note}\n"
-            f"Öffnen Sie die Vorschau mit diesem Link (nur für Sie, einmal gültig, "
-            f"{days} Tage lang):\n\n{url}\n\n"
-            "Dort sehen Sie jeden Beitrag, wie er auf der Website, auf X und auf Facebook "
-            "erscheint, und können freigeben oder Änderungen erbitten.\n\n"
-            "---\n"
-            f"{requester} asks you to approve {count} piece(s) for {site_name}. Open the "
-            f"preview with the link above (for you only, once, valid for {days} days).\n"
+            i18n.translate(lang, "Hello %(name)s,") % {"name": self.approver_name(approver)}
+            + "\n\n"
+            + i18n.translate_plural(
+                lang,
+                "%(who)s asks you to approve %(num)s piece for %(site)s.",
+                "%(who)s asks you to approve %(num)s pieces for %(site)s.",
+                count,
+            ) % {"who": requester, "num": count, "site": site_name}
+            + f"\n{note}\n"
+            + i18n.translate_plural(
+                lang,
+                "Open the preview with this link (for you only, once, valid for %(num)s day):",
+                "Open the preview with this link (for you only, once, valid for %(num)s days):",
+                days,
+            ) % {"num": days}
+            + f"\n\n{url}\n\n"
+            + i18n.translate(
+                lang,
+                "There you see every piece as it appears on the website, on X and on "
+                "Facebook, and can approve it or ask for changes.",
+            )
+            + "\n"
         )
         return Message(
             to=approver,
-            subject=f"Freigabe erbeten / Approval requested: {site_name}",
+            subject=i18n.translate(lang, "Approval requested: %(site)s") % {"site": site_name},
             text=text,
             reply_to=requester if "@" in requester else None,
         )
+
+    def mail_language(self, recipient: str) -> str:
+        """The language of a mail to ``recipient``: theirs when the settings know it
+        (``PORTAL["languages"]``, address → ``de``/``en``), else the site's."""
+        known = self.options.get("languages") or {}
+        chosen = i18n.normalize(str(known.get(recipient, ""))) if isinstance(known, dict) else None
+        return chosen or i18n.site_language(self.settings)
 
     def decision_notice(
         self, review: ReviewRequest, approver: str, decision: str, pieces: list[str],
@@ -693,16 +716,20 @@ class Portal:
         if "@" not in review.requested_by:
             return None
         who = self.approver_name(approver)
+        lang = self.mail_language(review.requested_by)
+        values = {"who": who, "address": approver, "pieces": ", ".join(pieces)}
         if decision == "approved":
-            subject = f"Freigegeben / Approved: {', '.join(pieces)}"
-            text = f"{who} ({approver}) hat im Portal freigegeben / approved in the portal:\n"
+            subject = i18n.translate(lang, "Approved: %(pieces)s") % values
+            text = i18n.translate(lang, "%(who)s (%(address)s) approved in the portal:") % values
         else:
-            subject = f"Änderungen erbeten / Changes requested: {', '.join(pieces)}"
-            text = f"{who} ({approver}) bittet um Änderungen / asks for changes:\n"
-        text += "".join(f"- {piece}\n" for piece in pieces)
+            subject = i18n.translate(lang, "Changes requested: %(pieces)s") % values
+            text = i18n.translate(lang, "%(who)s (%(address)s) asks for changes:") % values
+        text += "\n" + "".join(f"- {piece}\n" for piece in pieces)
         if comment:
-            text += f"\n„{comment}“\n"
-        text += f"\nReview {review.id}, branch {review.branch}.\n"
+            text += "\n" + i18n.translate(lang, "“%(comment)s”") % {"comment": comment} + "\n"
+        text += "\n" + i18n.translate(lang, "Review %(id)s, branch %(branch)s.") % {
+            "id": review.id, "branch": review.branch,
+        } + "\n"
         return Message(to=review.requested_by, subject=subject, text=text, reply_to=approver)
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from editorial.approvals import ApprovalError, trust_root
+from editorial.i18n import N_
 from editorial.settings import Settings
 from publish.store import audit
 from publish.store.models import ReviewDecision, ReviewLink, ReviewPiece, ReviewRequest
@@ -38,11 +39,12 @@ SUBJECT = "review"
 Decision = Literal["approved", "changes_requested"]
 Refusal = Literal["unknown", "other-review", "used", "expired"]
 
+# English; the portal shows them in the approver's language (editorial/locale)
 _REFUSALS: dict[str, str] = {
-    "unknown": "This link is not valid (perhaps it was not copied in full).",
-    "other-review": "This link belongs to another review.",
-    "used": "This link has been used already; a link opens the review once.",
-    "expired": "This link has expired.",
+    "unknown": N_("This link is not valid (perhaps it was not copied in full)."),
+    "other-review": N_("This link belongs to another review."),
+    "used": N_("This link has been used already; a link opens the review once."),
+    "expired": N_("This link has expired."),
 }
 
 

@@ -29,6 +29,7 @@ from publish.store import audit
 from publish.store.errors import Conflict, NotFound
 from publish.store.models import DeskUser, LoginAttempt, Role
 from publish.web import sessions
+from publish.web.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ def login(
         if locked is not None:
             return LoginResult(None, _locked_message(locked), locked_until=locked)
         logger.info("desk login failed for %s from %s", typed, address)
-        return LoginResult(None, "The e-mail address or the password is wrong.")
+        return LoginResult(None, _("The e-mail address or the password is wrong."))
     if user.locked_until is not None and user.locked_until > now:
         # the full argon2 time, as for an unknown name and a wrong password: a quick
         # answer would tell which addresses have a (locked) account
@@ -323,11 +324,12 @@ def _failed(
             now,
         )
         return LoginResult(None, _locked_message(until), locked_until=until)
-    return LoginResult(None, "The e-mail address or the password is wrong.")
+    return LoginResult(None, _("The e-mail address or the password is wrong."))
 
 
 def _locked_message(until: datetime) -> str:
-    return (
-        "Too many failed logins: this account is locked for a while "
-        f"(until {until.strftime('%H:%M')} UTC). An admin can reset the password."
+    return _(
+        "Too many failed logins: this account is locked for a while (until %(until)s UTC). "
+        "An admin can reset the password.",
+        until=until.strftime("%H:%M"),
     )

@@ -36,7 +36,7 @@ from publish.review.portal import Portal
 from publish.settings import desk_settings
 from publish.store import Store, open_store
 from publish.store.models import DeskUser
-from publish.web import access, csrf, display, sessions
+from publish.web import access, csrf, display, i18n, sessions
 from publish.web.accounts import Throttle
 from publish.web.devserver import mask
 
@@ -277,6 +277,7 @@ def _register(app: Flask) -> None:
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _error_page)
     app.add_url_rule("/", "home", _home)
+    i18n.install(app)
 
     @app.context_processor
     def page_helpers() -> dict[str, Any]:
@@ -353,11 +354,14 @@ def _guard() -> BaseResponse | None:
             )
             return _error_page(
                 BadRequest(
-                    "The form was stale or not sent by this desk. Reload the page and try again."
+                    i18n._(
+                        "The form was stale or not sent by this desk. "
+                        "Reload the page and try again."
+                    )
                 )
             )
     if roles is not None and g.user.role not in roles:
-        return _error_page(Forbidden("Your role may not do this."))
+        return _error_page(Forbidden(i18n._("Your role may not do this.")))
     if (
         g.user is not None
         and g.user.must_change_password

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from publish.web import access, accounts, sessions
 from publish.web.app import current_user, desk, safe_next, set_cookie
+from publish.web.i18n import _
 
 blueprint = Blueprint("auth", __name__)
 
@@ -63,7 +64,7 @@ def password() -> BaseResponse | tuple[str, int] | str:
         return render_template("password.html", problem=None)
     new = request.form.get("new_password", "")
     if new != request.form.get("confirm_password", ""):
-        return render_template("password.html", problem="The two new passwords differ."), 422
+        return render_template("password.html", problem=_("The two new passwords differ.")), 422
     now = state.now()
     try:
         with state.store.transaction() as session:

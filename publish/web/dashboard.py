@@ -23,6 +23,7 @@ from publish.store.models import LedgerEntry, Status
 from publish.web import access, calendar_grid, chart
 from publish.web.app import current_user, desk
 from publish.web.display import span
+from publish.web.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def _anchor(now: datetime) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        abort(400, f"start={text!r} is not a date (YYYY-MM-DD).")
+        abort(400, _("start=%(value)s is not a date (YYYY-MM-DD).", value=repr(text)))
 
 
 def _health(now: datetime) -> list[ChannelHealth]:
@@ -125,7 +126,7 @@ def index() -> str:
     now = state.now()
     view = request.args.get("view", "week")
     if view not in calendar_grid.VIEWS:
-        abort(400, f"view={view!r}: choose week or month.")
+        abort(400, _("view=%(value)s: choose week or month.", value=repr(view)))
     grid = calendar_grid.period(view, _anchor(now), state.zone)
     context = state.context()
     entries = calendar_entries(
@@ -181,10 +182,14 @@ def late(decision: str) -> BaseResponse:
         )
     problems, changed = outcome.conflicts, outcome.changed
     if problems:
-        flash(f"Someone acted first on {piece}: {'; '.join(problems)}")
+        flash(_("Someone acted first on %(piece)s: %(why)s", piece=piece,
+                why="; ".join(problems)))
     elif changed == 0:
-        flash(f"{piece} on {channel} is no longer late; nothing changed.")
+        flash(_("%(piece)s on %(channel)s is no longer late; nothing changed.", piece=piece,
+                channel=channel))
+    elif decision == "release":
+        flash(_("%(piece)s on %(channel)s released: it goes out at the next run.",
+                piece=piece, channel=channel))
     else:
-        verb = "released: it goes out at the next run" if decision == "release" else "skipped"
-        flash(f"{piece} on {channel} {verb}.")
+        flash(_("%(piece)s on %(channel)s skipped.", piece=piece, channel=channel))
     return redirect(url_for("dashboard.index"))

@@ -25,6 +25,7 @@ from publish.store.errors import Conflict, NotFound
 from publish.store.models import CommentState, ReplyStatus
 from publish.web import access, accounts
 from publish.web.app import current_user, desk
+from publish.web.i18n import N_, _
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def _comment_or_404(comment_id: int) -> CommentView:
     try:
         return moderation.show(desk().store, comment_id)
     except NotFound:
-        abort(404, f"There is no comment {comment_id}.")
+        abort(404, _("There is no comment %(id)s.", id=comment_id))
 
 
 def _assignees() -> list[str]:
@@ -182,28 +183,28 @@ def decide(comment_id: int, action: str) -> BaseResponse | tuple[str, int]:
         else:
             to = (form.get("to") or "").strip()
             if not to:
-                return _page(comment, status=422, problem="Choose whom to assign it to.")
+                return _page(comment, status=422, problem=_("Choose whom to assign it to."))
             moderation.assign(state.store, comment_id, to=to, **common)
     except Conflict as exc:
         logger.info("desk: %s of comment %s by %s lost: %s", action, comment_id, actor, exc)
         return _page(
             _comment_or_404(comment_id),
             status=409,
-            problem=f"Someone acted first: {exc}. Look at the comment as it is now.",
+            problem=_("Someone acted first: %(why)s. Look at the comment as it is now.", why=exc),
         )
     except NotAllowed as exc:
         return _page(comment, status=422, problem=str(exc))
-    flash(f"Comment {comment_id}: {_DONE[action]}.")
+    flash(_("Comment %(id)s: %(done)s.", id=comment_id, done=_(_DONE[action])))
     return redirect(url_for("inbox.show", comment_id=comment_id))
 
 
 _DONE = {
-    "approve": "approved",
-    "reject": "rejected",
-    "silence": "marked silent",
-    "escalate": "escalated",
-    "resolve": "resolved",
-    "assign": "assigned",
+    "approve": N_("approved"),
+    "reject": N_("rejected"),
+    "silence": N_("marked silent"),
+    "escalate": N_("escalated"),
+    "resolve": N_("resolved"),
+    "assign": N_("assigned"),
 }
 
 
@@ -252,7 +253,7 @@ def reply(comment_id: int) -> BaseResponse | tuple[str, int]:
             status=422,
             draft=text,
             findings=exc.findings,
-            problem="The reply was not sent: it breaks the guideline (see below).",
+            problem=_("The reply was not sent: it breaks the guideline (see below)."),
         )
     except NotAllowed as exc:
         return _page(comment, status=422, draft=text, problem=str(exc))
@@ -261,10 +262,10 @@ def reply(comment_id: int) -> BaseResponse | tuple[str, int]:
             _comment_or_404(comment_id),
             status=409,
             draft=text,
-            problem=f"Someone acted first: {exc}.",
+            problem=_("Someone acted first: %(why)s.", why=exc),
         )
     if written.status == ReplyStatus.PENDING:
-        flash("The reply waits for a second person's approval (sensitive category).")
+        flash(_("The reply waits for a second person's approval (sensitive category)."))
     else:
         flash(_send(written.id))
     return redirect(url_for("inbox.show", comment_id=comment_id))
@@ -278,12 +279,13 @@ def _send(reply_id: int) -> str:
         state.store, channels, state.now(), actor=current_user().email, reply_ids=[reply_id]
     )
     if not outcomes:
-        return "The reply is stored; it was sent already."
+        return _("The reply is stored; it was sent already.")
     outcome = outcomes[0]
     if outcome.status in ("sent", "reconciled"):
-        return f"The reply was sent: {outcome.url}"
+        return _("The reply was sent: %(url)s", url=outcome.url)
     reason = outcome.message or problems.get(outcome.channel, "")
-    return f"The reply is queued ({outcome.status}: {reason}); the scheduler sends it."
+    return _("The reply is queued (%(status)s: %(why)s); the scheduler sends it.",
+             status=outcome.status, why=reason)
 
 
 @blueprint.route("/inbox/replies/<int:reply_id>/approve", methods=["POST"])
@@ -296,7 +298,7 @@ def approve_reply(reply_id: int) -> BaseResponse | tuple[str, int]:
             state.store, reply_id, actor=current_user().email, now=state.now()
         )
     except NotFound:
-        abort(404, f"There is no reply {reply_id}.")
+        abort(404, _("There is no reply %(id)s.", id=reply_id))
     except (Conflict, NotAllowed) as exc:
         if comment_id is None:
             abort(409, str(exc))

@@ -22,6 +22,7 @@ from publish.review.portal import ContentChanged, PortalError, ReviewView
 from publish.store.models import ReviewLink, ReviewRequest
 from publish.web import access
 from publish.web.app import desk, set_cookie
+from publish.web.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def open_link(review_id: int, token: str) -> BaseResponse | tuple[str, int] | st
             # the approver clicks their link again in the browser that opened it
             return redirect(url_for("portal.review", review_id=review_id))
         logger.warning("portal: link for review %s refused: %s", review_id, exc.reason)
-        return _refused(str(exc), 410 if exc.reason in ("used", "expired") else 404)
+        return _refused(_(str(exc)), 410 if exc.reason in ("used", "expired") else 404)
     response = redirect(url_for("portal.review", review_id=review_id))
     seconds = int(lifetime.total_seconds())
     set_cookie(response, cookie_name(review_id), session_token, max_age=seconds)
@@ -109,7 +110,7 @@ def _page(
         view = _view(review, link)
     except PortalError as exc:
         logger.error("portal: review %s cannot be shown: %s", review.id, exc)
-        return _refused(f"The review cannot be shown right now: {exc}", 503)
+        return _refused(_("The review cannot be shown right now: %(why)s", why=exc), 503)
     return render_template(
         "portal_review.html",
         review=review,
@@ -127,8 +128,11 @@ def review(review_id: int) -> tuple[str, int]:
     found = _current(review_id)
     if found is None:
         return _refused(
-            "This review is open only through your personal link, in the browser where you "
-            "opened it. Ask the agency for a new link if yours has been used or has expired.",
+            _(
+                "This review is open only through your personal link, in the browser where "
+                "you opened it. Ask the agency for a new link if yours has been used or has "
+                "expired."
+            ),
             403,
         )
     return _page(*found)
@@ -139,7 +143,7 @@ def _shown() -> dict[str, str]:
     pieces = request.form.getlist("piece")
     hashes = request.form.getlist("hash")
     if not pieces or len(pieces) != len(hashes):
-        abort(400, "The form named no piece to approve.")
+        abort(400, _("The form named no piece to approve."))
     return dict(zip(pieces, hashes, strict=True))
 
 
@@ -148,13 +152,13 @@ def _shown() -> dict[str, str]:
 def approve(review_id: int) -> BaseResponse | tuple[str, int]:
     found = _current(review_id)
     if found is None:
-        return _refused("Your portal session has ended; open your link again.", 403)
+        return _refused(_("Your portal session has ended; open your link again."), 403)
     review_row, link = found
     state = desk()
     shown = _shown()
     allowed = _review_pieces(review_id)
     if not set(shown) <= allowed:
-        abort(400, "The form named a piece that is not part of this review.")
+        abort(400, _("The form named a piece that is not part of this review."))
     now = state.now()
     portal = state.portal()
     try:
@@ -163,12 +167,15 @@ def approve(review_id: int) -> BaseResponse | tuple[str, int]:
         logger.info("portal: review %s: %s changed before approval", review_id, exc.pieces)
         return _page(
             review_row, link, changed=exc.pieces, status=409,
-            problem="The text changed after the page was shown, so nothing was approved. "
-            "Please read the new version below and approve again.",
+            problem=_(
+                "The text changed after the page was shown, so nothing was approved. "
+                "Please read the new version below and approve again."
+            ),
         )
     except PortalError as exc:
         logger.error("portal: approval in review %s failed: %s", review_id, exc)
-        return _page(review_row, link, problem=f"Nothing was approved: {exc}", status=422)
+        return _page(review_row, link, problem=_("Nothing was approved: %(why)s", why=exc),
+                     status=422)
     with state.store.transaction() as session:
         for piece in approved:
             reviews.record_decision(session, link, piece, shown[piece], "approved", None, sha, now)
@@ -182,22 +189,24 @@ def approve(review_id: int) -> BaseResponse | tuple[str, int]:
 def changes(review_id: int) -> BaseResponse | tuple[str, int]:
     found = _current(review_id)
     if found is None:
-        return _refused("Your portal session has ended; open your link again.", 403)
+        return _refused(_("Your portal session has ended; open your link again."), 403)
     review_row, link = found
     state = desk()
     piece = request.form.get("piece", "")
     shown_hash = request.form.get("hash", "")
     comment = request.form.get("comment", "").strip()
     if piece not in _review_pieces(review_id) or not shown_hash:
-        abort(400, "The form named a piece that is not part of this review.")
+        abort(400, _("The form named a piece that is not part of this review."))
     if not comment:
-        return _page(review_row, link, problem="Please say what should change.", status=422)
+        return _page(review_row, link, problem=_("Please say what should change."),
+                     status=422)
     now = state.now()
     try:
         sha = state.portal().request_changes(review_row, link, piece, shown_hash, comment, now)
     except (PortalError, ContentChanged) as exc:
         logger.error("portal: change request in review %s failed: %s", review_id, exc)
-        return _page(review_row, link, problem=f"Your comment was not saved: {exc}", status=422)
+        return _page(review_row, link, problem=_("Your comment was not saved: %(why)s", why=exc),
+                     status=422)
     with state.store.transaction() as session:
         reviews.record_decision(
             session, link, piece, shown_hash, "changes_requested", comment, sha, now
@@ -232,7 +241,7 @@ def preview(review_id: int, sha: str, name: str) -> Response:
     """A file of the branch's preview build, for the approver or a logged-in editor."""
     found = _current(review_id)
     if found is None and (g.user is None or g.user.role not in access.READ_REVIEWS):
-        abort(403, "This preview is open only through the review's link.")
+        abort(403, _("This preview is open only through the review's link."))
     if not sha.isalnum() or len(sha) > 64:
         abort(404)
     portal = desk().portal()
@@ -240,15 +249,15 @@ def preview(review_id: int, sha: str, name: str) -> Response:
         review_row = reviews.get_review(session, review_id)
         branch = review_row.branch if review_row is not None else None
     if branch is None or not portal.belongs(branch, sha):
-        abort(404, "There is no such preview in this review.")
+        abort(404, _("There is no such preview in this review."))
     folder = portal.previews / sha
     path = safe_join(str(folder), name)
     if path is None or not Path(path).is_file():
-        abort(404, "There is no such page in the preview.")
+        abort(404, _("There is no such page in the preview."))
     if not _inside(Path(path), folder):
         logger.warning("portal: review %s: preview file %s leads outside the preview; "
                        "not served", review_id, name)
-        abort(404, "There is no such page in the preview.")
+        abort(404, _("There is no such page in the preview."))
     kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
     response = Response(Path(path).read_bytes(), mimetype=kind)
     response.headers["Content-Security-Policy"] = PREVIEW_POLICY

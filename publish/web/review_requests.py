@@ -15,6 +15,7 @@ from publish.review.portal import PortalError
 from publish.review.requests import ReviewError
 from publish.web import access
 from publish.web.app import current_user, desk
+from publish.web.i18n import _, ngettext
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def create() -> BaseResponse | tuple[str, int]:
     note = request.form.get("note", "")
     form = {"branch": branch, "base": base, "approvers": approvers, "note": note}
     if not branch:
-        return _page("Choose the branch to review.", 422, form)
+        return _page(_("Choose the branch to review."), 422, form)
     try:
         outcome = state.portal().request_review(
             state.store,
@@ -84,12 +85,14 @@ def create() -> BaseResponse | tuple[str, int]:
             now=state.now(),
         )
     except (ReviewError, PortalError) as exc:
-        return _page(f"No review was requested: {exc}", 422, form)
-    message = (
-        f"Review {outcome.review_id} of {outcome.branch}: {len(outcome.pieces)} piece(s); "
-        f"link sent to {', '.join(outcome.sent) or 'nobody'}."
+        return _page(_("No review was requested: %(why)s", why=exc), 422, form)
+    message = ngettext(
+        "Review %(id)s of %(branch)s: %(num)s piece; link sent to %(to)s.",
+        "Review %(id)s of %(branch)s: %(num)s pieces; link sent to %(to)s.",
+        len(outcome.pieces), id=outcome.review_id, branch=outcome.branch,
+        to=", ".join(outcome.sent) or _("nobody"),
     )
     for approver, problem in outcome.unsent.items():
-        message += f" Not sent to {approver}: {problem}"
+        message += " " + _("Not sent to %(who)s: %(why)s", who=approver, why=problem)
     flash(message)
     return redirect(url_for("review_requests.index"))

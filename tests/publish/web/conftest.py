@@ -77,11 +77,13 @@ class Desk:
     clock: Clock
     root: Path
 
-    def client(self) -> DeskClient:
-        return DeskClient(self.app.test_client())
+    def client(self, language: str | None = "en") -> DeskClient:
+        """A browser asking for ``language`` (Accept-Language); None asks for none, so
+        the site's DEFAULT_LANG (German in the example) answers."""
+        return DeskClient(self.app.test_client(), language)
 
-    def login(self, role: str, password: str = PASSWORD) -> DeskClient:
-        client = self.client()
+    def login(self, role: str, password: str = PASSWORD, language: str | None = "en") -> DeskClient:
+        client = self.client(language)
         response = client.login(email(role), password)
         assert response.status_code == 302, response.get_data(as_text=True)
         return client
@@ -116,11 +118,13 @@ def desk_of_app(app: Flask) -> Any:
 class DeskClient:
     """A browser's view of the desk: https, cookies, CSRF tokens from the pages."""
 
-    def __init__(self, client: FlaskClient) -> None:
+    def __init__(self, client: FlaskClient, language: str | None = "en") -> None:
         self.client = client
         self.token: str | None = None
+        self.headers = {"Accept-Language": language} if language else {}
 
     def get(self, path: str, **kwargs: Any) -> TestResponse:
+        kwargs["headers"] = {**self.headers, **kwargs.get("headers", {})}
         response = self.client.get(path, base_url="https://localhost", **kwargs)
         found = _TOKEN.search(response.get_data(as_text=True))
         if found:
@@ -135,6 +139,7 @@ class DeskClient:
             if self.token is None:
                 self.get("/login")
             form["csrf_token"] = self.token
+        kwargs["headers"] = {**self.headers, **kwargs.get("headers", {})}
         return self.client.post(path, data=form, base_url="https://localhost", **kwargs)
 
     def login(self, address: str, password: str) -> TestResponse:

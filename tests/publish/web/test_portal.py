@@ -95,7 +95,7 @@ def request_review(desk: Desk, approvers: list[str] | None = None) -> tuple[int,
 
 
 def open_review(desk: Desk, link: str) -> DeskClient:
-    browser = desk.client()
+    browser = desk.client(language=None)
     welcome = browser.get(link)
     assert welcome.status_code == 200, welcome.get_data(as_text=True)
     assert "Guten Tag Petra Schulz" in welcome.get_data(as_text=True)
@@ -131,7 +131,8 @@ def test_an_approver_approves_everything_and_the_branch_gets_valid_portal_approv
     assert "Thread mit 2 Beiträgen" in html
     assert "Winterservice: So kommen Sie gut durch den Frost" in html  # the link card
     assert "SERVICE.STADTWERKE-ELBTAL.DE" in html
-    assert "Tue 2026-12-15 09:00 CET (Europe/Berlin)" in html
+    # the site's language (no Accept-Language) and zone, as Germans write it
+    assert "Di., 15. Dez. 2026, 09:00 MEZ" in html
     assert re.search(r"\d+ von 280 Zeichen \(wie X zählt\)", html)
     before = site.tip()
 
@@ -193,15 +194,15 @@ def test_one_piece_at_a_time_and_approving_twice_writes_once(
 def test_a_link_opens_the_review_once(desk: Desk, site: PortalSite) -> None:
     review_id, link = request_review(desk)
     # a mail scanner fetching the link uses up nothing
-    assert desk.client().get(link).status_code == 200
+    assert desk.client(language=None).get(link).status_code == 200
     browser = open_review(desk, link)
     # the approver clicks the link again in the same browser: back to the review
     back = browser.get(link)
     assert back.status_code == 302 and back.headers["Location"] == f"/portal/{review_id}"
     before = site.tip()
-    again = desk.client()
+    again = desk.client(language=None)
     assert again.get(link).status_code == 410
-    assert "used already" in again.get(link).get_data(as_text=True)
+    assert "schon benutzt" in again.get(link).get_data(as_text=True)
     again.get("/login")
     refused = again.post(link)
     assert refused.status_code == 410
@@ -219,9 +220,9 @@ def test_an_expired_link_or_one_for_another_review_opens_nothing(
     first, link = request_review(desk)
     second, _other = request_review(desk)
     token = link.rsplit("/", 1)[1]
-    browser = desk.client()
+    browser = desk.client(language=None)
     wrong = browser.get(f"/portal/{second}/{token}")
-    assert wrong.status_code == 404 and "another review" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 404 and "anderen Freigabe" in wrong.get_data(as_text=True)
     assert browser.get(f"/portal/{first}/{'A' * 43}").status_code == 404
     desk.clock.advance(days=7, seconds=1)
     expired = browser.get(link)
@@ -276,7 +277,7 @@ def test_a_change_pushed_after_the_link_was_sent_is_shown_before_it_is_approved(
     )
     text = refused.get_data(as_text=True)
     assert refused.status_code == 409
-    assert "Neue Fassung" in text and "nothing was approved" in text
+    assert "Neue Fassung" in text and "nichts freigegeben" in text
     assert "Sechs Tipps gegen" in text
     assert site.tip() == tip, "nothing was written"
 
@@ -320,7 +321,7 @@ def test_the_portal_cannot_approve_for_an_approver_the_settings_do_not_list(
             link_lifetime=timedelta(days=7),
         )
         review_id, token = made.id, invitations[0].token
-    browser = desk.client()
+    browser = desk.client(language=None)
     browser.get(f"/portal/{review_id}/{token}")
     assert browser.post(f"/portal/{review_id}/{token}").status_code == 302
     before = site.tip()
@@ -372,7 +373,7 @@ def test_requested_changes_reach_the_review_report_and_the_editor(
     assert post["approval"]["state"] == "missing"
 
     notice = outbox(site)[-1]
-    assert notice[0] == LENA[1] and "Changes requested" in notice[1]
+    assert notice[0] == LENA[1] and "Änderungen erbeten" in notice[1]
     assert comment in notice[2]
     editor = desk.login("editor")
     reviews_page = editor.get("/reviews").get_data(as_text=True)
@@ -439,7 +440,7 @@ def test_the_preview_is_only_for_the_review_and_may_not_run_scripts(
     assert "script-src 'none'" in framed.headers["Content-Security-Policy"]
     assert "frame-ancestors 'self'" in framed.headers["Content-Security-Policy"]
     assert framed.headers["X-Frame-Options"] == "SAMEORIGIN"
-    assert desk.client().get(source.group(1)).status_code == 403
+    assert desk.client(language=None).get(source.group(1)).status_code == 403
     elsewhere = source.group(1).replace("/winterservice.html", "/../../../pelicanconf.py")
     assert browser.get(elsewhere).status_code == 404
     main_sha = git(site.remote, "rev-parse", "main^")
