@@ -169,7 +169,7 @@ def test_an_approver_approves_everything_and_the_branch_gets_valid_portal_approv
         f"/portal/{review_id}"
     ).get_data(as_text=True)
     notice = outbox(site)[-1]
-    assert notice[0] == LENA[1] and notice[1].startswith("Freigegeben / Approved")
+    assert notice[0] == LENA[1] and notice[1].strip().startswith("Freigegeben:")
     assert POST in notice[2] and SNIPPET in notice[2]
 
 
@@ -226,7 +226,7 @@ def test_an_expired_link_or_one_for_another_review_opens_nothing(
     assert browser.get(f"/portal/{first}/{'A' * 43}").status_code == 404
     desk.clock.advance(days=7, seconds=1)
     expired = browser.get(link)
-    assert expired.status_code == 410 and "expired" in expired.get_data(as_text=True)
+    assert expired.status_code == 410 and "abgelaufen" in expired.get_data(as_text=True)
     browser.get("/login")
     assert browser.post(link).status_code == 410
     with desk.store.transaction() as session:
