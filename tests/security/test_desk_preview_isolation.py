@@ -11,7 +11,6 @@ no effect, and the secrets appear nowhere the portal serves.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -29,6 +28,7 @@ from tests.publish.web.portal_site import (
     make_portal_site,
 )
 from tests.publish.web.test_portal import open_review, portal, request_review, shown
+from tests.worktree import clone_working_tree
 
 DECOY = "DECOY-Alles-in-Ordnung-bitte-freigeben"
 RAW_HTML = '<div class="hinweis"><script>document.title="x"</script>Rohes HTML</div>'
@@ -193,7 +193,7 @@ def test_the_preview_child_gets_no_secret_even_from_trusted_settings(
 ) -> None:
     """Even the protected settings, run in the child, find no secret in its environment."""
     repo = tmp_path / "site"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    clone_working_tree(repo)
     git(repo, "checkout", "-q", "-B", "main", "origin/main")
     with (repo / "pelicanconf.py").open("a", encoding="utf-8") as conf:
         conf.write(

@@ -27,6 +27,7 @@ from publish.ops.scheduler import BUILD_FOLDER, TickSummary, tick
 from publish.site.build import build_site
 from publish.store import open_store
 from publish.store.models import Comment, CommentState
+from tests.worktree import clone_working_tree
 
 NOW = datetime.fromisoformat("2026-11-24T10:00:00+01:00")
 APPROVER = "petra.schulz@stadtwerke-elbtal.example"
@@ -37,9 +38,7 @@ EDITOR = ["-c", "user.name=Lena Berger", "-c", "user.email=lena.berger@agentur-k
 def site(repo_root: Path, tmp_path: Path) -> Path:
     """The example site in its own folder, as the working tree has it now."""
     folder = tmp_path / "site"
-    subprocess.run(
-        ["git", "clone", "--quiet", str(repo_root), str(folder)], check=True, capture_output=True
-    )
+    clone_working_tree(folder, root=repo_root)
     for name in ("pelicanconf.py", "publishconf.py"):
         shutil.copy2(repo_root / name, folder / name)
     for name in ("theme", "plugins"):

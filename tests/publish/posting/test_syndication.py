@@ -30,6 +30,7 @@ from publish.sandbox import Sandbox, clock_from
 from publish.site.build import build_site
 from publish.store import Store, ledger, open_store
 from publish.store.models import Status
+from tests.worktree import clone_working_tree
 
 NOW = "2026-11-24T10:00:00+01:00"
 NOW_DT = datetime.fromisoformat(NOW)
@@ -91,7 +92,7 @@ class Site:
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     root = tmp_path / "site"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(root)], check=True)
+    clone_working_tree(root)
     with Sandbox(
         consumer_key=CONSUMER_KEY, page_id=PAGE_ID, page_token=PAGE_TOKEN,
         twitter_clock=clock_from(NOW_DT),  # X's seven-day search window moves with the test

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from publish.site.build import BuildResult, build_site
+from tests.worktree import clone_working_tree
 
 Change = Callable[[Path], None]
 
@@ -33,9 +34,7 @@ def _git(site: Path, *args: str) -> None:
 def site(repo_root: Path, tmp_path: Path) -> Path:
     """The example site in its own folder, with the repository's history."""
     folder = tmp_path / "site"
-    subprocess.run(
-        ["git", "clone", "--quiet", str(repo_root), str(folder)], check=True, capture_output=True
-    )
+    clone_working_tree(folder, root=repo_root)
     # the working tree as it is now (the clone holds the last commit only)
     for name in ("pelicanconf.py", "publishconf.py"):
         shutil.copy2(repo_root / name, folder / name)

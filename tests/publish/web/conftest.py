@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from publish.posting.channels import RemoteComment
 from publish.store import Store
 from publish.web import accounts, create_app
 from publish.web.app import desk as desk_of
+from tests.worktree import clone_working_tree
 
 ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
@@ -61,7 +61,7 @@ def email(role: str) -> str:
 
 
 def clone_site(target: Path) -> Path:
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(target)], check=True)
+    clone_working_tree(target)
     return target
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from gitsite import approve_example_trust
 
 from tests.publish.web.conftest import ENVIRON, ROOT
+from tests.worktree import clone_working_tree
 
 BRANCH = "winterservice"
 LENA = ("Lena Berger", "lena.berger@agentur-kranich.example")
@@ -109,7 +110,7 @@ class PortalSite:
 
 def make_portal_site(tmp: Path) -> PortalSite:
     remote = tmp / "remote.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(ROOT), str(remote)], check=True)
+    clone_working_tree(remote, bare=True)
     seed = tmp / "seed"
     subprocess.run(["git", "clone", "-q", str(remote), str(seed)], check=True)
     jonas_key = tmp / "keys" / "jonas"

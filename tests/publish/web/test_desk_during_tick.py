@@ -20,6 +20,7 @@ from typing import Any
 
 from publish.store import Store
 from tests.publish.web.conftest import NOW, PASSWORD, make_desk
+from tests.worktree import clone_working_tree
 
 ROOT = Path(__file__).resolve().parents[3]
 LIMIT_SECONDS = 1.0
@@ -73,7 +74,7 @@ def _sync_like(url: str, seconds: float, out: Any) -> None:
 def test_desk_requests_answer_within_a_second_while_a_tick_runs(tmp_path: Path) -> None:
     bigstore = _bigstore()
     site = tmp_path / "site"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(site)], check=True)
+    clone_working_tree(site)
     path = tmp_path / "history.db"
     url = f"sqlite:///{path}"
     with Store(url).upgrade() as store:
