@@ -26,8 +26,11 @@ from tests.publish.web.portal_site import (
     PortalSite,
     git,
     make_portal_site,
+    open_review,
+    portal,
+    request_review,
+    shown,
 )
-from tests.publish.web.test_portal import open_review, portal, request_review, shown
 from tests.worktree import clone_working_tree
 
 DECOY = "DECOY-Alles-in-Ordnung-bitte-freigeben"

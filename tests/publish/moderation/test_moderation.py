@@ -19,8 +19,7 @@ from gitsite import approve_example_frame
 
 from publish.site.build import build_site
 from publish.store.models import Comment
-from tests.publish.posting.test_syndication import Site
-from tests.publish.posting.test_syndication import site as syndication_site  # noqa: F401
+from tests.publish.syndication_site import Site
 
 LATER = "2026-11-24T10:30:00+01:00"
 SCRIPT = 'Toller Service! <script>alert("x")</script> Schreibt mir: max.muster@example.org'
@@ -41,7 +40,7 @@ def our_roots(site: Site) -> tuple[str, str]:
 
 
 @pytest.fixture
-def synced(syndication_site: Site) -> Site:  # noqa: F811
+def synced(syndication_site: Site) -> Site:
     data = syndication_site.syndicate()
     assert data["exit_code"] == 0, data
     return syndication_site

@@ -12,13 +12,11 @@ from publish.notify.mail import OutboxMailer
 from tests.gitsite import approve_example_frame
 from tests.publish.notify import seed
 from tests.publish.notify.conftest import Hook
-from tests.publish.ops.test_scheduler import steps
-from tests.publish.posting.test_syndication import NOW, NOW_DT, Site
-from tests.publish.posting.test_syndication import site as syndication_site  # noqa: F401
+from tests.publish.syndication_site import NOW, NOW_DT, Site, steps
 
 
 def test_a_tick_sends_each_event_once_and_the_cli_lists_it(
-    syndication_site: Site,  # noqa: F811 — the fixture imported above
+    syndication_site: Site,
     webhook: Hook,
 ) -> None:
     site = syndication_site
@@ -65,7 +63,7 @@ def test_a_tick_sends_each_event_once_and_the_cli_lists_it(
 
 
 def test_a_bad_notify_setting_stops_the_command_with_its_name(
-    syndication_site: Site,  # noqa: F811
+    syndication_site: Site,
     tmp_path: Path,
 ) -> None:
     site = syndication_site

@@ -24,9 +24,7 @@ import pytest
 
 from bench.tick import post_text
 from publish.states import STATES
-from tests.publish.ops.test_scheduler import steps
-from tests.publish.posting.test_syndication import NOW, NOW_DT, ROOT, Site
-from tests.publish.posting.test_syndication import site as syndication_site  # noqa: F401
+from tests.publish.syndication_site import NOW, NOW_DT, ROOT, Site, steps
 
 NO_CREDENTIALS = {"DP_ACTOR": "test@agentur-kranich.example"}
 
@@ -36,7 +34,7 @@ def _without_credentials(site: Site) -> Site:
 
 
 def test_tick_without_credentials_exits_1_naming_each_channel_once(
-    syndication_site: Site,  # noqa: F811 — the fixture imported above
+    syndication_site: Site,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     bare = _without_credentials(syndication_site)
@@ -61,7 +59,7 @@ def test_tick_without_credentials_exits_1_naming_each_channel_once(
 
 
 def test_syndicate_without_credentials_exits_1_and_says_why_once(
-    syndication_site: Site,  # noqa: F811
+    syndication_site: Site,
 ) -> None:
     bare = _without_credentials(syndication_site)
     result = bare.run("syndicate", "--now", NOW)
@@ -81,7 +79,7 @@ def test_syndicate_without_credentials_exits_1_and_says_why_once(
 
 
 def test_credentials_missing_for_one_channel_name_only_that_one(
-    syndication_site: Site,  # noqa: F811
+    syndication_site: Site,
 ) -> None:
     env = {k: v for k, v in syndication_site.env.items() if not k.startswith("DP_FACEBOOK")}
     half = Site(root=syndication_site.root, sandbox=syndication_site.sandbox, env=env)
@@ -93,7 +91,7 @@ def test_credentials_missing_for_one_channel_name_only_that_one(
 
 
 def test_an_expired_token_is_expired_not_expiring_in_negative_days(
-    syndication_site: Site,  # noqa: F811
+    syndication_site: Site,
 ) -> None:
     past = NOW_DT - timedelta(days=1119)
     syndication_site.sandbox.facebook.control("set-token", expires_at=int(past.timestamp()))
@@ -127,7 +125,7 @@ def _outcomes(report: dict[str, Any]) -> dict[tuple[str, str], str]:
 
 
 def test_dry_run_and_real_run_agree_on_every_piece_at_three_clock_times(
-    syndication_site: Site,  # noqa: F811
+    syndication_site: Site,
 ) -> None:
     site = syndication_site
     times = [NOW, "2026-11-26T09:30:00+01:00", "2026-12-10T12:00:00+01:00"]
@@ -143,7 +141,7 @@ def test_dry_run_and_real_run_agree_on_every_piece_at_three_clock_times(
     assert {"would-post", "would-hold-late", "already-posted"} <= seen, seen
 
 
-def test_dry_run_says_would_hold_late(syndication_site: Site) -> None:  # noqa: F811
+def test_dry_run_says_would_hold_late(syndication_site: Site) -> None:
     late = (NOW_DT + timedelta(days=30)).isoformat()
     dry = syndication_site.run("syndicate", "--now", late, "--dry-run")
     assert "would hold (late)" in dry.stdout, dry.stdout
@@ -155,7 +153,7 @@ def test_dry_run_says_would_hold_late(syndication_site: Site) -> None:  # noqa: 
 
 
 def test_runs_log_of_a_full_300_post_build_has_at_most_20_lines(
-    syndication_site: Site,  # noqa: F811
+    syndication_site: Site,
     tmp_path: Path,
 ) -> None:
     """`run` on the example site with 300 more posts (none approved: the gate's warning
@@ -206,7 +204,7 @@ def test_runs_log_of_a_full_300_post_build_has_at_most_20_lines(
 
 
 def test_status_and_calendar_use_one_vocabulary_and_the_sites_zone(
-    syndication_site: Site,  # noqa: F811
+    syndication_site: Site,
 ) -> None:
     site = syndication_site
     site.syndicate()

@@ -24,14 +24,13 @@ from publish.ops.lock import LOCK_FILE, LockHeld, SchedulerLock
 from publish.ops.scheduler import runs
 from publish.store import open_store
 from publish.store.models import SchedulerRun
-from tests.publish.posting.test_syndication import ROOT, Site, due
-from tests.publish.posting.test_syndication import site as syndication_site  # noqa: F401
+from tests.publish.syndication_site import ROOT, Site, due, steps
 
 WAIT = 120.0
 
 
 @pytest.fixture
-def clone(syndication_site: Site) -> Site:  # noqa: F811 — the fixture imported above
+def clone(syndication_site: Site) -> Site:
     """The example site cloned, channels on a fresh sandbox (test_syndication's fixture)."""
     return syndication_site
 
@@ -49,10 +48,6 @@ def recorded(clone: Site) -> list[SchedulerRun]:
         return list(reversed(runs(store)))
     finally:
         store.dispose()
-
-
-def steps(summary: dict[str, Any]) -> dict[str, str]:
-    return {step["name"]: f"{step['status']}: {step['detail']}" for step in summary["steps"]}
 
 
 def live_html(clone: Site) -> str:

@@ -9,6 +9,7 @@ remote. Jonas Weber is an approver on main whom ``PORTAL_SIGNER`` does not list.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -16,7 +17,10 @@ from pathlib import Path
 
 from gitsite import approve_example_trust
 
-from tests.publish.web.conftest import ENVIRON, ROOT
+from publish.notify.mail import OutboxMailer
+from publish.review.portal import Portal
+from publish.web.app import desk as desk_of
+from tests.publish.web.conftest import ENVIRON, ROOT, Desk, DeskClient
 from tests.worktree import clone_working_tree
 
 BRANCH = "winterservice"
@@ -152,3 +156,53 @@ def make_portal_site(tmp: Path) -> PortalSite:
     )
     environ = {**ENVIRON, "DP_PORTAL_KEY": str(key)}
     return PortalSite(remote, editor, desk_root, key, environ)
+
+
+# --- the portal, driven as the tests drive it ---------------------------------------------
+
+LINK = re.compile(r"https?://[^/\s]+(/portal/(\d+)/[A-Za-z0-9_-]+)")
+FORM_PIECE = re.compile(
+    r'name="piece" value="([^"]+)"><input type="hidden" name="hash" value="([^"]+)"'
+)
+
+
+def portal(desk: Desk) -> Portal:
+    with desk.app.app_context():
+        found: Portal = desk_of().portal()
+    return found
+
+
+def outbox(site: PortalSite) -> list[tuple[str, str, str]]:
+    """(to, subject, text) of every mail the desk wrote, oldest first."""
+    return [
+        (str(m["To"]), str(m["Subject"]), m.get_content())  # type: ignore[attr-defined]
+        for m in OutboxMailer.messages(site.desk_root / ".dialogpress" / "outbox")
+    ]
+
+
+def request_review(desk: Desk, approvers: list[str] | None = None) -> tuple[int, str]:
+    """An editor asks for a review; returns the review id and the path of the last link."""
+    outcome = portal(desk).request_review(
+        desk.store, branch=BRANCH, base="main", approvers=approvers or [PETRA],
+        requested_by=LENA[1], note="Bitte bis Freitag freigeben", now=desk.clock.now,
+    )
+    site_root = desk.root
+    mails = OutboxMailer.messages(site_root / ".dialogpress" / "outbox")
+    found = LINK.search(mails[-1].get_content())  # type: ignore[attr-defined]
+    assert found is not None
+    assert int(found.group(2)) == outcome.review_id
+    return outcome.review_id, found.group(1)
+
+
+def open_review(desk: Desk, link: str) -> DeskClient:
+    browser = desk.client(language=None)
+    welcome = browser.get(link)
+    assert welcome.status_code == 200, welcome.get_data(as_text=True)
+    assert "Guten Tag Petra Schulz" in welcome.get_data(as_text=True)
+    opened = browser.post(link)
+    assert opened.status_code == 302
+    return browser
+
+
+def shown(page: str) -> dict[str, str]:
+    return dict(FORM_PIECE.findall(page))

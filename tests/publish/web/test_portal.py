@@ -28,15 +28,15 @@ from editorial.settings import load_settings
 from publish.cli import main
 from publish.notify.mail import OutboxMailer
 from publish.review import requests as reviews
-from publish.review.portal import Portal, PortalError
+from publish.review.portal import PortalError
 from publish.review.requests import ReviewError
-from publish.web.app import desk as desk_of
 from publish.web.devserver import MaskingRequestHandler, mask
-from tests.publish.web.conftest import Desk, DeskClient, make_desk
+from tests.publish.web.conftest import Desk, make_desk
 from tests.publish.web.portal_site import (
     BRANCH,
     JONAS,
     LENA,
+    LINK,
     PETRA,
     POST,
     SNIPPET,
@@ -44,11 +44,11 @@ from tests.publish.web.portal_site import (
     PortalSite,
     git,
     make_portal_site,
-)
-
-_LINK = re.compile(r"https?://[^/\s]+(/portal/(\d+)/[A-Za-z0-9_-]+)")
-_FORM_PIECE = re.compile(
-    r'name="piece" value="([^"]+)"><input type="hidden" name="hash" value="([^"]+)"'
+    open_review,
+    outbox,
+    portal,
+    request_review,
+    shown,
 )
 
 
@@ -64,48 +64,6 @@ def desk(site: PortalSite, tmp_path: Path, store_template: Path) -> Iterator[Des
         yield made
     finally:
         made.store.dispose()
-
-
-def portal(desk: Desk) -> Portal:
-    with desk.app.app_context():
-        found: Portal = desk_of().portal()
-    return found
-
-
-def outbox(site: PortalSite) -> list[tuple[str, str, str]]:
-    """(to, subject, text) of every mail the desk wrote, oldest first."""
-    return [
-        (str(m["To"]), str(m["Subject"]), m.get_content())  # type: ignore[attr-defined]
-        for m in OutboxMailer.messages(site.desk_root / ".dialogpress" / "outbox")
-    ]
-
-
-def request_review(desk: Desk, approvers: list[str] | None = None) -> tuple[int, str]:
-    """An editor asks for a review; returns the review id and the path of the last link."""
-    outcome = portal(desk).request_review(
-        desk.store, branch=BRANCH, base="main", approvers=approvers or [PETRA],
-        requested_by=LENA[1], note="Bitte bis Freitag freigeben", now=desk.clock.now,
-    )
-    site_root = desk.root
-    mails = OutboxMailer.messages(site_root / ".dialogpress" / "outbox")
-    found = _LINK.search(mails[-1].get_content())  # type: ignore[attr-defined]
-    assert found is not None
-    assert int(found.group(2)) == outcome.review_id
-    return outcome.review_id, found.group(1)
-
-
-def open_review(desk: Desk, link: str) -> DeskClient:
-    browser = desk.client(language=None)
-    welcome = browser.get(link)
-    assert welcome.status_code == 200, welcome.get_data(as_text=True)
-    assert "Guten Tag Petra Schulz" in welcome.get_data(as_text=True)
-    opened = browser.post(link)
-    assert opened.status_code == 302
-    return browser
-
-
-def shown(page: str) -> dict[str, str]:
-    return dict(_FORM_PIECE.findall(page))
 
 
 def cli(site_root: Path, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -406,7 +364,7 @@ def test_request_review_on_the_command_line(desk: Desk, site: PortalSite, tmp_pa
     outcome = json.loads(done.output)
     assert outcome["pieces"] == [POST, SNIPPET] and outcome["sent"] == [PETRA]
     mails = OutboxMailer.messages(site.editor / ".dialogpress" / "outbox")
-    found = _LINK.search(mails[-1].get_content())  # type: ignore[attr-defined]
+    found = LINK.search(mails[-1].get_content())  # type: ignore[attr-defined]
     assert found is not None
     # the desk opens the link: the review is in the store both share
     open_review(desk, found.group(1))

@@ -31,9 +31,9 @@ from tests.publish.web.portal_site import (
     PortalSite,
     git,
     make_portal_site,
+    portal,
 )
 from tests.publish.web.test_desk_browser import CHROMIUM, CHROMIUM_ARGS, accessible, shot
-from tests.publish.web.test_portal import portal
 
 
 @pytest.fixture
