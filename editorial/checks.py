@@ -10,15 +10,13 @@ back to the line and column in the piece's file where the editor has to change s
 from __future__ import annotations
 
 import bisect
-import dataclasses
-import functools
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
+from editorial.digests import code_digest, is_stable, stable_text
 from editorial.drafts import PLACEHOLDER
 from editorial.findings import Finding, Severity
 from editorial.guideline import Forbidden, Guideline, guideline_for
@@ -548,37 +546,11 @@ def check_site(
         piece.findings.extend(found)
 
 
-@functools.cache
-def _code_digest() -> str:
-    """This package's source: a new dialogpress judges again rather than trust old verdicts."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def _stable(value: object) -> str:
-    """A text of ``value`` equal across processes (sets are ordered by hash per process)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = ", ".join(
-            f"{f.name}={_stable(getattr(value, f.name))}" for f in dataclasses.fields(value)
-        )
-        return f"{type(value).__name__}({fields})"
-    if isinstance(value, dict):
-        items = sorted(f"{_stable(k)}: {_stable(v)}" for k, v in value.items())
-        return "{" + ", ".join(items) + "}"
-    if isinstance(value, set | frozenset):
-        return "{" + ", ".join(sorted(_stable(item) for item in value)) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_stable(item) for item in value) + "]"
-    return repr(value)
-
-
 def _rules_key(rules: Guideline) -> str | None:
-    text = _stable(rules)
-    if " at 0x" in text:
+    text = stable_text(rules)
+    if not is_stable(text):
         return None  # an object without a stable form: never cache against it
-    return hashlib.sha256(f"{_code_digest()}\0{URL_LENGTH}\0{text}".encode()).hexdigest()
+    return hashlib.sha256(f"{code_digest()}\0{URL_LENGTH}\0{text}".encode()).hexdigest()
 
 
 def _piece_key(piece: Piece, source: SourceFile, rules_key: str) -> str:

@@ -11,17 +11,22 @@ is a piece that cannot be read, so it can never be approved and never goes publi
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import fnmatch
+import hashlib
 import os
 import posixpath
 import re
+from collections.abc import MutableMapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from editorial.digests import code_digest, is_stable, stable_text
 from editorial.findings import Finding, has_errors
 from editorial.foreign import format_for_extension, read_foreign, reader_extensions
 from editorial.markdown_html import DEFAULTS as MARKDOWN_DEFAULTS
@@ -208,7 +213,54 @@ def _strings(value: Any, path: str) -> list[tuple[str, str]]:
     return []
 
 
+#: what :func:`load_site` was given to remember inspections across runs (see there)
+_HTML_CACHE: ContextVar[MutableMapping[str, Any] | None] = ContextVar("html_cache", default=None)
+
+
+def _html_key(piece: Piece, source: SourceFile) -> str | None:
+    """Everything :func:`_inspect_public_html` reads: the file's bytes, what Pelican's
+    reader rendered of it, its kind, the rendering settings and this code."""
+    settings = piece.settings or {}
+    rendering = stable_text(
+        {name: settings.get(name) for name in ("MARKDOWN", "DP_FRONTMATTER", "FORMATTED_FIELDS")}
+    )
+    if not source.raw or not is_stable(rendering):
+        return None
+    digest = hashlib.sha256(f"{code_digest()}\0{type(piece).__name__}\0{rendering}".encode())
+    digest.update(b"\0" + source.raw)
+    if source.html is not None:
+        digest.update(b"\0html\0" + source.html.encode())
+    return digest.hexdigest()
+
+
 def _public_html(piece: Piece) -> PublicHtml:
+    """The inspection of the piece's public HTML, from the run's cache when it has it."""
+    source = piece.source
+    if source is None:
+        return PublicHtml([], [])
+    cache = _HTML_CACHE.get()
+    key = _html_key(piece, source) if cache is not None else None
+    if cache is not None and key is not None:
+        known = cache.get(key)
+        if isinstance(known, dict):
+            try:
+                return PublicHtml(
+                    [Reference(**r) for r in known["references"]],
+                    [(where, Active(a["message"], tuple(a["needles"])))
+                     for where, a in known["active"]],
+                )
+            except (KeyError, TypeError, ValueError):
+                pass  # an entry of another shape: inspect again
+    found = _inspect_public_html(piece)
+    if cache is not None and key is not None:
+        cache[key] = {
+            "references": [dataclasses.asdict(r) for r in found.references],
+            "active": [[where, dataclasses.asdict(a)] for where, a in found.active],
+        }
+    return found
+
+
+def _inspect_public_html(piece: Piece) -> PublicHtml:
     """Render the body (and the formatted fields) with the build's engine and inspect it.
 
     Every other front-matter text is inspected as HTML too: Pelican hands metadata to
@@ -972,12 +1024,26 @@ def _cross_checks(site: Site) -> None:
             )
 
 
-def load_site(settings: Settings, paths: list[Path] | None = None) -> Site:
+def load_site(
+    settings: Settings,
+    paths: list[Path] | None = None,
+    cache: MutableMapping[str, Any] | None = None,
+) -> Site:
     """Read every piece under the settings' ``PATH``; with ``paths``, only those files.
 
     Cross-piece rules always see the whole site, so that checking one snippet still
-    knows whether the post it links to exists.
+    knows whether the post it links to exists. ``cache`` remembers what each post's HTML
+    loads and runs, keyed by everything the inspection reads (:func:`_html_key`): the
+    scheduler keeps one across ticks, since an HTML5 parse of every post costs seconds.
     """
+    token = _HTML_CACHE.set(cache)
+    try:
+        return _load_site(settings, paths)
+    finally:
+        _HTML_CACHE.reset(token)
+
+
+def _load_site(settings: Settings, paths: list[Path] | None) -> Site:
     require_content(settings)
     root = settings_root(settings)
     content = Path(settings["PATH"])

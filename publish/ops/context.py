@@ -20,7 +20,7 @@ from editorial.settings import Settings, SettingsError, load_settings, settings_
 from publish import settings as publish_settings
 from publish.notify.delivery import Transports
 from publish.notify.mail import make_mailer
-from publish.ops.check_cache import check_cache
+from publish.ops.caches import file_cache
 from publish.posting.channels import Channel, CredentialsError, load_credentials, make_channel
 from publish.site.build import production_settings_file
 from publish.store import Store, open_store
@@ -88,12 +88,14 @@ def open_context(
 ) -> Context:
     """Site, store and the channels whose credentials are there; the others in problems."""
     settings = production_settings(settings_path)
-    site = load_site(settings)
+    root = settings_root(settings)
+    with file_cache(root, "public-html") as html_cache:
+        site = load_site(settings, cache=html_cache)
     from editorial.checks import check_site
 
     # Only snippets go out to the networks; the posts' guideline findings are the concern
     # of `check` and the review, and judging 2,000 posts on every tick would cost seconds.
-    with check_cache(settings_root(settings)) as cache:
+    with file_cache(root, "checks") as cache:
         check_site(site, pieces=site.snippets, cache=cache)
     context = Context(settings=settings, site=site, store=open_store(settings))
     names = (

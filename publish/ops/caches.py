@@ -1,12 +1,14 @@
-"""The scheduler's memory of guideline verdicts across ticks, one JSON file per site.
+"""The scheduler's memory of judgements across ticks, one JSON file per kind and site.
 
-Every tick judges the due snippets before anything goes out; judging means measuring
-each text as X counts it, and loading X's text rules alone costs most of a second. The
-verdicts depend only on the file's bytes, its path, the guideline and the code
-(:func:`editorial.checks.check_site` builds that key), so an unchanged snippet is not
-judged again. The file lives in the site's git-ignored ``.dialogpress/cache/``; a
-missing, unreadable or foreign file is an empty cache, never an error, and only the
-verdicts used in this run are written back, so the file never outgrows the site.
+Every tick reads the whole site and judges the due snippets before anything goes out:
+what each post's HTML loads and runs (an HTML5 parse per post: seconds at 5,000 posts)
+and each snippet's guideline findings (measuring as X counts loads X's text rules: most
+of a second). Both depend only on what :mod:`editorial` puts in their keys (the file's
+bytes, the rules, the code), so an unchanged piece is not judged again
+(:func:`editorial.pieces.load_site` and :func:`editorial.checks.check_site` take the
+cache). The files live in the site's git-ignored ``.dialogpress/cache/``; a missing,
+unreadable or foreign file is an empty cache, never an error, and only the entries used
+in this run are written back, so a file never outgrows the site.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ logger = logging.getLogger(__name__)
 VERSION = 1
 
 
-class _Used(dict[str, list[dict[str, Any]]]):
+class _Used(dict[str, Any]):
     """The cache as read, remembering which entries this run asked for or added."""
 
-    def __init__(self, known: dict[str, list[dict[str, Any]]]) -> None:
+    def __init__(self, known: dict[str, Any]) -> None:
         super().__init__(known)
         self.used: set[str] = set()
         self.added = False
@@ -38,13 +40,13 @@ class _Used(dict[str, list[dict[str, Any]]]):
             self.used.add(key)
         return super().get(key, default)
 
-    def __setitem__(self, key: str, value: list[dict[str, Any]]) -> None:
+    def __setitem__(self, key: str, value: Any) -> None:
         self.used.add(key)
         self.added = True
         super().__setitem__(key, value)
 
 
-def _read(path: Path) -> dict[str, list[dict[str, Any]]]:
+def _read(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -56,9 +58,10 @@ def _read(path: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 @contextmanager
-def check_cache(root: Path) -> Iterator[MutableMapping[str, list[dict[str, Any]]]]:
-    """The site's verdict cache; written back (atomically) when this run changed it."""
-    path = root / ".dialogpress" / "cache" / "checks.json"
+def file_cache(root: Path, name: str) -> Iterator[MutableMapping[str, Any]]:
+    """The site's cache ``name`` (``checks``, ``public-html``); written back atomically when
+    this run changed it."""
+    path = root / ".dialogpress" / "cache" / f"{name}.json"
     cache = _Used(_read(path))
     read = len(cache)
     yield cache

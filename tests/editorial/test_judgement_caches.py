@@ -15,7 +15,7 @@ import editorial.checks
 from editorial.checks import check_site
 from editorial.pieces import load_site
 from editorial.settings import load_settings
-from publish.ops.check_cache import check_cache
+from publish.ops.caches import file_cache
 
 CONF = 'PATH = "content"\nARTICLE_PATHS = ["posts"]\nTIMEZONE = "Europe/Berlin"\n'
 GUIDELINE = "forbidden:\n  - phrase: billig\n    reason: Günstig, nicht billig.\n"
@@ -112,14 +112,59 @@ def test_the_cache_key_is_the_same_in_another_process(site: Path, tmp_path: Path
 def test_the_file_keeps_only_what_this_run_used_and_a_broken_file_is_empty(
     tmp_path: Path,
 ) -> None:
-    with check_cache(tmp_path) as cache:
+    with file_cache(tmp_path, "checks") as cache:
         cache["a"] = [{"rule": "r"}]
         cache["b"] = []
     path = tmp_path / ".dialogpress/cache/checks.json"
     assert set(json.loads(path.read_text())["verdicts"]) == {"a", "b"}
-    with check_cache(tmp_path) as cache:
+    with file_cache(tmp_path, "checks") as cache:
         assert cache.get("a") == [{"rule": "r"}]
     assert set(json.loads(path.read_text())["verdicts"]) == {"a"}
     path.write_text("{not json", encoding="utf-8")
-    with check_cache(tmp_path) as cache:
+    with file_cache(tmp_path, "checks") as cache:
         assert dict(cache) == {}
+
+
+# --- what a post's HTML loads and runs, kept across ticks ----------------------------------
+
+POST = """\
+---
+title: Wasserhärte
+date: 2026-11-20 10:00
+summary: Wie „hart“ ist <em>unser</em> Wasser?
+---
+Mehr im [Kundenportal](https://www.stadtwerke-elbtal.example/kundenportal).
+
+![Härtegrade](/images/haerte.png)
+"""
+
+
+def test_a_script_added_to_a_post_is_found_with_a_warm_cache(site: Path) -> None:
+    post = site / "content/posts/haerte.md"
+    post.write_text(POST, encoding="utf-8")
+    cache: dict[str, Any] = {}
+    settings = load_settings(site / "pelicanconf.py")
+    first = load_site(settings, cache=cache).get("posts/haerte.md")
+    assert first is not None and not first.unsafe_findings() and cache
+    post.write_text(POST + "\n<script>alert(1)</script>\n", encoding="utf-8")
+    again = load_site(load_settings(site / "pelicanconf.py"), cache=cache).get("posts/haerte.md")
+    assert again is not None
+    assert [f.rule for f in again.unsafe_findings()] == ["content.active"]
+
+
+def test_the_cached_inspection_equals_a_fresh_one_on_the_example_site(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    settings = load_settings(root / "pelicanconf.py")
+    fresh = {p.id: p.public_html for p in load_site(settings).pieces if p.on_site}
+    cache: dict[str, Any] = {}
+    load_site(load_settings(root / "pelicanconf.py"), cache=cache)
+    assert cache
+    import editorial.pieces
+
+    monkeypatch.setattr(editorial.pieces, "_inspect_public_html", never_judged)
+    warm = load_site(load_settings(root / "pelicanconf.py"), cache=cache)
+    # posts and pages are inspected while the site is read: from the cache alone now
+    assert {p.id: p.public_html for p in warm.pieces if p.on_site} == fresh
+    assert any(html.references for html in fresh.values())
