@@ -254,7 +254,6 @@ def _approve_site(root: Path, key_path: Path, now: datetime, comment: str | None
         approval = sign_site_approval(root, key_path, now, comment)
     except (SiteApprovalError, ApprovalError, OSError) as exc:
         fail(str(exc))
-        raise AssertionError("unreachable") from exc
     click.echo(f"Approved the layout/settings ({len(state.files)} files, {approval.hash[:19]}…)")
     click.echo(
         f"Now commit and push it: git commit -m 'Approve the layout' -- {SITE_APPROVAL_FILE}"

@@ -51,7 +51,6 @@ def desk_command(host: str | None, port: int | None, settings_path: str) -> None
         app = create_app(settings_path)
     except (SettingsError, StoreError) as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
     options = desk_settings(production_settings(settings_path))
     bind = host or options["host"]
     chosen = port or options["port"]
@@ -77,7 +76,6 @@ def _store(settings_path: str) -> Store:
         return open_store(production_settings(settings_path))
     except (SettingsError, StoreError) as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
 
 
 def _who(settings_path: str) -> str:

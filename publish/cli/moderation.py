@@ -51,7 +51,6 @@ def _guideline(settings: Settings) -> Guideline:
         return guideline_for(settings)
     except GuidelineError as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
 
 
 @contextmanager
@@ -63,7 +62,6 @@ def _store(settings_path: str) -> Iterator[tuple[Settings, Store]]:
         store = open_store(settings)
     except (SettingsError, StoreError) as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
     try:
         yield settings, store
     finally:

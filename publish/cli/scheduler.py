@@ -91,7 +91,6 @@ def _lock(settings_path: str) -> SchedulerLock:
         return site_lock(root).acquire()
     except LockHeld as exc:
         fail(str(exc), EXIT_FINDINGS)
-    raise AssertionError("unreachable")
 
 
 def _tick(settings_path: str, now: datetime, dry_run: bool, pull: bool) -> TickSummary:
@@ -101,10 +100,8 @@ def _tick(settings_path: str, now: datetime, dry_run: bool, pull: bool) -> TickS
             return tick(settings_path, now, environ=os.environ, dry_run=dry_run, pull=pull)
     except FrameNotApproved as exc:
         fail(str(exc), EXIT_FINDINGS)
-        raise AssertionError("unreachable") from exc
     except (SettingsError, StoreError) as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
 
 
 @main.command("tick")
@@ -218,10 +215,8 @@ def run_command(every_minutes: float | None, pull: bool, settings_path: str) -> 
         minutes = every_minutes or scheduler_settings(settings)["tick_minutes"]
     except FrameNotApproved as exc:
         fail(str(exc), EXIT_FINDINGS)
-        raise AssertionError("unreachable") from exc
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
     every = max(1, round(minutes * 60))
     lock = _lock(settings_path)
     stop = threading.Event()
