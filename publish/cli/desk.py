@@ -52,8 +52,8 @@ def desk_command(host: str | None, port: int | None, settings_path: str) -> None
     except (SettingsError, StoreError) as exc:
         fail(str(exc), EXIT_USAGE)
     options = desk_settings(production_settings(settings_path))
-    bind = host or options["host"]
-    chosen = port or options["port"]
+    bind = host or options.host
+    chosen = port or options.port
     click.echo(f"dialogpress desk on http://{bind}:{chosen}/ (Ctrl-C stops it)", err=True)
     serve(app, bind, chosen)
 

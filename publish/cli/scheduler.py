@@ -15,7 +15,7 @@ from types import FrameType
 import click
 import schedule
 
-from editorial.settings import SettingsError
+from editorial.settings import SettingsError, site_zone
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
@@ -128,7 +128,7 @@ def tick_command(
     # the settings are read here for the zone of --now (or the reason they cannot be
     # read); otherwise the tick reads and checks them, once
     if now_text or not Path(settings_path).is_file():
-        now = parse_now(now_text, load(settings_path)["TIMEZONE"])
+        now = parse_now(now_text, site_zone(load(settings_path)).key)
     else:
         now = parse_now(None, "UTC")
     lock = None if dry_run else _lock(settings_path)
@@ -212,7 +212,7 @@ def run_command(every_minutes: float | None, pull: bool, settings_path: str) -> 
     _structured_logging()
     try:
         settings = production_settings(settings_path)
-        minutes = every_minutes or scheduler_settings(settings)["tick_minutes"]
+        minutes = every_minutes or scheduler_settings(settings).tick_minutes
     except FrameNotApproved as exc:
         fail(str(exc), EXIT_FINDINGS)
     except SettingsError as exc:

@@ -26,7 +26,7 @@ from publish.moderation.sync import ingest
 from publish.posting.channels import RemoteComment
 from publish.store import Store
 from publish.web import accounts, create_app
-from publish.web.app import desk as desk_of
+from publish.web.state import desk as desk_of
 
 ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)

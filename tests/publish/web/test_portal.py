@@ -30,8 +30,8 @@ from publish.notify.mail import OutboxMailer
 from publish.review import requests as reviews
 from publish.review.portal import Portal, PortalError
 from publish.review.requests import ReviewError
-from publish.web.app import desk as desk_of
 from publish.web.devserver import MaskingRequestHandler, mask
+from publish.web.state import desk as desk_of
 from tests.publish.web.conftest import Desk, DeskClient, make_desk
 from tests.publish.web.portal_site import (
     BRANCH,
