@@ -32,7 +32,21 @@ from publish.ops.context import production_settings
 from publish.posting.channels import Channel
 from publish.settings import desk_settings
 from publish.store import Store, open_store
-from publish.web import access, csrf, display, i18n, sessions
+from publish.web import (
+    access,
+    auth,
+    csrf,
+    dashboard,
+    display,
+    i18n,
+    inbox,
+    notifications,
+    portal,
+    review_requests,
+    sessions,
+    users,
+    webhook,
+)
 from publish.web.devserver import mask
 from publish.web.state import (
     EXTENSION,
@@ -123,17 +137,6 @@ def create_app(
 
 
 def _register(app: Flask) -> None:
-    from publish.web import (
-        auth,
-        dashboard,
-        inbox,
-        notifications,
-        portal,
-        review_requests,
-        users,
-        webhook,
-    )
-
     for blueprint in (
         auth.blueprint,
         inbox.blueprint,
@@ -235,10 +238,10 @@ def _portal_binding() -> str | None:
     """In the approval portal, forms are bound to the review's portal session."""
     if request.blueprint != "portal" or not request.view_args:
         return None
-    from publish.web.portal import cookie_name
-
     review_id = request.view_args.get("review_id")
-    return request.cookies.get(cookie_name(review_id)) if isinstance(review_id, int) else None
+    return (
+        request.cookies.get(portal.cookie_name(review_id)) if isinstance(review_id, int) else None
+    )
 
 
 def _error_page(error: HTTPException) -> BaseResponse:
