@@ -312,11 +312,7 @@ def apply_defaults(settings: Settings) -> Settings:
 def validate(settings: Settings) -> None:
     """Raise :class:`SettingsError` naming the setting and the file for the first problem."""
     source = settings.get("DP_SETTINGS_FILE", "the settings")
-    channels = settings.get("CHANNELS")
-    if not isinstance(channels, dict):
-        raise SettingsError(f"{source}: CHANNELS must be a dict keyed by channel name")
-    for name, entry in channels.items():
-        _check_channel(source, name, entry)
+    _check_channels(source, settings.get("CHANNELS"))
     _check_database_url(source, settings.get("DATABASE_URL"))
     max_lateness(settings)
     deploy_settings(settings)
@@ -326,6 +322,13 @@ def validate(settings: Settings) -> None:
     mail_settings(settings)
     portal_settings(settings)
     notify_settings(settings)
+
+
+def _check_channels(source: str, channels: object) -> None:
+    if not isinstance(channels, dict):
+        raise SettingsError(f"{source}: CHANNELS must be a dict keyed by channel name")
+    for name, entry in channels.items():
+        _check_channel(source, name, entry)
 
 
 def _check_channel(source: str, name: object, entry: object) -> None:
@@ -364,8 +367,8 @@ def _check_url(where: str, value: object) -> None:
 
 def channels_settings(settings: Settings) -> ChannelsSettings:
     """``CHANNELS`` checked, every channel's defaults merged in (applied if not yet)."""
-    applied = apply_defaults({**settings, "CHANNELS": copy.deepcopy(settings.get("CHANNELS"))})
-    validate(applied)
+    applied = apply_defaults({"CHANNELS": copy.deepcopy(settings.get("CHANNELS"))})
+    _check_channels(settings.get("DP_SETTINGS_FILE", "the settings"), applied["CHANNELS"])
     return ChannelsSettings(
         channels=tuple(
             ChannelSettings(
