@@ -34,6 +34,7 @@ from publish.settings import (
     load_settings,
     mail_settings,
     moderation_settings,
+    notify_settings,
     portal_settings,
     scheduler_settings,
 )
@@ -121,6 +122,7 @@ BLOCKS: list[tuple[Callable[[Settings], object], str, str, object]] = [
     (desk_settings, "DESK", "port", {"port": "8780"}),
     (mail_settings, "MAIL", "port", {"port": "587"}),
     (portal_settings, "PORTAL", "link_days", {"link_days": "7"}),
+    (notify_settings, "NOTIFY", "token_days", {"token_days": "14"}),
 ]
 
 
@@ -196,3 +198,11 @@ def test_editorial_settings_are_a_frozen_dataclass_too(tmp_path: Path) -> None:
         load_settings(write(tmp_path, 'SOCIAL_PATHS = "social"\n'))
     with pytest.raises(SettingsError, match="GUIDELINE must be a file name"):
         editorial_settings({"GUIDELINE": 3})
+
+
+def test_the_portal_languages_cannot_be_changed_behind_the_settings(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, 'PORTAL = {"languages": {"kim@x.example": "en"}}\n'))
+    languages = portal_settings(settings).languages
+    assert languages["kim@x.example"] == "en"
+    with pytest.raises(TypeError):
+        languages["kim@x.example"] = "de"  # type: ignore[index]
