@@ -10,8 +10,7 @@ import re
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
-from editorial.settings import CHANNELS, Settings
-from editorial.times import zone
+from editorial.settings import CHANNELS, Settings, editorial_settings, site_zone
 
 # The skeletons' stand-in texts. `check` reports any of them left in a piece as an error
 # (editorial.checks), so a skeleton cannot be approved and posted as it is.
@@ -46,14 +45,14 @@ def _quote(text: str) -> str:
 
 
 def _when(at: datetime | None, settings: Settings) -> str:
-    tz = zone(settings["TIMEZONE"])
+    tz = site_zone(settings)
     when = at.astimezone(tz) if at else datetime.now(tz).replace(second=0, microsecond=0)
     return when.strftime("%Y-%m-%d %H:%M")
 
 
 def next_morning(settings: Settings, now: datetime | None = None) -> datetime:
     """09:00 site time on the day after ``now``: a skeleton is never due at once."""
-    tz = zone(settings["TIMEZONE"])
+    tz = site_zone(settings)
     today = (now or datetime.now(tz)).astimezone(tz).date()
     return datetime.combine(today + timedelta(days=1), DEFAULT_HOUR, tzinfo=tz)
 
@@ -111,12 +110,12 @@ def new_snippet(
     when = _when(at or next_morning(settings), settings)
     label = title or (post or "snippet")
     slug = _slug(label, settings)
-    folder = Path(settings["PATH"]) / settings.get("SOCIAL_PATHS", ["social"])[0]
+    folder = Path(settings["PATH"]) / editorial_settings(settings).social_paths[0]
     lines = [
         "---",
         f"title: {_quote(label)}",
         f"channels: [{', '.join(chosen)}]",
-        f"publish_at: {when}   # {settings['TIMEZONE']} unless you add an offset",
+        f"publish_at: {when}   # {site_zone(settings).key} unless you add an offset",
         "status: draft   # 'scheduled' once the text is ready for approval",
     ]
     if post:

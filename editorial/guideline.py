@@ -45,7 +45,14 @@ from editorial.phrases import (
     pattern_regex,
     phrase_regex,
 )
-from editorial.settings import CHANNELS, Settings, SettingsError, settings_root
+from editorial.settings import (
+    CHANNELS,
+    Settings,
+    SettingsError,
+    editorial_settings,
+    settings_root,
+    site_zone,
+)
 from editorial.times import TimeError, zone
 
 logger = logging.getLogger(__name__)
@@ -403,17 +410,17 @@ def guideline_for(settings: Settings) -> Guideline:
     ``GUIDELINE = None`` means "no guideline" on purpose; a named file that is missing
     falls back to the defaults with a warning, so that a new site can be checked at once.
     """
-    name = settings.get("GUIDELINE")
-    if not name:
+    name = editorial_settings(settings).guideline
+    if name is None:
         return Guideline()
-    path = settings_root(settings) / str(name)
+    path = settings_root(settings) / name
     if not path.is_file():
         logger.warning(
             "no guideline file at %s: checking platform limits only (see docs/guideline.md)",
             _display(path),
         )
         return Guideline()
-    return load_guideline(path, str(settings.get("TIMEZONE") or "Europe/Berlin"))
+    return load_guideline(path, site_zone(settings).key)
 
 
 def _display(path: Path) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from editorial.pieces import Post, Site, Snippet
-from editorial.times import zone
+from editorial.settings import site_zone
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _format(site: Site, post: Post, kind: str) -> str:
     if prefix == "PAGE":
         fallback = "pages/" + fallback
     pattern = str(settings.get(key, fallback))
-    when = post.publish_at or datetime.now(zone(settings.get("TIMEZONE", "UTC")))
+    when = post.publish_at or datetime.now(site_zone(settings))
     fields: dict[str, Any] = {k: v for k, v in post.metadata.items() if isinstance(k, str)}
     fields.update(
         slug=post.slug,

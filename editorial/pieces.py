@@ -32,7 +32,14 @@ from editorial.foreign import format_for_extension, read_foreign, reader_extensi
 from editorial.markdown_html import DEFAULTS as MARKDOWN_DEFAULTS
 from editorial.markdown_html import Renderer
 from editorial.public_html import Active, Reference, inspect_html
-from editorial.settings import CHANNELS, Settings, require_content, settings_root
+from editorial.settings import (
+    CHANNELS,
+    Settings,
+    editorial_settings,
+    require_content,
+    settings_root,
+    site_zone,
+)
 from editorial.sourcefile import SourceError, SourceFile, decode, parse_source
 from editorial.times import TimeError, is_ambiguous, parse_time
 
@@ -496,7 +503,7 @@ class _Reader:
                 )
             return None
         try:
-            when = parse_time(value, self.settings["TIMEZONE"])
+            when = parse_time(value, site_zone(self.settings).key)
         except TimeError as exc:
             rule = "schema.time-zone" if "time zone" in str(exc) else "schema.date"
             self.error(rule, name, str(exc))
@@ -808,7 +815,7 @@ def _found_by(relative: Path, paths: list[str], excludes: set[str], ignores: lis
 def _kind_of(relative: Path, settings: Settings) -> Kind | None:
     """Whether Pelican reads ``relative`` (under ``PATH``) as an article, a page or not
     at all, by its own settings and defaults; snippets are the folders of ``SOCIAL_PATHS``."""
-    if _under(relative, list(settings.get("SOCIAL_PATHS", ["social"]))):
+    if _under(relative, list(editorial_settings(settings).social_paths)):
         return "snippet"
     ignores = [str(p) for p in settings.get("IGNORE_FILES", ["**/.*"])]
     articles = [str(p) for p in settings.get("ARTICLE_PATHS", [""])]

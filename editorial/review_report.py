@@ -33,7 +33,7 @@ from editorial.history import HistoryError, Repository, open_repository
 from editorial.length import measure
 from editorial.links import channel_parts, post_url
 from editorial.pieces import Piece, Post, Site, Snippet, piece_files, read_piece
-from editorial.settings import settings_root
+from editorial.settings import settings_root, site_zone
 from editorial.site_approval import SiteApprovalState, site_approval_state
 from editorial.times import zone
 from editorial.trust import TrustError, load_trust
@@ -228,7 +228,7 @@ def build_review(site: Site, base: str) -> Review:
     head = repo.resolve("HEAD") if repo.has_commits else ""
     dirty = bool(repo.uncommitted())
     check_site(site)
-    timezone = str(site.settings["TIMEZONE"])
+    timezone = site_zone(site.settings).key
 
     with tempfile.TemporaryDirectory(prefix="dp-review-") as tmp:
         old_paths = [p for p, s in changed.items() if s in ("M", "D") and p.endswith(".md")]
@@ -541,7 +541,7 @@ def _section(item: ReviewItem, review: Review) -> list[str]:
 
 def describe(site: Site, piece: Piece) -> str:
     """A piece as the approver is about to sign it: every word that will go out."""
-    timezone = str(site.settings["TIMEZONE"])
+    timezone = site_zone(site.settings).key
     lines = [f"{piece.id} — {piece.title or ''} ({piece.kind})"]
     when = schedule(piece.publish_at, timezone)
     if piece.channels:

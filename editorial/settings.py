@@ -9,8 +9,10 @@ a typo in a setting fails before any piece is looked at.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from editorial.times import TimeError, zone
 
@@ -35,6 +37,54 @@ def settings_root(settings: Settings) -> Path:
     return Path(settings["DP_SETTINGS_FILE"]).parent
 
 
+def site_zone(settings: Settings) -> ZoneInfo:
+    """The site's time zone, ``TIMEZONE``: the one way to read it.
+
+    :func:`validate` requires it at load, so there is no fallback here; settings that
+    were never loaded (or lost it) get a :class:`SettingsError` naming the setting rather
+    than a silent UTC or Berlin. Where a zone *name* is wanted, use ``.key``.
+    """
+    source = settings.get("DP_SETTINGS_FILE", "the settings")
+    name = settings.get("TIMEZONE")
+    if not isinstance(name, str) or not name:
+        raise SettingsError(
+            f"{source}: TIMEZONE must name the site's time zone, e.g. 'Europe/Berlin'"
+        )
+    try:
+        return zone(name)
+    except TimeError as exc:
+        raise SettingsError(f"{source}: TIMEZONE: {exc}") from None
+
+
+@dataclass(frozen=True)
+class EditorialSettings:
+    """What the editorial side adds to Pelican's settings, checked (the zone is
+    :func:`site_zone`, Pelican's own ``TIMEZONE``).
+
+    ``social_paths`` are the folders under ``PATH`` that hold snippets (``SOCIAL_PATHS``);
+    ``guideline`` the client's guideline file relative to the settings file, None for
+    none on purpose (``GUIDELINE``).
+    """
+
+    social_paths: tuple[str, ...] = ("social",)
+    guideline: str | None = "guideline.yml"
+
+
+def editorial_settings(settings: Settings) -> EditorialSettings:
+    """The editorial settings as a frozen :class:`EditorialSettings`, each one checked;
+    a missing one gets its default (settings not read by :func:`load_settings`)."""
+    source = settings.get("DP_SETTINGS_FILE", "the settings")
+    paths = settings.get("SOCIAL_PATHS", DEFAULTS["SOCIAL_PATHS"])
+    if not isinstance(paths, list | tuple) or not all(isinstance(p, str) for p in paths):
+        raise SettingsError(f"{source}: SOCIAL_PATHS must be a list of folder names")
+    guideline = settings.get("GUIDELINE", DEFAULTS["GUIDELINE"])
+    if guideline is not None and not isinstance(guideline, str | os.PathLike):
+        raise SettingsError(f"{source}: GUIDELINE must be a file name, or None for no guideline")
+    return EditorialSettings(
+        social_paths=tuple(paths), guideline=str(guideline) if guideline else None
+    )
+
+
 def apply_defaults(settings: Settings) -> Settings:
     for key, value in DEFAULTS.items():
         settings.setdefault(key, value if not isinstance(value, list) else list(value))
@@ -51,6 +101,7 @@ def validate(settings: Settings) -> None:
     paths = settings["SOCIAL_PATHS"]
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise SettingsError(f"{source}: SOCIAL_PATHS must be a list of folder names")
+    editorial_settings(settings)
 
 
 #: settings that once said who may approve; trust.yml on the protected branch does now,

@@ -3,6 +3,15 @@
 Like the editorial settings they are UPPERCASE names in ``pelicanconf.py``; what publish
 adds gets its default and its check here, so a typo fails at start, not at posting time.
 
+Every dict-shaped setting (a *block*) is read through one accessor that returns a frozen
+dataclass: ``CHANNELS`` (:func:`channels_settings`, :class:`ChannelsSettings`),
+``DEPLOY`` (:func:`deploy_settings`, one of :data:`DeploySettings`), ``SCHEDULER``,
+``MODERATION``, ``DESK``, ``MAIL`` and ``PORTAL`` (``*_settings`` -> ``*Settings``).
+Consumers get typed fields, not string keys, so a misspelt key is a mypy error rather
+than a ``KeyError`` in production; the dataclasses' defaults are the defaults (``DEFAULTS``
+is derived from them), and the accessors check each key and name the setting and key in
+their :class:`SettingsError`.
+
 ``CHANNELS`` is one dict, keyed by channel name; each entry is merged key by key over
 the defaults below, so a site only writes what differs::
 
@@ -22,15 +31,18 @@ connect and read), and for facebook ``page_id`` (may instead come from
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 from editorial.settings import CHANNELS as CHANNEL_NAMES
-from editorial.settings import Settings, SettingsError
+from editorial.settings import Settings, SettingsError, site_zone
 from editorial.settings import load_settings as load_editorial_settings
 
 CHANNEL_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -60,6 +72,167 @@ NOTIFY_KINDS = (
     "review_decision",
 )
 
+@dataclass(frozen=True)
+class ChannelSettings:
+    """One channel's entry of ``CHANNELS``, defaults applied and checked."""
+
+    name: str
+    api_base: str
+    web_base: str
+    timeout: float
+    page_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelsSettings:
+    """``CHANNELS`` checked: every channel dialogpress knows, its defaults merged in."""
+
+    channels: tuple[ChannelSettings, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The channels' names, sorted (the order pages and reports list them in)."""
+        return tuple(sorted(channel.name for channel in self.channels))
+
+    def get(self, name: str) -> ChannelSettings:
+        """Channel ``name``; a :class:`SettingsError` for a channel dialogpress does not know."""
+        for channel in self.channels:
+            if channel.name == name:
+                return channel
+        raise SettingsError(f"unknown channel {name!r}; known: {', '.join(CHANNEL_NAMES)}")
+
+
+@dataclass(frozen=True)
+class LocalDeploySettings:
+    """``DEPLOY`` with target ``local``: release folders under ``path``, ``keep`` of them."""
+
+    path: str = "public"
+    keep: int = 3
+    target: str = "local"
+
+
+@dataclass(frozen=True)
+class RsyncDeploySettings:
+    """``DEPLOY`` with target ``rsync``: ``dest`` is a local path or ``host:path``."""
+
+    dest: str
+    target: str = "rsync"
+
+
+@dataclass(frozen=True)
+class GitDeploySettings:
+    """``DEPLOY`` with target ``git``: commit the build to ``branch`` (and maybe push it)."""
+
+    branch: str = "gh-pages"
+    push: bool = False
+    remote: str = "origin"
+    repo: str | None = None
+    target: str = "git"
+
+
+DeploySettings = LocalDeploySettings | RsyncDeploySettings | GitDeploySettings
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    """``SCHEDULER``: how often ``dialogpress run`` ticks and syncs comments, in minutes."""
+
+    tick_minutes: float = 5
+    sync_minutes: float = 15
+
+
+@dataclass(frozen=True)
+class ModerationSettings:
+    """``MODERATION`` checked: X searches for mentions, spam rules, re-read and retention."""
+
+    mentions: tuple[str, ...] = ()
+    blocklist: tuple[str, ...] = ()
+    max_links: int = 2
+    repeat_limit: int = 3
+    refresh_days: int = 7
+    refresh_minutes: int = 60
+    retention_days: int = 30
+    # X's read limits of the account's tier (Basic: 60 searches per 15 minutes,
+    # 15,000 posts read per month; Free: 0, no reads) and what one sync may spend
+    x_searches_per_15min: int = 60
+    x_reads_per_month: int = 15000
+    x_requests_per_run: int = 30
+
+
+@dataclass(frozen=True)
+class DeskSettings:
+    """``DESK``: where the moderators' web desk listens and how it guards logins.
+
+    ``secure_cookies`` False is for a desk on the moderator's own machine without TLS;
+    ``proxy_hops`` is how many reverse proxies in front of the desk may set
+    ``X-Forwarded-For``/``-Proto`` (0: trust none, the client address is the socket's).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8780
+    secure_cookies: bool = True
+    session_hours: int = 12
+    lockout_failures: int = 10
+    lockout_minutes: int = 15
+    address_failures: int = 50
+    proxy_hops: int = 0
+    report_days: int = 28
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """``MAIL``: an SMTP server, or (``host`` None) ``.eml`` files in ``outbox``.
+
+    The SMTP login comes from ``DP_SMTP_USER`` / ``DP_SMTP_PASSWORD``, never from here.
+    """
+
+    host: str | None = None
+    port: int = 587
+    security: str = "starttls"
+    sender: str = "dialogpress <dialogpress@localhost>"
+    outbox: str = ".dialogpress/outbox"
+    timeout: float = 30
+
+
+@dataclass(frozen=True)
+class PortalSettings:
+    """``PORTAL``: the approval portal in the desk (see :mod:`publish.review.requests`).
+
+    Its signing key comes from ``DP_PORTAL_KEY``. ``protected_branch`` is whose theme,
+    plugins and settings build the previews (never the review branch's); None: the ref the
+    trust root is read from (``DP_TRUST_REF``, else ``origin/HEAD``, ...).
+    """
+
+    url: str | None = None
+    link_days: int = 7
+    session_hours: int = 8
+    remote: str | None = None
+    workspace: str = ".dialogpress/portal"
+    committer: str = "dialogpress portal <portal@dialogpress.invalid>"
+    protected_branch: str | None = None
+    # the language of mails to a person ("address": "de" or "en"); others get the
+    # site's DEFAULT_LANG (read-only: the block is frozen)
+    languages: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+
+def _defaults_of(block: type[Any]) -> dict[str, Any]:
+    """A block dataclass's defaults as the dict a settings file would write (lists, not
+    tuples), so that the dataclass is the one place a default is written."""
+    found: dict[str, Any] = {}
+    for item in dataclasses.fields(block):
+        default = item.default
+        if default is dataclasses.MISSING and item.default_factory is not dataclasses.MISSING:
+            default = item.default_factory()
+        if isinstance(default, tuple):
+            default = list(default)
+        elif isinstance(default, Mapping):
+            default = dict(default)
+        found[item.name] = default
+    return found
+
+
 DEFAULTS: dict[str, Any] = {
     "CHANNELS": CHANNEL_DEFAULTS,
     # the store; None: a SQLite file in the site's .dialogpress/ (DP_DATABASE_URL wins)
@@ -69,60 +242,15 @@ DEFAULTS: dict[str, Any] = {
     # where `dialogpress deploy` puts the production build (see publish.site.deploy)
     "DEPLOY": {"target": "local", "path": "public"},
     # how often `dialogpress run` ticks and syncs comments, in minutes
-    "SCHEDULER": {"tick_minutes": 5, "sync_minutes": 15},
+    "SCHEDULER": _defaults_of(SchedulerSettings),
     # comment sync, triage and retention (see publish.moderation.sync and publish.moderation)
-    "MODERATION": {
-        "mentions": [],
-        "blocklist": [],
-        "max_links": 2,
-        "repeat_limit": 3,
-        "refresh_days": 7,
-        "refresh_minutes": 60,
-        "retention_days": 30,
-        # X's read limits of the account's tier (Basic: 60 searches per 15 minutes,
-        # 15,000 posts read per month; Free: 0, no reads) and what one sync may spend
-        "x_searches_per_15min": 60,
-        "x_reads_per_month": 15000,
-        "x_requests_per_run": 30,
-    },
-    # the moderators' web desk (see publish.web and desk_settings below)
-    "DESK": {
-        "host": "127.0.0.1",
-        "port": 8780,
-        "secure_cookies": True,
-        "session_hours": 12,
-        "lockout_failures": 10,
-        "lockout_minutes": 15,
-        "address_failures": 50,
-        "proxy_hops": 0,
-        "report_days": 28,
-    },
-    # outgoing e-mail (magic links, decision notices); host None: .eml files in `outbox`.
-    # SMTP login from DP_SMTP_USER / DP_SMTP_PASSWORD, never from here
-    "MAIL": {
-        "host": None,
-        "port": 587,
-        "security": "starttls",
-        "sender": "dialogpress <dialogpress@localhost>",
-        "outbox": ".dialogpress/outbox",
-        "timeout": 30,
-    },
-    # the approval portal in the desk (see publish.review.requests); its signing key comes from
-    # DP_PORTAL_KEY, the approvers it may sign for from PORTAL_SIGNER
-    "PORTAL": {
-        "url": None,
-        "link_days": 7,
-        "session_hours": 8,
-        "remote": None,
-        "workspace": ".dialogpress/portal",
-        "committer": "dialogpress portal <portal@dialogpress.invalid>",
-        # whose theme, plugins and settings build the previews (never the review branch's);
-        # None: the ref the trust root is read from (DP_TRUST_REF, else origin/HEAD, ...)
-        "protected_branch": None,
-        # the language of mails to a person ("address": "de" or "en"); others get the
-        # site's DEFAULT_LANG
-        "languages": {},
-    },
+    "MODERATION": _defaults_of(ModerationSettings),
+    # the moderators' web desk (see publish.web and DeskSettings)
+    "DESK": _defaults_of(DeskSettings),
+    # outgoing e-mail (magic links, decision notices); host None: .eml files in `outbox`
+    "MAIL": _defaults_of(MailSettings),
+    # the approval portal in the desk (see PortalSettings)
+    "PORTAL": _defaults_of(PortalSettings),
     # notifications by e-mail and chat webhook (see publish.notify.events, docs/notifications.md);
     # webhook URLs come from DP_NOTIFY_WEBHOOK_<NAME> or the DP_NOTIFY_SECRETS file, never here
     "NOTIFY": {
@@ -156,17 +284,6 @@ _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-@dataclass(frozen=True)
-class ChannelSettings:
-    """One channel's entry of ``CHANNELS``, defaults applied and checked."""
-
-    name: str
-    api_base: str
-    web_base: str
-    timeout: float
-    page_id: str | None = None
-
-
 def apply_defaults(settings: Settings) -> Settings:
     """Fill in publish defaults; ``CHANNELS`` entries are merged key by key."""
     configured = settings.get("CHANNELS")
@@ -183,17 +300,7 @@ def apply_defaults(settings: Settings) -> Settings:
     settings.setdefault("DATABASE_URL", DEFAULTS["DATABASE_URL"])
     settings.setdefault("MAX_LATENESS", DEFAULTS["MAX_LATENESS"])
     settings.setdefault("DEPLOY", copy.deepcopy(DEFAULTS["DEPLOY"]))
-    configured_scheduler = settings.get("SCHEDULER")
-    if isinstance(configured_scheduler, dict):
-        settings["SCHEDULER"] = {**DEFAULTS["SCHEDULER"], **configured_scheduler}
-    elif configured_scheduler is None:
-        settings["SCHEDULER"] = dict(DEFAULTS["SCHEDULER"])
-    configured_desk = settings.get("DESK")
-    if isinstance(configured_desk, dict):
-        settings["DESK"] = {**DEFAULTS["DESK"], **configured_desk}
-    elif configured_desk is None:
-        settings["DESK"] = dict(DEFAULTS["DESK"])
-    for name in ("MAIL", "PORTAL", "NOTIFY"):
+    for name in ("SCHEDULER", "DESK", "MAIL", "PORTAL", "NOTIFY"):
         configured_entry = settings.get(name)
         if isinstance(configured_entry, dict):
             settings[name] = {**DEFAULTS[name], **configured_entry}
@@ -205,11 +312,7 @@ def apply_defaults(settings: Settings) -> Settings:
 def validate(settings: Settings) -> None:
     """Raise :class:`SettingsError` naming the setting and the file for the first problem."""
     source = settings.get("DP_SETTINGS_FILE", "the settings")
-    channels = settings.get("CHANNELS")
-    if not isinstance(channels, dict):
-        raise SettingsError(f"{source}: CHANNELS must be a dict keyed by channel name")
-    for name, entry in channels.items():
-        _check_channel(source, name, entry)
+    _check_channels(source, settings.get("CHANNELS"))
     _check_database_url(source, settings.get("DATABASE_URL"))
     max_lateness(settings)
     deploy_settings(settings)
@@ -219,6 +322,13 @@ def validate(settings: Settings) -> None:
     mail_settings(settings)
     portal_settings(settings)
     notify_settings(settings)
+
+
+def _check_channels(source: str, channels: object) -> None:
+    if not isinstance(channels, dict):
+        raise SettingsError(f"{source}: CHANNELS must be a dict keyed by channel name")
+    for name, entry in channels.items():
+        _check_channel(source, name, entry)
 
 
 def _check_channel(source: str, name: object, entry: object) -> None:
@@ -255,20 +365,27 @@ def _check_url(where: str, value: object) -> None:
         raise SettingsError(f"{where}: {value!r} must not have a query or fragment")
 
 
+def channels_settings(settings: Settings) -> ChannelsSettings:
+    """``CHANNELS`` checked, every channel's defaults merged in (applied if not yet)."""
+    applied = apply_defaults({"CHANNELS": copy.deepcopy(settings.get("CHANNELS"))})
+    _check_channels(settings.get("DP_SETTINGS_FILE", "the settings"), applied["CHANNELS"])
+    return ChannelsSettings(
+        channels=tuple(
+            ChannelSettings(
+                name=name,
+                api_base=entry["api_base"].rstrip("/"),
+                web_base=entry["web_base"].rstrip("/"),
+                timeout=float(entry["timeout"]),
+                page_id=entry.get("page_id"),
+            )
+            for name, entry in applied["CHANNELS"].items()
+        )
+    )
+
+
 def channel_settings(settings: Settings, name: str) -> ChannelSettings:
     """The checked settings of channel ``name`` (defaults applied if not yet)."""
-    applied = apply_defaults({**settings, "CHANNELS": copy.deepcopy(settings.get("CHANNELS"))})
-    validate(applied)
-    if name not in CHANNEL_NAMES:
-        raise SettingsError(f"unknown channel {name!r}; known: {', '.join(CHANNEL_NAMES)}")
-    entry = applied["CHANNELS"][name]
-    return ChannelSettings(
-        name=name,
-        api_base=entry["api_base"].rstrip("/"),
-        web_base=entry["web_base"].rstrip("/"),
-        timeout=float(entry["timeout"]),
-        page_id=entry.get("page_id"),
-    )
+    return channels_settings(settings).get(name)
 
 
 def load_settings(path: str | os.PathLike[str], override: Settings | None = None) -> Settings:
@@ -341,7 +458,7 @@ def max_lateness(settings: Settings) -> timedelta:
     return lateness
 
 
-def deploy_settings(settings: Settings) -> dict[str, Any]:
+def deploy_settings(settings: Settings) -> DeploySettings:
     """``DEPLOY`` with its target's defaults filled in, checked key by key."""
     where = f"{settings.get('DP_SETTINGS_FILE', 'the settings')}: DEPLOY"
     configured = settings.get("DEPLOY", DEFAULTS["DEPLOY"])
@@ -376,10 +493,15 @@ def deploy_settings(settings: Settings) -> dict[str, Any]:
             raise SettingsError(
                 f"{where}['keep'] must be a whole number of at least 2 (live and previous)"
             )
-    return merged
+        return LocalDeploySettings(path=merged["path"], keep=keep)
+    if target == "rsync":
+        return RsyncDeploySettings(dest=merged["dest"])
+    return GitDeploySettings(
+        branch=merged["branch"], push=merged["push"], remote=merged["remote"], repo=merged["repo"]
+    )
 
 
-def scheduler_settings(settings: Settings) -> dict[str, float]:
+def scheduler_settings(settings: Settings) -> SchedulerSettings:
     """``SCHEDULER`` with defaults filled in: positive minutes per key, unknown keys refused."""
     where = f"{settings.get('DP_SETTINGS_FILE', 'the settings')}: SCHEDULER"
     configured = settings.get("SCHEDULER", DEFAULTS["SCHEDULER"])
@@ -394,23 +516,7 @@ def scheduler_settings(settings: Settings) -> dict[str, float]:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise SettingsError(f"{where}[{key!r}] must be a positive number of minutes")
         merged[key] = float(value)
-    return merged
-
-
-@dataclass(frozen=True)
-class ModerationSettings:
-    """``MODERATION`` checked: X searches for mentions, spam rules, re-read and retention."""
-
-    mentions: tuple[str, ...]
-    blocklist: tuple[str, ...]
-    max_links: int
-    repeat_limit: int
-    refresh_days: int
-    refresh_minutes: int
-    retention_days: int
-    x_searches_per_15min: int = 60
-    x_reads_per_month: int = 15000
-    x_requests_per_run: int = 30
+    return SchedulerSettings(**merged)
 
 
 def moderation_settings(settings: Settings) -> ModerationSettings:
@@ -435,16 +541,7 @@ def moderation_settings(settings: Settings) -> ModerationSettings:
         elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SettingsError(f"{where}[{key!r}] must be a whole number of at least 1")
     return ModerationSettings(
-        mentions=tuple(merged["mentions"]),
-        blocklist=tuple(merged["blocklist"]),
-        max_links=merged["max_links"],
-        repeat_limit=merged["repeat_limit"],
-        refresh_days=merged["refresh_days"],
-        refresh_minutes=merged["refresh_minutes"],
-        retention_days=merged["retention_days"],
-        x_searches_per_15min=merged["x_searches_per_15min"],
-        x_reads_per_month=merged["x_reads_per_month"],
-        x_requests_per_run=merged["x_requests_per_run"],
+        **{**merged, "mentions": tuple(merged["mentions"]), "blocklist": tuple(merged["blocklist"])}
     )
 
 
@@ -460,13 +557,8 @@ _DESK_NUMBERS = {
 }
 
 
-def desk_settings(settings: Settings) -> dict[str, Any]:
-    """``DESK`` with defaults filled in, each key checked; unknown keys refused.
-
-    ``secure_cookies`` False is for a desk on the moderator's own machine without TLS;
-    ``proxy_hops`` is how many reverse proxies in front of the desk may set
-    ``X-Forwarded-For``/``-Proto`` (0: trust none, the client address is the socket's).
-    """
+def desk_settings(settings: Settings) -> DeskSettings:
+    """``DESK`` with defaults filled in, each key checked; unknown keys refused."""
     where = f"{settings.get('DP_SETTINGS_FILE', 'the settings')}: DESK"
     configured = settings.get("DESK", DEFAULTS["DESK"])
     if not isinstance(configured, dict):
@@ -489,7 +581,7 @@ def desk_settings(settings: Settings) -> dict[str, Any]:
         raise SettingsError(f"{where}['host'] must be a host name or address")
     if not isinstance(merged["secure_cookies"], bool):
         raise SettingsError(f"{where}['secure_cookies'] must be True or False")
-    return merged
+    return DeskSettings(**merged)
 
 
 _ADDRESS = re.compile(r"^(?:[^<>@\s][^<>@]*<)?[^@\s<>]+@[^@\s<>]+>?$")
@@ -509,7 +601,7 @@ def _dict_setting(settings: Settings, name: str) -> tuple[str, dict[str, Any]]:
     return where, merged
 
 
-def mail_settings(settings: Settings) -> dict[str, Any]:
+def mail_settings(settings: Settings) -> MailSettings:
     """``MAIL`` checked: an SMTP server, or (host None) an outbox folder for development.
 
     ``security`` is ``starttls`` (port 587), ``ssl`` (port 465) or ``none``; ``none`` sends
@@ -538,10 +630,10 @@ def mail_settings(settings: Settings) -> dict[str, Any]:
     timeout = merged["timeout"]
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise SettingsError(f"{where}['timeout'] must be a positive number of seconds")
-    return merged
+    return MailSettings(**{**merged, "timeout": float(timeout)})
 
 
-def portal_settings(settings: Settings) -> dict[str, Any]:
+def portal_settings(settings: Settings) -> PortalSettings:
     """``PORTAL`` checked: where links point, how long they live, where the desk's clone is.
 
     ``url`` is the desk's public address (None: the ``DESK`` host and port, for a desk on
@@ -582,7 +674,7 @@ def portal_settings(settings: Settings) -> dict[str, Any]:
         raise SettingsError(
             f"{where}['committer'] must look like 'dialogpress portal <portal@agentur.example>'"
         )
-    return merged
+    return PortalSettings(**{**merged, "languages": MappingProxyType(dict(languages))})
 
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -694,5 +786,5 @@ def notify_settings(settings: Settings) -> NotifySettings:
         digest=None if digest is None else _clock(f"{where}['digest']", digest),
         resend_doubtful_mail=merged["resend_doubtful_mail"],
         max_attempts=merged["max_attempts"],
-        timezone=str(settings.get("TIMEZONE") or "UTC"),
+        timezone=site_zone(settings).key,
     )

@@ -144,9 +144,10 @@ def test_unknown_language_stays_english() -> None:
 
 def _portal(languages: dict[str, str], default: str) -> SimpleNamespace:
     from publish.review.portal import Portal
+    from publish.settings import PortalSettings
 
     fake = SimpleNamespace(
-        options={"languages": languages, "link_days": 7},
+        options=PortalSettings(languages=languages, link_days=7),
         settings={"DEFAULT_LANG": default, "SITENAME": "Stadtwerke Elbtal"},
         approver_name=lambda email: "Petra Schulz",
         link_url=lambda review_id, token: f"https://desk.example/portal/{review_id}/{token}",

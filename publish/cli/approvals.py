@@ -32,7 +32,7 @@ from editorial.review_report import (
     render_markdown,
     review_to_dict,
 )
-from editorial.settings import SettingsError
+from editorial.settings import SettingsError, site_zone
 from editorial.site_approval import (
     SITE_APPROVAL_FILE,
     SiteApprovalError,
@@ -160,7 +160,7 @@ def approve(
             "changes first and approve them with: dialogpress approve --site --key …"
         )
     settings = load(settings_path)
-    now = _now(now_text, settings["TIMEZONE"])
+    now = _now(now_text, site_zone(settings).key)
     site = load_site(settings)
     try:
         check_site(site)
@@ -254,7 +254,6 @@ def _approve_site(root: Path, key_path: Path, now: datetime, comment: str | None
         approval = sign_site_approval(root, key_path, now, comment)
     except (SiteApprovalError, ApprovalError, OSError) as exc:
         fail(str(exc))
-        raise AssertionError("unreachable") from exc
     click.echo(f"Approved the layout/settings ({len(state.files)} files, {approval.hash[:19]}…)")
     click.echo(
         f"Now commit and push it: git commit -m 'Approve the layout' -- {SITE_APPROVAL_FILE}"

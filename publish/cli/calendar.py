@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import click
 
 from editorial.checks import check_site
+from editorial.settings import site_zone
 from editorial.times import TimeError, parse_time
 from publish.cli import main
 from publish.cli.common import (
@@ -67,7 +68,7 @@ def calendar_command(
     context = open_production(settings_path)
     # the context judged the snippets; the calendar shows posts' guideline errors too
     check_site(context.site, pieces=context.site.posts)
-    timezone = str(context.settings["TIMEZONE"])
+    timezone = site_zone(context.settings).key
     now = parse_now(now_text, timezone)
     start = _bound(from_text, timezone, "--from")
     end = _bound(to_text, timezone, "--to", end=True)

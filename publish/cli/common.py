@@ -10,7 +10,7 @@ import json
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -61,7 +61,6 @@ def load(settings_path: str, override: Settings | None = None) -> Settings:
         return load_settings(settings_path, override)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
 
 
 def require_site_approval(settings_path: str) -> None:
@@ -83,8 +82,9 @@ def require_site_approval(settings_path: str) -> None:
         )
 
 
-def fail(message: str, code: int = EXIT_FINDINGS) -> None:
-    """Print ``message`` to stderr and exit with ``code``."""
+def fail(message: str, code: int = EXIT_FINDINGS) -> NoReturn:
+    """Print ``message`` to stderr and exit with ``code``; never returns, so callers need
+    no ``return``/``raise`` after it (mypy knows the code below is dead)."""
     click.echo(f"Error: {message}", err=True)
     raise SystemExit(code)
 
@@ -119,4 +119,3 @@ def open_production(settings_path: str, dry_run: bool = False) -> Context:
         return open_context(settings_path, os.environ, dry_run=dry_run)
     except (SettingsError, StoreError) as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc

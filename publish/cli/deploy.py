@@ -39,7 +39,6 @@ def deploy(rollback: bool, output_format: str, settings_path: str) -> None:
         target = make_target(settings)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
     if rollback:
         if not isinstance(target, LocalTarget):
             fail("--rollback works for the local target only", EXIT_USAGE)

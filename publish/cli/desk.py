@@ -51,10 +51,9 @@ def desk_command(host: str | None, port: int | None, settings_path: str) -> None
         app = create_app(settings_path)
     except (SettingsError, StoreError) as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
     options = desk_settings(production_settings(settings_path))
-    bind = host or options["host"]
-    chosen = port or options["port"]
+    bind = host or options.host
+    chosen = port or options.port
     click.echo(f"dialogpress desk on http://{bind}:{chosen}/ (Ctrl-C stops it)", err=True)
     serve(app, bind, chosen)
 
@@ -77,7 +76,6 @@ def _store(settings_path: str) -> Store:
         return open_store(production_settings(settings_path))
     except (SettingsError, StoreError) as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
 
 
 def _who(settings_path: str) -> str:

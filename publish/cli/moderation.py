@@ -19,7 +19,7 @@ import click
 
 from editorial.guideline import Guideline, GuidelineError, guideline_for
 from editorial.pieces import load_site
-from editorial.settings import Settings, SettingsError
+from editorial.settings import Settings, SettingsError, site_zone
 from editorial.times import TimeError, parse_time
 from publish import moderation
 from publish.cli import main
@@ -51,7 +51,6 @@ def _guideline(settings: Settings) -> Guideline:
         return guideline_for(settings)
     except GuidelineError as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
 
 
 @contextmanager
@@ -63,7 +62,6 @@ def _store(settings_path: str) -> Iterator[tuple[Settings, Store]]:
         store = open_store(settings)
     except (SettingsError, StoreError) as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
     try:
         yield settings, store
     finally:
@@ -86,9 +84,8 @@ def _when(moment: datetime | None, settings: Settings) -> str:
 
 
 def _zone(settings: Settings) -> Any:
-    from zoneinfo import ZoneInfo
 
-    return ZoneInfo(settings.get("TIMEZONE", "Europe/Berlin"))
+    return site_zone(settings)
 
 
 def _act(action: Callable[[], Any]) -> Any:
@@ -146,7 +143,7 @@ def sync_command(now_text: str | None, output_format: str, settings_path: str) -
     """
     context = open_production(settings_path)
     try:
-        now = parse_now(now_text, context.settings["TIMEZONE"])
+        now = parse_now(now_text, site_zone(context.settings).key)
         result = sync(
             context.store,
             context.channels,
@@ -241,7 +238,7 @@ def inbox_command(
         dialogpress inbox --overdue --channel twitter --format json
     """
     with _store(settings_path) as (settings, store):
-        now = parse_now(now_text, settings["TIMEZONE"])
+        now = parse_now(now_text, site_zone(settings).key)
         wanted = None
         if states:
             wanted = list(moderation.STATES) if "all" in states else list(states)
@@ -328,7 +325,7 @@ def show_command(
         dialogpress comment show 12 --format json
     """
     with _store(settings_path) as (settings, store):
-        now = parse_now(now_text, settings["TIMEZONE"])
+        now = parse_now(now_text, site_zone(settings).key)
         view = _act(lambda: moderation.show(store, comment_id))
     if output_format == "json":
         emit_json(view.to_dict())
@@ -349,7 +346,7 @@ def _decision(name: str, doc: str, extra: list[Any], call: Callable[..., Comment
         **options: Any,
     ) -> None:
         with _store(settings_path) as (settings, store):
-            now = parse_now(now_text, settings["TIMEZONE"])
+            now = parse_now(now_text, site_zone(settings).key)
             who = _actor(as_actor, settings_path)
             view = _act(
                 lambda: call(
@@ -480,7 +477,7 @@ def reply_command(
     """
     context = open_production(settings_path)
     try:
-        now = parse_now(now_text, context.settings["TIMEZONE"])
+        now = parse_now(now_text, site_zone(context.settings).key)
         who = _actor(as_actor, settings_path)
         guideline = _guideline(context.settings)
         written = _act(
@@ -532,7 +529,7 @@ def approve_reply_command(
     """
     context = open_production(settings_path)
     try:
-        now = parse_now(now_text, context.settings["TIMEZONE"])
+        now = parse_now(now_text, site_zone(context.settings).key)
         who = _actor(as_actor, settings_path)
         approved = _act(
             lambda: moderation.approve_reply(context.store, reply_id, actor=who, now=now)
@@ -558,7 +555,7 @@ def _moment(text: str | None, settings: Settings, name: str) -> datetime | None:
     if not text:
         return None
     try:
-        return parse_time(text, settings.get("TIMEZONE", "Europe/Berlin"))
+        return parse_time(text, site_zone(settings).key)
     except TimeError as exc:
         raise click.BadParameter(str(exc), param_hint=name) from None
 
@@ -598,7 +595,7 @@ def report_command(
         dialogpress report --from 2026-11-01 --to 2026-12-01 --format csv
     """
     with _store(settings_path) as (settings, store):
-        now = parse_now(now_text, settings["TIMEZONE"])
+        now = parse_now(now_text, site_zone(settings).key)
         start = _moment(start_text, settings, "--from")
         end = _moment(end_text, settings, "--to")
         rows = response_report(store, start, end, now, _guideline(settings))
@@ -657,7 +654,7 @@ def forget_command(
     """
     context = open_production(settings_path)
     try:
-        now = parse_now(now_text, context.settings["TIMEZONE"])
+        now = parse_now(now_text, site_zone(context.settings).key)
         who = _actor(as_actor, settings_path)
         erased = moderation.forget(context.store, channel, handle, actor=who, now=now)
         write_site_data(context.site, context.store, now)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import click
 
-from editorial.settings import SettingsError
+from editorial.settings import SettingsError, site_zone
 from publish.cli import main
 from publish.cli.common import EXIT_USAGE, emit_json, fail, format_option, settings_option
 from publish.notify.delivery import MEANINGS, as_dict, listing
@@ -50,7 +48,7 @@ def notifications_command(
     if not rows:
         click.echo("no notifications" + (f" in state {status}" if status else ""))
         return
-    zone = ZoneInfo(str(settings.get("TIMEZONE") or "UTC"))
+    zone = site_zone(settings)
     for row in rows:
         when = row.sent_at or row.not_before
         shown = when.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")

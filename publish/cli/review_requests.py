@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from editorial.settings import SettingsError
+from editorial.settings import SettingsError, site_zone
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
@@ -69,7 +69,7 @@ def request_review(
     if branch == base:
         fail(f"you are on {base} itself; check out the branch to review", EXIT_USAGE)
     head = _git(root, "rev-parse", "HEAD")
-    now = parse_now(now_text, str(settings.get("TIMEZONE", "UTC")))
+    now = parse_now(now_text, site_zone(settings).key)
     try:
         store = open_store(settings)
         outcome = Portal(settings, os.environ).request_review(

@@ -135,7 +135,6 @@ def _configured_page_id(settings_path: str) -> str | None:
         return channel_settings(load(settings_path), "facebook").page_id
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
 
 
 def _announce(sandbox: Sandbox, output_format: str, page_id: str, default_token: bool) -> None:

@@ -15,7 +15,7 @@ from types import FrameType
 import click
 import schedule
 
-from editorial.settings import SettingsError
+from editorial.settings import SettingsError, site_zone
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
@@ -91,7 +91,6 @@ def _lock(settings_path: str) -> SchedulerLock:
         return site_lock(root).acquire()
     except LockHeld as exc:
         fail(str(exc), EXIT_FINDINGS)
-    raise AssertionError("unreachable")
 
 
 def _tick(settings_path: str, now: datetime, dry_run: bool, pull: bool) -> TickSummary:
@@ -101,10 +100,8 @@ def _tick(settings_path: str, now: datetime, dry_run: bool, pull: bool) -> TickS
             return tick(settings_path, now, environ=os.environ, dry_run=dry_run, pull=pull)
     except FrameNotApproved as exc:
         fail(str(exc), EXIT_FINDINGS)
-        raise AssertionError("unreachable") from exc
     except (SettingsError, StoreError) as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
 
 
 @main.command("tick")
@@ -131,7 +128,7 @@ def tick_command(
     # the settings are read here for the zone of --now (or the reason they cannot be
     # read); otherwise the tick reads and checks them, once
     if now_text or not Path(settings_path).is_file():
-        now = parse_now(now_text, load(settings_path)["TIMEZONE"])
+        now = parse_now(now_text, site_zone(load(settings_path)).key)
     else:
         now = parse_now(None, "UTC")
     lock = None if dry_run else _lock(settings_path)
@@ -215,13 +212,11 @@ def run_command(every_minutes: float | None, pull: bool, settings_path: str) -> 
     _structured_logging()
     try:
         settings = production_settings(settings_path)
-        minutes = every_minutes or scheduler_settings(settings)["tick_minutes"]
+        minutes = every_minutes or scheduler_settings(settings).tick_minutes
     except FrameNotApproved as exc:
         fail(str(exc), EXIT_FINDINGS)
-        raise AssertionError("unreachable") from exc
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from exc
     every = max(1, round(minutes * 60))
     lock = _lock(settings_path)
     stop = threading.Event()

@@ -21,6 +21,7 @@ from editorial.settings import (
     SettingsError,
     legacy_trust_settings,
     settings_root,
+    site_zone,
 )
 from editorial.theme_hooks import theme_hook_findings
 from editorial.times import TimeError, parse_time
@@ -71,7 +72,7 @@ def new_post_command(title: str, lang: str | None, at: str | None, settings_path
     """
     settings = load(settings_path)
     try:
-        path = new_post(title, settings, lang=lang, at=_at(at, settings["TIMEZONE"]))
+        path = new_post(title, settings, lang=lang, at=_at(at, site_zone(settings).key))
     except DraftError as exc:
         fail(str(exc))
     click.echo(f"Wrote {path}")
@@ -108,7 +109,7 @@ def new_snippet_command(
             settings,
             post=post,
             channels=list(channels) or None,
-            at=_at(at, settings["TIMEZONE"]),
+            at=_at(at, site_zone(settings).key),
             title=title,
         )
     except DraftError as exc:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import click
 
 from editorial.approvals import approval_states
-from editorial.times import zone
+from editorial.settings import site_zone
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
@@ -67,7 +67,7 @@ def syndicate_command(
         dialogpress syndicate --now "2026-11-24 10:00" --format json
     """
     context = open_production(settings_path, dry_run=dry_run)
-    now = parse_now(now_text, context.settings["TIMEZONE"])
+    now = parse_now(now_text, site_zone(context.settings).key)
     report = syndicate(
         context.site,
         context.store,
@@ -197,7 +197,7 @@ def status_command(now_text: str | None, output_format: str, settings_path: str)
         dialogpress status --format json
     """
     context = open_production(settings_path)
-    now = parse_now(now_text, context.settings["TIMEZONE"])
+    now = parse_now(now_text, site_zone(context.settings).key)
     rows = _status_rows(context, now)
     health = _health(context, now)
     scheduler = overview(context.store, context.settings, now)
@@ -220,7 +220,7 @@ def status_command(now_text: str | None, output_format: str, settings_path: str)
             }
         )
         return
-    tz = zone(context.settings["TIMEZONE"])
+    tz = site_zone(context.settings)
 
     def shown(iso: str | None) -> str:
         # every time for people in the site's zone with its offset; JSON keeps ISO

@@ -35,7 +35,8 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
-from typing import Any
+
+from publish.settings import MailSettings
 
 __all__ = [
     "ENV_SMTP_PASSWORD",
@@ -369,23 +370,21 @@ class OutboxMailer(Mailer):
         return result
 
 
-def make_mailer(mail: Mapping[str, Any], root: Path, environ: Mapping[str, str]) -> Mailer:
+def make_mailer(mail: MailSettings, root: Path, environ: Mapping[str, str]) -> Mailer:
     """The mailer for the checked ``MAIL`` setting of the site at ``root``.
 
-    ``host`` ``None`` means the outbox folder ``root / mail["outbox"]``; otherwise SMTP with
+    ``host`` ``None`` means the outbox folder ``root / mail.outbox``; otherwise SMTP with
     the credentials from ``environ`` (``DP_SMTP_USER`` / ``DP_SMTP_PASSWORD``; empty counts
     as unset). Pass ``os.environ`` in production and a plain dict in tests.
     """
-    sender = str(mail["sender"])
-    host = mail.get("host")
-    if host is None:
-        return OutboxMailer(Path(root) / str(mail["outbox"]), sender)
+    if mail.host is None:
+        return OutboxMailer(Path(root) / mail.outbox, mail.sender)
     return SmtpMailer(
-        str(host),
-        int(mail["port"]),
-        sender,
-        security=str(mail.get("security", "starttls")),
+        mail.host,
+        mail.port,
+        mail.sender,
+        security=mail.security,
         username=environ.get(ENV_SMTP_USER) or None,
         password=environ.get(ENV_SMTP_PASSWORD) or None,
-        timeout=float(mail.get("timeout", 30)),
+        timeout=mail.timeout,
     )

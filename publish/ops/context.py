@@ -194,7 +194,7 @@ def notify_transports(
     except ValueError as exc:
         problems.append(f"mail: {exc}")
     urls, webhook_problems = webhook_urls(config.webhooks, environ)
-    timeout = float(mail["timeout"])
+    timeout = mail.timeout
     return Transports(mailer=mailer, webhooks=urls, timeout=timeout), problems + webhook_problems
 
 

@@ -428,7 +428,7 @@ def _conversation(summary: TickSummary, context: Context, now: datetime) -> None
     regardless, and the message is there each run until the access level changes.
     """
     settings = context.settings
-    every = timedelta(minutes=scheduler_settings(settings)["sync_minutes"])
+    every = timedelta(minutes=scheduler_settings(settings).sync_minutes)
     rules = moderation_settings(settings)
     if not sync_due(context.store, now, every):
         summary.step("sync", "skipped", f"synced less than {every} ago")
@@ -527,7 +527,7 @@ def overview(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
     recent = runs(store, limit=200)
     last = recent[0] if recent else None
     built = next((r for r in recent if (r.summary or {}).get("built")), None)
-    minutes = scheduler_settings(settings)["tick_minutes"]
+    minutes = scheduler_settings(settings).tick_minutes
     upcoming = (last.started_at + timedelta(minutes=minutes)) if last else None
     target = make_target(settings)
     try:

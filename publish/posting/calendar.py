@@ -25,7 +25,7 @@ from editorial.approvals import approval_states
 from editorial.findings import Finding
 from editorial.links import post_url, snippet_link
 from editorial.pieces import Post, Site, Snippet
-from editorial.times import zone
+from editorial.settings import site_zone
 from publish.states import editorial_state as _editorial_state
 from publish.states import ledger_state as _ledger_state
 from publish.store import Store
@@ -112,7 +112,7 @@ def calendar_entries(
     and stays ``approved`` when nobody can tell. Pieces without a readable publish time
     are not in the calendar: :func:`unscheduled` names them.
     """
-    tz = zone(str(site.settings.get("TIMEZONE") or "UTC"))
+    tz = site_zone(site.settings)
     scheduled = [(p, p.publish_at) for p in site.pieces if p.publish_at is not None]
     wanted = [
         (p, at)
@@ -229,7 +229,7 @@ def unscheduled(site: Site) -> list[Finding]:
 
 def to_ics(entries: list[Entry], site: Site, now: datetime) -> bytes:
     """An iCalendar file of ``entries``: one event each, in the site's zone with VTIMEZONE."""
-    tz_name = str(site.settings.get("TIMEZONE") or "UTC")
+    tz_name = site_zone(site.settings).key
     tz = ZoneInfo(tz_name)
     name = str(site.settings.get("SITENAME") or "dialogpress")
     cal = Calendar()

@@ -50,7 +50,7 @@ from editorial.history import HistoryError
 from editorial.links import post_save_as
 from editorial.pieces import Piece, Post, Site, Snippet, load_site
 from editorial.review_report import Part, changed_pieces, channel_texts, schedule
-from editorial.settings import Settings, SettingsError
+from editorial.settings import Settings, SettingsError, site_zone
 from publish.notify.mail import Mailer, MailError, Message, make_mailer
 from publish.review import requests as reviews
 from publish.review.previews import (
@@ -230,9 +230,9 @@ class Portal:
         self.settings_name = (
             "pelicanconf.py" if settings_file.name == "publishconf.py" else settings_file.name
         )
-        self.workspace_path = self.root / self.options["workspace"]
+        self.workspace_path = self.root / self.options.workspace
         self.previews = self.workspace_path.with_name(self.workspace_path.name + ".previews")
-        self._remote: str | None = self.options["remote"]
+        self._remote: str | None = self.options.remote
         self._workspace: Workspace | None = None
         self._prefix: Path | None = None
 
@@ -270,7 +270,7 @@ class Portal:
     def workspace(self) -> Workspace:
         if self._workspace is None:
             self._workspace = Workspace(
-                self.workspace_path, self.remote, _parse_identity(self.options["committer"])
+                self.workspace_path, self.remote, _parse_identity(self.options.committer)
             )
         return self._workspace
 
@@ -290,10 +290,10 @@ class Portal:
         return make_mailer(self.mail, self.root, self.environ)
 
     def base_url(self) -> str:
-        if self.options["url"]:
-            return str(self.options["url"]).rstrip("/")
+        if self.options.url:
+            return str(self.options.url).rstrip("/")
         desk = desk_settings(self.settings)
-        return f"http://{desk['host']}:{desk['port']}"
+        return f"http://{desk.host}:{desk.port}"
 
     def link_url(self, review_id: int, token: str) -> str:
         return f"{self.base_url()}/portal/{review_id}/{token}"
@@ -346,7 +346,7 @@ class Portal:
     def _protected(self) -> str:
         """The commit whose theme, plugins and settings build previews (see
         :func:`publish.review.workspace.protected_ref`)."""
-        branch = self.options.get("protected_branch") or None
+        branch = self.options.protected_branch or None
         try:
             return protected_ref(self.workspace, branch)
         except WorkspaceError as exc:
@@ -419,7 +419,7 @@ class Portal:
             review, invitations = reviews.create_review(
                 session, branch=branch, base=base, head=sha, pieces=pieces, approvers=checked,
                 requested_by=requested_by, note=note, now=now,
-                link_lifetime=timedelta(days=self.options["link_days"]),
+                link_lifetime=timedelta(days=self.options.link_days),
             )
         outcome = RequestOutcome(review.id, branch, sha, [p.piece for p in pieces])
         mailer = self.mailer()
@@ -479,7 +479,7 @@ class Portal:
                     self._piece_view(site, piece, row, state, state.approved_by(approver), preview)
                 )
         return ReviewView(
-            review.id, review.branch, sha, str(site.settings.get("TIMEZONE", "UTC")), views, error,
+            review.id, review.branch, sha, site_zone(site.settings).key, views, error,
             framing,
         )
 
@@ -487,7 +487,7 @@ class Portal:
         self, site: Site, piece: Piece, row: ReviewPiece, state: ApprovalState, mine: bool,
         preview: Path | None,
     ) -> PieceView:
-        timezone = str(site.settings.get("TIMEZONE", "UTC"))
+        timezone = site_zone(site.settings).key
         view = PieceView(
             id=piece.id,
             kind=piece.kind,
@@ -667,7 +667,7 @@ class Portal:
         self, review: ReviewRequest, approver: str, token: str, count: int, requester: str
     ) -> Message:
         site_name = str(self.settings.get("SITENAME", "dialogpress"))
-        days = self.options["link_days"]
+        days = self.options.link_days
         url = self.link_url(review.id, token)
         note = f"\n{review.note}\n" if review.note else ""
         lang = self.mail_language(approver)
@@ -705,8 +705,7 @@ class Portal:
     def mail_language(self, recipient: str) -> str:
         """The language of a mail to ``recipient``: theirs when the settings know it
         (``PORTAL["languages"]``, address → ``de``/``en``), else the site's."""
-        known = self.options.get("languages") or {}
-        chosen = i18n.normalize(str(known.get(recipient, ""))) if isinstance(known, dict) else None
+        chosen = i18n.normalize(self.options.languages.get(recipient, ""))
         return chosen or i18n.site_language(self.settings)
 
     def decision_notice(

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from editorial.settings import Settings, settings_root
+from editorial.settings import Settings, settings_root, site_zone
 from editorial.sitedata_file import data_path
 from editorial.times import TimeError, parse_time, zone
 
@@ -105,7 +105,7 @@ def _manifest(output: Path) -> dict[str, list[int]]:
 
 
 def _clock(settings: Settings) -> datetime:
-    timezone = str(settings.get("TIMEZONE") or "UTC")
+    timezone = site_zone(settings).key
     if settings.get("DP_NOW"):
         return parse_time(settings["DP_NOW"], timezone)
     return datetime.now(zone(timezone))

@@ -21,9 +21,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from editorial.settings import Settings, SettingsError, settings_root
+from editorial.settings import Settings, settings_root
 
 logger = logging.getLogger(__name__)
 
@@ -383,21 +382,16 @@ class GitBranchTarget(DeployTarget):
 
 def make_target(settings: Settings) -> DeployTarget:
     """The target ``DEPLOY`` names; relative paths start at the site's root."""
-    from publish.settings import deploy_settings
+    from publish.settings import LocalDeploySettings, RsyncDeploySettings, deploy_settings
 
-    config: dict[str, Any] = deploy_settings(settings)
+    config = deploy_settings(settings)
     root = settings_root(settings)
-    kind = config["target"]
-    if kind == "local":
-        return LocalTarget(root / config["path"], keep=config["keep"])
-    if kind == "rsync":
-        dest = str(config["dest"])
+    if isinstance(config, LocalDeploySettings):
+        return LocalTarget(root / config.path, keep=config.keep)
+    if isinstance(config, RsyncDeploySettings):
+        dest = config.dest
         if ":" not in dest.split("/", 1)[0]:
             dest = str(root / dest)
         return RsyncTarget(dest)
-    if kind == "git":
-        repo = root / config["repo"] if config["repo"] else root
-        return GitBranchTarget(
-            repo, branch=config["branch"], push=config["push"], remote=config["remote"]
-        )
-    raise SettingsError(f"DEPLOY: unknown target {kind!r}")
+    repo = root / config.repo if config.repo else root
+    return GitBranchTarget(repo, branch=config.branch, push=config.push, remote=config.remote)

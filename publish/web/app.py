@@ -1,5 +1,9 @@
-"""The desk's application factory and what every request shares: the site, the store,
-the clock, the secrets and the guard in :mod:`publish.web.access`.
+"""The desk's application factory: it builds the :class:`~publish.web.state.Desk`,
+registers the blueprints and the hooks every request passes (the guard of
+:mod:`publish.web.access`, CSRF, the security headers, the error pages).
+
+What the views share lives in :mod:`publish.web.state`; blueprints import it from there,
+never from here, so that this module may import them without a cycle.
 
 Secrets come from the environment only (``DP_DESK_SECRET_KEY``, and for the Facebook
 webhook ``DP_FACEBOOK_APP_SECRET`` and ``DP_FACEBOOK_VERIFY_TOKEN``); they are never
@@ -13,32 +17,47 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as BaseResponse
 
-from editorial.guideline import Guideline, guideline_for
-from editorial.links import post_url
-from editorial.pieces import Site, load_site
-from editorial.settings import Settings, SettingsError
-from publish.ops.context import Context, production_settings
-from publish.posting.channels import Channel, CredentialsError, load_credentials, make_channel
-from publish.review.portal import Portal
+from editorial.guideline import guideline_for
+from editorial.settings import SettingsError
+from publish.ops.context import production_settings
+from publish.posting.channels import Channel
 from publish.settings import desk_settings
 from publish.store import Store, open_store
-from publish.store.models import DeskUser
-from publish.web import access, csrf, display, i18n, sessions
-from publish.web.accounts import Throttle
+from publish.web import (
+    access,
+    auth,
+    csrf,
+    dashboard,
+    display,
+    i18n,
+    inbox,
+    notifications,
+    portal,
+    review_requests,
+    sessions,
+    users,
+    webhook,
+)
 from publish.web.devserver import mask
+from publish.web.state import (
+    EXTENSION,
+    Clock,
+    Desk,
+    csrf_token,
+    current_user,
+    desk,
+    set_cookie,
+    utc_now,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,139 +66,6 @@ ENV_SECRET_KEY = "DP_DESK_SECRET_KEY"  # noqa: S105
 ENV_APP_SECRET = "DP_FACEBOOK_APP_SECRET"  # noqa: S105
 ENV_VERIFY_TOKEN = "DP_FACEBOOK_VERIFY_TOKEN"  # noqa: S105
 MIN_SECRET_LENGTH = 32
-EXTENSION = "dialogpress.desk"
-
-Clock = Callable[[], datetime]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Desk:
-    """What the desk's views need, built once per application."""
-
-    settings: Settings
-    options: dict[str, Any]
-    store: Store
-    guideline: Guideline
-    secret: bytes = field(repr=False)
-    app_secret: bytes | None = field(repr=False)
-    verify_token: str | None = field(repr=False)
-    environ: Mapping[str, str] = field(repr=False)
-    clock: Clock = _utc_now
-    fixed_channels: dict[str, Channel] | None = None
-    _portal: Portal | None = field(default=None, repr=False)
-    _site: tuple[tuple[Any, ...], Site] | None = field(default=None, repr=False)
-    _post_urls: tuple[tuple[Any, ...], dict[str, str]] | None = field(default=None, repr=False)
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(str(self.settings.get("TIMEZONE") or "UTC"))
-
-    @property
-    def throttle(self) -> Throttle:
-        return Throttle(
-            failures=self.options["lockout_failures"],
-            lock=timedelta(minutes=self.options["lockout_minutes"]),
-            address_failures=self.options["address_failures"],
-        )
-
-    @property
-    def cookie_name(self) -> str:
-        # __Host- cookies are only accepted with Secure, path / and no domain: a
-        # neighbouring subdomain cannot plant or overwrite them
-        return "__Host-dp-desk" if self.options["secure_cookies"] else "dp-desk"
-
-    @property
-    def csrf_cookie_name(self) -> str:
-        return self.cookie_name + "-csrf"
-
-    def now(self) -> datetime:
-        return self.clock()
-
-    def site(self) -> Site:
-        """The production site as it is now: read again only when a file under the
-        content folder changed (the scheduler pulls), keyed by every file's path, size
-        and modification time, which a stat walk gets without reading the pieces."""
-        key = content_fingerprint(self.settings)
-        cached = self._site
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        site = load_site(self.settings)
-        self._site = (key, site)
-        self._post_urls = None
-        return site
-
-    def post_urls(self) -> dict[str, str]:
-        """Each post's public URL by slug, made once per version of the site."""
-        site = self.site()
-        key = self._site[0] if self._site is not None else ()
-        cached = self._post_urls
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        urls = {post.slug: post_url(site, post) for post in site.posts}
-        self._post_urls = (key, urls)
-        return urls
-
-    def context(self) -> Context:
-        return Context(settings=self.settings, site=self.site(), store=self.store)
-
-    def portal(self) -> Portal:
-        """The approval portal: its clone of the site, its key and its mailer."""
-        if self._portal is None:
-            self._portal = Portal(self.settings, self.environ)
-        return self._portal
-
-    def channels(self) -> tuple[dict[str, Channel], dict[str, str]]:
-        """Channels whose credentials are there, and what is wrong with the others."""
-        if self.fixed_channels is not None:
-            return self.fixed_channels, {}
-        found: dict[str, Channel] = {}
-        problems: dict[str, str] = {}
-        for name in sorted(self.settings["CHANNELS"]):
-            try:
-                credentials = load_credentials(name, self.environ)
-            except CredentialsError as exc:
-                problems[name] = str(exc)
-                continue
-            found[name] = make_channel(name, self.settings, credentials)
-        return found, problems
-
-
-def content_fingerprint(settings: Settings) -> tuple[Any, ...]:
-    """Path, size and modification time of every file under the content folder."""
-    content = Path(settings["PATH"])
-    found: list[tuple[str, int, int]] = []
-    for folder, _dirs, files in os.walk(content):
-        for name in files:
-            path = os.path.join(folder, name)
-            try:
-                info = os.stat(path)
-            except OSError:
-                continue  # removed while walking: the next request sees the change
-            found.append((path, info.st_size, info.st_mtime_ns))
-    found.sort()
-    return tuple(found)
-
-
-def desk() -> Desk:
-    """The running application's :class:`Desk`."""
-    found: Desk = current_app.extensions[EXTENSION]
-    return found
-
-
-def current_user() -> DeskUser:
-    """The logged-in user (the guard has made sure there is one on non-public routes)."""
-    user: DeskUser | None = g.get("user")
-    if user is None:
-        raise RuntimeError("no user on a route that needs a login")
-    return user
-
-
-def csrf_token() -> str:
-    return csrf.token(desk().secret, g.csrf_binding)
 
 
 def _secret(environ: Mapping[str, str]) -> bytes:
@@ -220,7 +106,7 @@ def create_app(
         app_secret=env[ENV_APP_SECRET].encode("utf-8") if env.get(ENV_APP_SECRET) else None,
         verify_token=env.get(ENV_VERIFY_TOKEN) or None,
         environ=env,
-        clock=clock or _utc_now,
+        clock=clock or utc_now,
         fixed_channels=channels,
     )
     app = Flask(__name__)
@@ -232,11 +118,11 @@ def create_app(
         SESSION_COOKIE_NAME=state.cookie_name + "-flash",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=options["secure_cookies"],
+        SESSION_COOKIE_SECURE=options.secure_cookies,
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
-    if options["proxy_hops"]:
-        hops = options["proxy_hops"]
+    if options.proxy_hops:
+        hops = options.proxy_hops
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
@@ -245,23 +131,12 @@ def create_app(
         "desk for %s on store %s (secure cookies: %s)",
         settings_path,
         opened.masked_url,
-        options["secure_cookies"],
+        options.secure_cookies,
     )
     return app
 
 
 def _register(app: Flask) -> None:
-    from publish.web import (
-        auth,
-        dashboard,
-        inbox,
-        notifications,
-        portal,
-        review_requests,
-        users,
-        webhook,
-    )
-
     for blueprint in (
         auth.blueprint,
         inbox.blueprint,
@@ -302,18 +177,6 @@ def _home() -> BaseResponse:
     if user.role in access.READ_INBOX:
         return redirect(url_for("inbox.index"))
     return redirect(url_for("dashboard.index"))
-
-
-def safe_next(target: str | None) -> str | None:
-    """A redirect target from a form or query, only if it stays on this site."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target:
-        return None
-    return target
 
 
 def _guard() -> BaseResponse | None:
@@ -375,10 +238,10 @@ def _portal_binding() -> str | None:
     """In the approval portal, forms are bound to the review's portal session."""
     if request.blueprint != "portal" or not request.view_args:
         return None
-    from publish.web.portal import cookie_name
-
     review_id = request.view_args.get("review_id")
-    return request.cookies.get(cookie_name(review_id)) if isinstance(review_id, int) else None
+    return (
+        request.cookies.get(portal.cookie_name(review_id)) if isinstance(review_id, int) else None
+    )
 
 
 def _error_page(error: HTTPException) -> BaseResponse:
@@ -404,7 +267,7 @@ def _headers(response: Response) -> Response:
     if request.endpoint != "static":
         # inbox pages carry people's comments: no copies in shared caches or the history
         response.headers.setdefault("Cache-Control", "no-store")
-    if state.options["secure_cookies"]:
+    if state.options.secure_cookies:
         response.headers.setdefault(
             "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
         )
@@ -414,14 +277,3 @@ def _headers(response: Response) -> Response:
     return response
 
 
-def set_cookie(response: BaseResponse, name: str, value: str, max_age: int | None) -> None:
-    """A cookie as the desk sets them all: HttpOnly, SameSite=Lax, Secure in production."""
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path="/",
-        httponly=True,
-        samesite="Lax",
-        secure=desk().options["secure_cookies"],
-    )

@@ -8,8 +8,8 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from publish.web import access, accounts, sessions
-from publish.web.app import current_user, desk, safe_next, set_cookie
 from publish.web.i18n import _
+from publish.web.state import current_user, desk, safe_next, set_cookie
 
 blueprint = Blueprint("auth", __name__)
 
@@ -32,14 +32,14 @@ def login() -> BaseResponse | tuple[str, int] | str:
         )
         token = None
         if result.user is not None:
-            lifetime = timedelta(hours=state.options["session_hours"])
+            lifetime = timedelta(hours=state.options.session_hours)
             token = sessions.start(session, result.user.id, now, lifetime)
     if result.user is None or token is None:
         status = 429 if result.address_blocked else 401 if result.locked_until is None else 423
         page = render_template("login.html", next=target, email=email, problem=result.problem)
         return page, status
     response = redirect(target or url_for("home"))
-    set_cookie(response, state.cookie_name, token, max_age=state.options["session_hours"] * 3600)
+    set_cookie(response, state.cookie_name, token, max_age=state.options.session_hours * 3600)
     response.delete_cookie(state.csrf_cookie_name, path="/")
     return response
 
@@ -51,7 +51,7 @@ def logout() -> BaseResponse:
     with state.store.transaction() as session:
         sessions.end(session, g.session_token)
     response = redirect(url_for("auth.login", out="1"))
-    response.delete_cookie(state.cookie_name, path="/", secure=state.options["secure_cookies"])
+    response.delete_cookie(state.cookie_name, path="/", secure=state.options.secure_cookies)
     return response
 
 
@@ -72,10 +72,10 @@ def password() -> BaseResponse | tuple[str, int] | str:
                 session, user.id, request.form.get("current_password", ""), new, now
             )
             # every session of the account ended with the change; this browser goes on
-            lifetime = timedelta(hours=state.options["session_hours"])
+            lifetime = timedelta(hours=state.options.session_hours)
             token = sessions.start(session, user.id, now, lifetime)
     except accounts.AccountError as exc:
         return render_template("password.html", problem=f"{str(exc).capitalize()}."), 422
     response = redirect(url_for("home"))
-    set_cookie(response, state.cookie_name, token, max_age=state.options["session_hours"] * 3600)
+    set_cookie(response, state.cookie_name, token, max_age=state.options.session_hours * 3600)
     return response

@@ -21,9 +21,9 @@ from publish.review import requests as reviews
 from publish.store import channel_state, ledger
 from publish.store.models import LedgerEntry, Status
 from publish.web import access, calendar_grid, chart
-from publish.web.app import current_user, desk
 from publish.web.display import span
 from publish.web.i18n import _
+from publish.web.state import current_user, desk
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _health(now: datetime) -> list[ChannelHealth]:
     _channels, problems = state.channels()
     found = []
     with state.store.read() as session:
-        for name in sorted(state.settings["CHANNELS"]):
+        for name in state.channel_names:
             row = channel_state.get(session, name)
             paused = row is not None and row.paused(now)
             expires = row.token_expires_at if row is not None else None
@@ -133,7 +133,7 @@ def index() -> str:
         context.site, state.store, now, grid.start, grid.end, is_live=context.is_live
     )
     calendar_grid.place(grid, entries, state.zone)
-    days = state.options["report_days"]
+    days = state.options.report_days
     rows = response_times.report(state.store, now - timedelta(days=days), now, now, state.guideline)
     drawn = chart.response_chart(rows)
     try:

@@ -84,7 +84,7 @@ def language() -> str:
         return i18n.SOURCE_LANGUAGE  # library code called from the CLI: English
     chosen: str | None = g.get("language")
     if chosen is None:
-        from publish.web.app import desk
+        from publish.web.state import desk
 
         default = i18n.site_language(desk().settings)
         chosen = i18n.negotiate((value for value, _q in request.accept_languages), default)
@@ -121,7 +121,7 @@ def install(app: Flask) -> None:
 
     @app.context_processor
     def language_helpers() -> dict[str, Any]:
-        from publish.web.app import desk
+        from publish.web.state import desk
 
         zone = desk().zone
         lang = language()
@@ -140,6 +140,6 @@ def install(app: Flask) -> None:
 
 def format_datetime(moment: datetime | None) -> str:
     """``moment`` in the site's zone, as this request's language writes it."""
-    from publish.web.app import desk
+    from publish.web.state import desk
 
     return i18n.format_datetime(moment, language(), desk().zone)

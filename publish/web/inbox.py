@@ -24,8 +24,8 @@ from publish.moderation import CommentView, ModerationError, NotAllowed, ReplyRe
 from publish.store.errors import Conflict, NotFound
 from publish.store.models import CommentState, ReplyStatus
 from publish.web import access, accounts
-from publish.web.app import current_user, desk
 from publish.web.i18n import N_, _
+from publish.web.state import current_user, desk
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def index() -> str:
         first_url=f"{here}?{urlencode(kept)}" if after else None,
         filters=chosen,
         states=STATES,
-        channels=sorted(state.settings["CHANNELS"]),
+        channels=list(state.channel_names),
         categories=list(state.guideline.categories),
         masked=masked,
     )

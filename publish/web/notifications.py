@@ -12,7 +12,7 @@ from flask import Blueprint, render_template, request
 from publish.notify.delivery import MEANINGS, listing
 from publish.notify.events import URGENT
 from publish.web import access
-from publish.web.app import current_user, desk
+from publish.web.state import current_user, desk
 
 blueprint = Blueprint("notifications", __name__)
 

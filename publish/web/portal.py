@@ -21,8 +21,8 @@ from publish.review import requests as reviews
 from publish.review.portal import ContentChanged, PortalError, ReviewView
 from publish.store.models import ReviewLink, ReviewRequest
 from publish.web import access
-from publish.web.app import desk, set_cookie
 from publish.web.i18n import _
+from publish.web.state import desk, set_cookie
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ PREVIEW_POLICY = (
 
 
 def cookie_name(review_id: int) -> str:
-    prefix = "__Host-" if desk().options["secure_cookies"] else ""
+    prefix = "__Host-" if desk().options.secure_cookies else ""
     return f"{prefix}dp-portal-{review_id}"
 
 
@@ -78,7 +78,7 @@ def open_link(review_id: int, token: str) -> BaseResponse | tuple[str, int] | st
                     "portal_welcome.html", name=name, review=review, count=count,
                     expires=link.expires_at,
                 )
-            lifetime = timedelta(hours=state.portal().options["session_hours"])
+            lifetime = timedelta(hours=state.portal().options.session_hours)
             link, session_token = reviews.open_link(session, review_id, token, now, lifetime)
     except reviews.LinkRefused as exc:
         opened = _current(review_id) if exc.reason == "used" else None

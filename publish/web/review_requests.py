@@ -14,8 +14,8 @@ from publish.review import requests as reviews
 from publish.review.portal import PortalError
 from publish.review.requests import ReviewError
 from publish.web import access
-from publish.web.app import current_user, desk
 from publish.web.i18n import _, ngettext
+from publish.web.state import current_user, desk
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from publish.store.errors import Conflict, NotFound
 from publish.web import access, accounts
-from publish.web.app import current_user, desk
+from publish.web.state import current_user, desk
 
 blueprint = Blueprint("users", __name__)
 

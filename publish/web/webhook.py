@@ -28,7 +28,7 @@ from publish.posting.channels import RemoteComment
 from publish.settings import channel_settings
 from publish.store.models import LedgerEntry
 from publish.web import access
-from publish.web.app import desk
+from publish.web.state import desk
 
 logger = logging.getLogger(__name__)
 # Once Pelican is imported, loggers made afterwards carry its filter that drops a warning

@@ -38,6 +38,7 @@ from publish.notify.mail import (
     SmtpMailer,
     make_mailer,
 )
+from publish.settings import MailSettings
 
 SENDER = "Dialogpress Desk <desk@stadtwerke-elbtal.de>"
 APPROVER = "anna.mueller@kunde.example"
@@ -418,17 +419,8 @@ def test_outbox_that_cannot_be_written_is_a_mail_error(tmp_path: Path) -> None:
 # --- make_mailer -----------------------------------------------------------------------------
 
 
-def mail_setting(**overrides: Any) -> dict[str, Any]:
-    setting: dict[str, Any] = {
-        "host": None,
-        "port": 587,
-        "security": "starttls",
-        "sender": SENDER,
-        "outbox": "var/outbox",
-        "timeout": 30,
-    }
-    setting.update(overrides)
-    return setting
+def mail_setting(**overrides: Any) -> MailSettings:
+    return MailSettings(**{"sender": SENDER, "outbox": "var/outbox", **overrides})
 
 
 def test_make_mailer_without_host_writes_to_the_outbox_under_root(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ def test_a_plain_http_url_outside_loopback_is_refused_without_quoting_it() -> No
 def test_the_transports_use_the_mail_settings_and_the_webhooks(tmp_path: Path) -> None:
     settings = {
         "PATH": "content",
+        "TIMEZONE": "Europe/Berlin",  # the zone has no fallback (editorial.settings.site_zone)
         "DP_SETTINGS_FILE": str(tmp_path / "pelicanconf.py"),
         "MAIL": {
             "host": None,

@@ -25,7 +25,7 @@ from publish.moderation.sync import ingest
 from publish.posting.channels import RemoteComment
 from publish.store import Store
 from publish.web import accounts, create_app
-from publish.web.app import desk as desk_of
+from publish.web.state import desk as desk_of
 from tests.worktree import clone_working_tree
 
 ROOT = Path(__file__).resolve().parents[3]

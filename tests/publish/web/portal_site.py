@@ -19,7 +19,7 @@ from gitsite import approve_example_trust
 
 from publish.notify.mail import OutboxMailer
 from publish.review.portal import Portal
-from publish.web.app import desk as desk_of
+from publish.web.state import desk as desk_of
 from tests.publish.web.conftest import ENVIRON, ROOT, Desk, DeskClient
 from tests.worktree import clone_working_tree
 

@@ -77,7 +77,7 @@ def _path(desk: Desk, template: str) -> str:
 
 def _reply(desk: Desk, comment_id: int) -> int:
     from publish import moderation
-    from publish.web.app import desk as current
+    from publish.web.state import desk as current
 
     with desk.app.app_context():
         guideline = current().guideline

@@ -190,7 +190,7 @@ def test_the_desk_needs_a_secret_key_from_the_environment(site_root: Path, tmp_p
 def test_desk_settings_are_checked(site_root: Path) -> None:
     from publish.settings import desk_settings
 
-    assert desk_settings({})["lockout_failures"] == 10
+    assert desk_settings({}).lockout_failures == 10
     with pytest.raises(SettingsError, match=r"DESK: unknown key 'lockout'"):
         desk_settings({"DESK": {"lockout": 3}})
     with pytest.raises(SettingsError, match=r"DESK\['port'\] must be a whole number"):

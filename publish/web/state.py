@@ -1,0 +1,201 @@
+"""What every request of the desk shares: the :class:`Desk` (the site, the store, the
+clock, the secrets, the ``DESK`` settings) and accessors for the running request's desk
+and user.
+
+It is its own module so that the blueprints (:mod:`publish.web.auth`, ``inbox``, ...)
+and the application factory (:mod:`publish.web.app`) both import it, and the factory
+imports the blueprints, with no import cycle between them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app, g
+from werkzeug.wrappers import Response as BaseResponse
+
+from editorial.guideline import Guideline
+from editorial.links import post_url
+from editorial.pieces import Site, load_site
+from editorial.settings import Settings, site_zone
+from publish.ops.context import Context
+from publish.posting.channels import Channel, CredentialsError, load_credentials, make_channel
+from publish.review.portal import Portal
+from publish.settings import DeskSettings, channels_settings
+from publish.store import Store
+from publish.store.models import DeskUser
+from publish.web import csrf
+from publish.web.accounts import Throttle
+
+#: the key of the :class:`Desk` in ``app.extensions``
+EXTENSION = "dialogpress.desk"
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The wall clock, the desk's clock unless a test passes its own."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Desk:
+    """What the desk's views need, built once per application."""
+
+    settings: Settings
+    options: DeskSettings
+    store: Store
+    guideline: Guideline
+    secret: bytes = field(repr=False)
+    app_secret: bytes | None = field(repr=False)
+    verify_token: str | None = field(repr=False)
+    environ: Mapping[str, str] = field(repr=False)
+    clock: Clock = utc_now
+    fixed_channels: dict[str, Channel] | None = None
+    _portal: Portal | None = field(default=None, repr=False)
+    _site: tuple[tuple[Any, ...], Site] | None = field(default=None, repr=False)
+    _post_urls: tuple[tuple[Any, ...], dict[str, str]] | None = field(default=None, repr=False)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return site_zone(self.settings)
+
+    @property
+    def throttle(self) -> Throttle:
+        return Throttle(
+            failures=self.options.lockout_failures,
+            lock=timedelta(minutes=self.options.lockout_minutes),
+            address_failures=self.options.address_failures,
+        )
+
+    @property
+    def cookie_name(self) -> str:
+        # __Host- cookies are only accepted with Secure, path / and no domain: a
+        # neighbouring subdomain cannot plant or overwrite them
+        return "__Host-dp-desk" if self.options.secure_cookies else "dp-desk"
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        """The channels of ``CHANNELS``, sorted."""
+        return channels_settings(self.settings).names
+
+    @property
+    def csrf_cookie_name(self) -> str:
+        return self.cookie_name + "-csrf"
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def site(self) -> Site:
+        """The production site as it is now: read again only when a file under the
+        content folder changed (the scheduler pulls), keyed by every file's path, size
+        and modification time, which a stat walk gets without reading the pieces."""
+        key = content_fingerprint(self.settings)
+        cached = self._site
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        site = load_site(self.settings)
+        self._site = (key, site)
+        self._post_urls = None
+        return site
+
+    def post_urls(self) -> dict[str, str]:
+        """Each post's public URL by slug, made once per version of the site."""
+        site = self.site()
+        key = self._site[0] if self._site is not None else ()
+        cached = self._post_urls
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        urls = {post.slug: post_url(site, post) for post in site.posts}
+        self._post_urls = (key, urls)
+        return urls
+
+    def context(self) -> Context:
+        return Context(settings=self.settings, site=self.site(), store=self.store)
+
+    def portal(self) -> Portal:
+        """The approval portal: its clone of the site, its key and its mailer."""
+        if self._portal is None:
+            self._portal = Portal(self.settings, self.environ)
+        return self._portal
+
+    def channels(self) -> tuple[dict[str, Channel], dict[str, str]]:
+        """Channels whose credentials are there, and what is wrong with the others."""
+        if self.fixed_channels is not None:
+            return self.fixed_channels, {}
+        found: dict[str, Channel] = {}
+        problems: dict[str, str] = {}
+        for name in self.channel_names:
+            try:
+                credentials = load_credentials(name, self.environ)
+            except CredentialsError as exc:
+                problems[name] = str(exc)
+                continue
+            found[name] = make_channel(name, self.settings, credentials)
+        return found, problems
+
+
+def content_fingerprint(settings: Settings) -> tuple[Any, ...]:
+    """Path, size and modification time of every file under the content folder."""
+    content = Path(settings["PATH"])
+    found: list[tuple[str, int, int]] = []
+    for folder, _dirs, files in os.walk(content):
+        for name in files:
+            path = os.path.join(folder, name)
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue  # removed while walking: the next request sees the change
+            found.append((path, info.st_size, info.st_mtime_ns))
+    found.sort()
+    return tuple(found)
+
+
+def desk() -> Desk:
+    """The running application's :class:`Desk`."""
+    found: Desk = current_app.extensions[EXTENSION]
+    return found
+
+
+def current_user() -> DeskUser:
+    """The logged-in user (the guard has made sure there is one on non-public routes)."""
+    user: DeskUser | None = g.get("user")
+    if user is None:
+        raise RuntimeError("no user on a route that needs a login")
+    return user
+
+
+def csrf_token() -> str:
+    return csrf.token(desk().secret, g.csrf_binding)
+
+
+def safe_next(target: str | None) -> str | None:
+    """A redirect target from a form or query, only if it stays on this site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def set_cookie(response: BaseResponse, name: str, value: str, max_age: int | None) -> None:
+    """A cookie as the desk sets them all: HttpOnly, SameSite=Lax, Secure in production."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=desk().options.secure_cookies,
+    )
