@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
-import html5lib
-
 #: elements whose presence alone makes a page differ from what a script-less preview shows,
 #: or pull in content or behaviour the approval does not cover
 ACTIVE_ELEMENTS = {
@@ -160,6 +158,8 @@ def _local_name(name: str) -> str:
 
 
 def _elements(fragment: str) -> Iterator[ElementTree.Element]:
+    import html5lib  # loaded when a fragment has markup: a tick whose posts are cached needs none
+
     tree = html5lib.parseFragment(fragment, treebuilder="etree", namespaceHTMLElements=False)
     for element in tree.iter():
         if isinstance(element.tag, str):

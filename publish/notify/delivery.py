@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-import requests
 from sqlalchemy import CursorResult, func, select, update
 
 from editorial.guideline import Guideline
@@ -104,6 +103,8 @@ class Transports:
                 f"webhook {name!r} has no URL: set DP_NOTIFY_WEBHOOK_{name.upper()} "
                 "or add it to the DP_NOTIFY_SECRETS file"
             )
+        import requests  # only when a webhook is sent: most ticks send nothing
+
         try:
             # {"text": …} is what Slack, Mattermost, Rocket.Chat, Teams' incoming webhooks
             # and Matrix hookshot's generic webhooks all read

@@ -8,6 +8,8 @@ process environment and the same code talks to X, Facebook or the local sandbox.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from editorial.settings import Settings, SettingsError
 from publish.posting.channels.base import (
     Channel,
@@ -37,9 +39,25 @@ from publish.posting.channels.errors import (
     Rejected,
     TransientError,
 )
-from publish.posting.channels.facebook import FacebookChannel
-from publish.posting.channels.twitter import TwitterChannel
 from publish.settings import channel_settings
+
+if TYPE_CHECKING:
+    from publish.posting.channels.facebook import FacebookChannel
+    from publish.posting.channels.twitter import TwitterChannel
+
+
+def __getattr__(name: str) -> Any:
+    """The network modules load on first use: a tick with nothing to post needs neither
+    tweepy nor requests (PEP 562)."""
+    if name == "FacebookChannel":
+        from publish.posting.channels.facebook import FacebookChannel
+
+        return FacebookChannel
+    if name == "TwitterChannel":
+        from publish.posting.channels.twitter import TwitterChannel
+
+        return TwitterChannel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "AuthExpired",
@@ -83,6 +101,8 @@ def make_channel(
     """
     config = channel_settings(settings, name)
     if name == "twitter":
+        from publish.posting.channels.twitter import TwitterChannel
+
         if not isinstance(credentials, TwitterCredentials):
             raise TypeError("the twitter channel needs TwitterCredentials")
         return TwitterChannel(
@@ -93,6 +113,8 @@ def make_channel(
             dry_run=dry_run,
             clock=clock,
         )
+    from publish.posting.channels.facebook import FacebookChannel
+
     if not isinstance(credentials, FacebookCredentials):
         raise TypeError("the facebook channel needs FacebookCredentials")
     if config.page_id and credentials.page_id and config.page_id != credentials.page_id:
