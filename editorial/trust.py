@@ -33,14 +33,9 @@ from typing import Any, Literal
 
 import yaml
 
-from editorial.approvals import (
-    Approval,
-    Approver,
-    PortalSigner,
-    _key_id,
-    _Signatures,
-    parse_approval,
-)
+from editorial.approvals import Approval, Approver, PortalSigner, parse_approval
+from editorial.approvals.keys import _key_id
+from editorial.approvals.signing import _Signatures
 from editorial.times import TimeError, parse_time
 
 logger = logging.getLogger(__name__)
