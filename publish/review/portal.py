@@ -18,40 +18,42 @@ pointed at the clone; the branch's ``pelicanconf.py``, ``publishconf.py``, guide
 theme and plugins are never executed or read here. A symbolic link in the branch's
 content refuses the review (it would let the branch show, or make the portal write to,
 any file the desk can reach). Previews: :mod:`publish.review.previews`.
+
+This module holds the :class:`Portal` (set-up, the clone, reading the branch, requests);
+what the approver is shown is :mod:`publish.review.portal_view`'s, what lands in git
+:mod:`publish.review.portal_writes`', the mail :mod:`publish.review.portal_mail`'s.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
 
 from editorial.approvals import (
     ApprovalError,
-    ApprovalState,
     approval_states,
     content_hash,
     find_approver,
-    sign_portal_approval,
-    write_approval,
 )
-from editorial.change_requests import ChangeRequest, ChangeRequestError, write_change_request
+from editorial.change_requests import ChangeRequestError
 from editorial.checks import check_site
 from editorial.history import HistoryError
-from editorial.links import post_save_as
-from editorial.pieces import Piece, Post, Site, Snippet, load_site
-from editorial.review_report import Part, changed_pieces, channel_texts, schedule
+from editorial.pieces import Site, load_site
+from editorial.review_report import changed_pieces
 from editorial.settings import Settings, SettingsError
 from publish.notify.mail import Mailer, MailError, Message, make_mailer
+from publish.review import portal_mail, portal_writes
 from publish.review import requests as reviews
+from publish.review.portal_view import PieceView, ReviewView, piece_view
+
+# re-exported: the portal's callers catch it from here
+from publish.review.portal_writes import ContentChanged as ContentChanged
 from publish.review.previews import (
     PreviewError,
     build_preview,
@@ -67,91 +69,9 @@ from publish.store.models import ReviewLink, ReviewPiece, ReviewRequest
 logger = logging.getLogger(__name__)
 
 ENV_PORTAL_KEY = "DP_PORTAL_KEY"
-CHANNEL_LABELS = {"twitter": "X", "facebook": "Facebook"}
-_URL = re.compile(r"https?://[^\s]+")
-# X shows a link as its address without the scheme, cut after this many characters
-X_DISPLAY_URL = 25
-# markup in a post's body: the approver sees its source beside the rendered page
-_RAW_HTML = re.compile(r"<\s*[A-Za-z!/?]")
-
 
 class PortalError(Exception):
     """The portal cannot do its work (set-up, git, the branch); the message says why."""
-
-
-class ContentChanged(Exception):
-    """What the approver was shown is no longer what the branch holds; nothing was written."""
-
-    def __init__(self, pieces: list[str]):
-        super().__init__("changed since it was shown: " + ", ".join(pieces))
-        self.pieces = pieces
-
-
-@dataclass
-class PartView(Part):
-    """A part as the network shows it (X shortens links), beside its text and length."""
-
-    display: str = ""
-
-
-@dataclass
-class Card:
-    """A link card as the networks build it from the post's Open Graph tags."""
-
-    title: str
-    description: str
-    host: str
-    image: str | None = None  # a path inside the preview build
-    image_alt: str | None = None
-
-
-@dataclass
-class ChannelView:
-    channel: str
-    label: str
-    parts: list[PartView]
-    card: Card | None = None
-    media: list[tuple[str, str]] = field(default_factory=list)  # (preview path, alt)
-
-
-@dataclass
-class PieceView:
-    """One piece as the approver sees it, and where it stands for them."""
-
-    id: str
-    kind: str
-    title: str
-    hash: str
-    sent_hash: str | None
-    when: dict[str, str] | None
-    findings: list[str]
-    state: str
-    approved_by_me: bool
-    page: str | None = None  # the post's page inside the preview build
-    source_text: str | None = None  # the file as written, for the "Quelltext" view
-    raw_html: bool = False  # its body holds markup the rendered page may show differently
-    channels: list[ChannelView] = field(default_factory=list)
-    missing: bool = False
-
-    @property
-    def changed_since_sent(self) -> bool:
-        return self.sent_hash is not None and self.sent_hash != self.hash
-
-
-@dataclass
-class ReviewView:
-    review_id: int
-    branch: str
-    sha: str
-    timezone: str
-    pieces: list[PieceView]
-    preview_error: str | None = None
-    # the branch's own theme/plugins/settings files: not used for the preview
-    framing_changes: list[str] = field(default_factory=list)
-
-    @property
-    def open_pieces(self) -> list[PieceView]:
-        return [p for p in self.pieces if not p.approved_by_me and not p.missing]
 
 
 @dataclass
@@ -175,39 +95,6 @@ class RequestOutcome:
             "unsent": self.unsent,
         }
 
-
-class _OpenGraph(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "meta":
-            return
-        values = dict(attrs)
-        name = values.get("property") or values.get("name")
-        if name and name.startswith("og:") and values.get("content") is not None:
-            self.tags.setdefault(name, str(values["content"]))
-
-
-def open_graph(page: Path) -> dict[str, str]:
-    """The ``og:`` tags of a built page (the first of each), as the networks read them."""
-    parser = _OpenGraph()
-    try:
-        parser.feed(page.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return {}
-    return parser.tags
-
-
-def x_display(text: str) -> str:
-    """The text as X shows it: links without ``https://``, long ones cut with an ellipsis."""
-
-    def short(match: re.Match[str]) -> str:
-        shown = re.sub(r"^https?://(www\.)?", "", match.group(0))
-        return shown if len(shown) <= X_DISPLAY_URL else shown[: X_DISPLAY_URL - 1] + "…"
-
-    return _URL.sub(short, text)
 
 
 def _parse_identity(committer: str) -> Identity:
@@ -474,79 +361,13 @@ class Portal:
                     continue
                 state = states[piece.id]
                 views.append(
-                    self._piece_view(site, piece, row, state, state.approved_by(approver), preview)
+                    piece_view(site, piece, row, state, state.approved_by(approver), preview)
                 )
         return ReviewView(
             review.id, review.branch, sha, str(site.settings.get("TIMEZONE", "UTC")), views, error,
             framing,
         )
 
-    def _piece_view(
-        self, site: Site, piece: Piece, row: ReviewPiece, state: ApprovalState, mine: bool,
-        preview: Path | None,
-    ) -> PieceView:
-        timezone = str(site.settings.get("TIMEZONE", "UTC"))
-        view = PieceView(
-            id=piece.id,
-            kind=piece.kind,
-            title=piece.title or piece.id,
-            hash=state.hash or content_hash(piece),
-            sent_hash=row.hash,
-            when=schedule(piece.publish_at, timezone),
-            findings=[f"{f.severity}: {f.message}" for f in piece.findings],
-            state=state.state,
-            approved_by_me=mine,
-        )
-        if isinstance(piece, Post):
-            view.page = post_save_as(site, piece)
-            view.raw_html = bool(_RAW_HTML.search(piece.body))
-            if piece.source is not None:
-                try:
-                    view.source_text = piece.source.path.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError):
-                    view.source_text = piece.body
-        if isinstance(piece, Snippet):
-            card = self._card(site, piece, preview)
-            media = [
-                (m.file, m.alt) for m in piece.media
-                if preview is not None and (preview / m.file).is_file()
-            ]
-            for text in channel_texts(site, piece):
-                display = x_display if text.channel == "twitter" else (lambda t: t)
-                view.channels.append(
-                    ChannelView(
-                        text.channel,
-                        CHANNEL_LABELS.get(text.channel, text.channel),
-                        [PartView(p.text, p.count, p.limit, display(p.text)) for p in text.parts],
-                        card=None if media else card,
-                        media=media,
-                    )
-                )
-        return view
-
-    def _card(self, site: Site, snippet: Snippet, preview: Path | None) -> Card | None:
-        if not snippet.post or preview is None:
-            return None
-        post = site.post_by_slug(snippet.post, snippet.lang)
-        if post is None:
-            return None
-        tags = open_graph(preview / post_save_as(site, post))
-        siteurl = str(site.settings.get("SITEURL") or "").rstrip("/")
-        url = tags.get("og:url") or siteurl
-        image = tags.get("og:image")
-        if image and siteurl and image.startswith(siteurl + "/"):
-            image = image[len(siteurl) + 1:]
-        elif image:
-            image = None  # a picture elsewhere: the portal does not fetch other hosts
-        return Card(
-            title=tags.get("og:title", post.title or post.slug),
-            description=tags.get("og:description", ""),
-            host=(urlsplit(url).hostname or "").upper(),
-            image=image,
-            image_alt=tags.get("og:image:alt"),
-        )
-
-    # --- writing back ------------------------------------------------------------------------
 
     def approve(
         self,
@@ -571,32 +392,13 @@ class Portal:
 
         def change(worktree: Path) -> list[str]:
             approved.clear()
-            site = self._site_in(worktree)
-            pieces = [site.get(piece_id) for piece_id in shown]
-            changed = [
-                piece_id for piece_id, piece in zip(shown, pieces, strict=True)
-                if piece is None or piece.source is None or content_hash(piece) != shown[piece_id]
-            ]
-            if changed:
-                raise ContentChanged(changed)
-            states = approval_states(site, [p for p in pieces if p is not None])
-            paths = []
-            for piece in pieces:
-                assert piece is not None and piece.source is not None  # noqa: S101 (checked)
-                if states[piece.id].approved_by(link.approver):
-                    continue
-                try:
-                    approval = sign_portal_approval(
-                        piece, site, key, link.approver, now, comment,
-                        expected_hash=shown[piece.id],
-                    )
-                    write_approval(piece, approval)
-                except ApprovalError as exc:
-                    raise PortalError(str(exc)) from None
-                approved.append(piece.id)
-                # the piece's own file, or its approvals' sidecar (Pelican's own formats)
-                target = piece.source.decisions_path or piece.source.path
-                paths.append(str(target.relative_to(worktree)))
+            try:
+                paths, ids = portal_writes.write_approvals(
+                    self._site_in(worktree), worktree, shown, key, link.approver, now, comment
+                )
+            except ApprovalError as exc:
+                raise PortalError(str(exc)) from None
+            approved.extend(ids)
             return paths
 
         name = self.approver_name(link.approver)
@@ -624,20 +426,13 @@ class Portal:
             raise PortalError("say what should change: the comment is empty")
 
         def change(worktree: Path) -> list[str]:
-            site = self._site_in(worktree)
-            piece = site.get(piece_id)
-            if piece is None or piece.source is None:
-                raise ContentChanged([piece_id])
-            request = ChangeRequest(
-                piece=piece.id, hash=shown_hash, approver=link.approver,
-                at=now.replace(microsecond=0), comment=comment, via="portal",
-            )
             try:
-                write_change_request(piece, request)
+                return portal_writes.write_change_request_in(
+                    self._site_in(worktree), worktree, piece_id, shown_hash, link.approver,
+                    comment, now,
+                )
             except ChangeRequestError as exc:
                 raise PortalError(str(exc)) from None
-            target = piece.source.decisions_path or piece.source.path
-            return [str(target.relative_to(worktree))]
 
         message = (
             f"Changes requested by {self.approver_name(link.approver)} via the portal: "
@@ -663,47 +458,13 @@ class Portal:
     def invitation(
         self, review: ReviewRequest, approver: str, token: str, count: int, requester: str
     ) -> Message:
-        site_name = str(self.settings.get("SITENAME", "dialogpress"))
-        days = self.options["link_days"]
-        url = self.link_url(review.id, token)
-        note = f"\n{review.note}\n" if review.note else ""
-        text = (
-            f"Guten Tag {self.approver_name(approver)},\n\n"
-            f"{requester} bittet Sie um Freigabe von {count} Beitrag/Beiträgen für "
-            f"{site_name}.\n{note}\n"
-            f"Öffnen Sie die Vorschau mit diesem Link (nur für Sie, einmal gültig, "
-            f"{days} Tage lang):\n\n{url}\n\n"
-            "Dort sehen Sie jeden Beitrag, wie er auf der Website, auf X und auf Facebook "
-            "erscheint, und können freigeben oder Änderungen erbitten.\n\n"
-            "---\n"
-            f"{requester} asks you to approve {count} piece(s) for {site_name}. Open the "
-            f"preview with the link above (for you only, once, valid for {days} days).\n"
-        )
-        return Message(
-            to=approver,
-            subject=f"Freigabe erbeten / Approval requested: {site_name}",
-            text=text,
-            reply_to=requester if "@" in requester else None,
-        )
+        return portal_mail.invitation(self, review, approver, token, count, requester)
 
     def decision_notice(
         self, review: ReviewRequest, approver: str, decision: str, pieces: list[str],
         comment: str | None,
     ) -> Message | None:
-        if "@" not in review.requested_by:
-            return None
-        who = self.approver_name(approver)
-        if decision == "approved":
-            subject = f"Freigegeben / Approved: {', '.join(pieces)}"
-            text = f"{who} ({approver}) hat im Portal freigegeben / approved in the portal:\n"
-        else:
-            subject = f"Änderungen erbeten / Changes requested: {', '.join(pieces)}"
-            text = f"{who} ({approver}) bittet um Änderungen / asks for changes:\n"
-        text += "".join(f"- {piece}\n" for piece in pieces)
-        if comment:
-            text += f"\n„{comment}“\n"
-        text += f"\nReview {review.id}, branch {review.branch}.\n"
-        return Message(to=review.requested_by, subject=subject, text=text, reply_to=approver)
+        return portal_mail.decision_notice(self, review, approver, decision, pieces, comment)
 
 
 def symlinks_under(folder: Path) -> list[str]:
