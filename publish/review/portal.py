@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from editorial import git
 from editorial.approvals import (
     ApprovalError,
     approval_states,
@@ -43,6 +43,7 @@ from editorial.approvals import (
 )
 from editorial.change_requests import ChangeRequestError
 from editorial.checks import check_site
+from editorial.git import GitError
 from editorial.history import HistoryError
 from editorial.pieces import Site, load_site
 from editorial.review_report import changed_pieces
@@ -123,21 +124,16 @@ class Portal:
 
     # --- set-up ----------------------------------------------------------------------------
 
-    def _git(self, *args: str) -> str:
-        result = subprocess.run(
-            ["git", *args], cwd=self.root, capture_output=True, text=True, check=False
-        )
-        return result.stdout.strip() if result.returncode == 0 else ""
-
     @property
     def remote(self) -> str:
         if self._remote is None:
-            found = self._git("remote", "get-url", "origin")
-            if not found:
+            try:
+                found = git.output(["remote", "get-url", "origin"], cwd=self.root)
+            except GitError as exc:
                 raise PortalError(
-                    f"{self.root} has no git remote 'origin'; set PORTAL['remote'] to the "
-                    "site repository the portal pushes approvals to"
-                )
+                    f"{self.root} has no git remote 'origin' ({exc.detail or exc.reason}); "
+                    "set PORTAL['remote'] to the site repository the portal pushes approvals to"
+                ) from None
             if "://" not in found and not found.startswith(("/", "git@")) and ":" not in found:
                 found = str((self.root / found).resolve())
             self._remote = found
@@ -147,8 +143,15 @@ class Portal:
     def prefix(self) -> Path:
         """Where the site is inside its repository (``.`` when at the top)."""
         if self._prefix is None:
-            top = self._git("rev-parse", "--show-toplevel")
-            self._prefix = self.root.relative_to(Path(top).resolve()) if top else Path(".")
+            try:
+                top = git.output(["rev-parse", "--show-toplevel"], cwd=self.root)
+            except GitError as exc:
+                raise PortalError(
+                    f"cannot tell where the site {self.root} is in its git repository "
+                    f"({exc.detail or exc.reason}); the portal reads the branch at the same "
+                    "place in its clone"
+                ) from None
+            self._prefix = self.root.relative_to(Path(top).resolve())
         return self._prefix
 
     @property
@@ -242,10 +245,14 @@ class Portal:
     def belongs(self, branch: str, sha: str) -> bool:
         """Whether commit ``sha`` is on ``branch`` as last fetched (previews of this review
         only; another branch's preview is not this approver's to see)."""
-        result = subprocess.run(
-            ["git", "merge-base", "--is-ancestor", sha, f"refs/remotes/origin/{branch}"],
-            cwd=self.workspace_path, capture_output=True, check=False,
-        )
+        try:
+            result = git.run(
+                ["merge-base", "--is-ancestor", sha, f"refs/remotes/origin/{branch}"],
+                cwd=self.workspace_path, check=False,
+            )
+        except GitError as exc:  # cannot tell: the preview is not shown
+            logger.warning("portal: is %s on %s? %s", sha[:12], branch, exc)
+            return False
         return result.returncode == 0
 
     def branches(self) -> list[str]:
