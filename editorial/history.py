@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from editorial import git
+from editorial.git import GitError
 
 logger = logging.getLogger(__name__)
 
@@ -83,17 +85,13 @@ class Repository:
 
     def git(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
         """Run git in the repository root; never a pager, never optional locks."""
-        command = ["git", "--no-pager", "--no-optional-locks", "-c", "core.quotePath=false", *args]
+        command = ["--no-optional-locks", "-c", "core.quotePath=false", *args]
         try:
-            result = subprocess.run(
-                command, cwd=self.root, input=input, capture_output=True, check=False,
-                timeout=GIT_TIMEOUT,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise HistoryError(f"cannot run git: {exc}") from None
+            result = git.run(command, cwd=self.root, input=input, check=False, timeout=GIT_TIMEOUT)
+        except GitError as exc:
+            raise HistoryError(f"cannot run git: {exc.reason}") from None
         if check and result.returncode != 0:
-            message = result.stderr.decode("utf-8", "replace").strip()
-            raise HistoryError(f"git {args[0]} failed: {message}")
+            raise HistoryError(f"git {args[0]} failed: {result.error_text.strip()}")
         return result.stdout
 
     def _content_path(self, repo_path: str) -> str | None:
@@ -327,14 +325,12 @@ class Repository:
 def open_repository(content: Path) -> Repository | None:
     """The repository around ``content``, or None when the site is not in git."""
     try:
-        result = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel", "--show-prefix"],
-            cwd=content,
-            capture_output=True,
-            check=False,
+        result = git.run(
+            ["rev-parse", "--show-toplevel", "--show-prefix"], cwd=content, check=False,
+            timeout=GIT_TIMEOUT,
         )
-    except OSError:
-        logger.debug("git is not available", exc_info=True)
+    except GitError as exc:
+        logger.debug("git is not available: %s", exc)
         return None
     if result.returncode != 0:
         return None

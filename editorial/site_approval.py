@@ -31,14 +31,14 @@ from editorial.approvals import (
     ApprovalError,
     Author,
     State,
-    _key_id,
-    _Signatures,
     overall_state,
     parse_approval,
     public_key,
     sign,
     signer_problem,
 )
+from editorial.approvals.keys import _key_id
+from editorial.approvals.signing import _Signatures
 from editorial.history import HistoryError, open_repository
 from editorial.trust import (
     FORGE_PRINCIPAL,

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -33,14 +32,11 @@ from typing import Any, Literal
 
 import yaml
 
-from editorial.approvals import (
-    Approval,
-    Approver,
-    PortalSigner,
-    _key_id,
-    _Signatures,
-    parse_approval,
-)
+from editorial import git
+from editorial.approvals import Approval, Approver, PortalSigner, parse_approval
+from editorial.approvals.keys import _key_id
+from editorial.approvals.signing import _Signatures
+from editorial.git import GitError, GitResult
 from editorial.times import TimeError, parse_time
 
 logger = logging.getLogger(__name__)
@@ -377,16 +373,16 @@ def _portal(value: object, where: str, approvers: list[Approver]) -> PortalSigne
 # --- reading from the protected ref ---------------------------------------------------
 
 
-def _git(root: Path, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+def _git(root: Path, *args: str, input: bytes | None = None) -> GitResult:
+    """git in ``root``, its exit code left to the caller; only a git that does not start
+    or finish is an error. Nothing of our environment's GIT_* reaches it (editorial.git)."""
     try:
-        return subprocess.run(
-            ["git", "--no-pager", "-c", "core.quotePath=false", *args],
-            cwd=root, input=input, capture_output=True, check=False, timeout=GIT_TIMEOUT,
-            env=env,
+        return git.run(
+            ["-c", "core.quotePath=false", *args],
+            cwd=root, input=input, check=False, timeout=GIT_TIMEOUT,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise TrustError(f"cannot run git in {root}: {exc}") from None
+    except GitError as exc:
+        raise TrustError(f"cannot run git in {root}: {exc.reason}") from None
 
 
 def _repository(site_root: Path) -> tuple[Path, str]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
+from editorial import git
+from editorial.git import GitError
 from editorial.settings import SettingsError, site_zone
 from publish.cli import main
 from publish.cli.common import (
@@ -27,9 +28,15 @@ from publish.review.requests import ReviewError, list_reviews
 from publish.store import StoreError, open_store
 
 
-def _git(root: Path, *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-    return result.stdout.strip() if result.returncode == 0 else ""
+def _current_branch(root: Path) -> tuple[str | None, str]:
+    """The checked-out branch (None when HEAD is detached) and its commit.
+
+    Raises :class:`GitError` when git cannot say (not a repository, no commit yet).
+    """
+    named = git.run(["symbolic-ref", "--short", "-q", "HEAD"], cwd=root, check=False)
+    if named.returncode not in (0, 1):  # 1: detached HEAD; anything else is git failing
+        raise GitError(named.command, named.returncode, named.error_text)
+    return (named.text or None), git.output(["rev-parse", "HEAD"], cwd=root)
 
 
 @main.command("request-review")
@@ -63,12 +70,19 @@ def request_review(
         fail(str(exc), EXIT_USAGE)
         return
     root = Path(settings_path).resolve().parent
-    branch = _git(root, "symbolic-ref", "--short", "-q", "HEAD")
+    try:
+        branch, head = _current_branch(root)
+    except GitError as exc:
+        fail(
+            f"cannot read the branch to review in {root}: {exc.detail or exc.reason}",
+            EXIT_USAGE,
+        )
+        return
     if not branch:
         fail("not on a branch: check out the branch to review first", EXIT_USAGE)
+        return
     if branch == base:
         fail(f"you are on {base} itself; check out the branch to review", EXIT_USAGE)
-    head = _git(root, "rev-parse", "HEAD")
     now = parse_now(now_text, site_zone(settings).key)
     try:
         store = open_store(settings)

@@ -5,6 +5,7 @@ Callers use this package's names (``from publish import moderation`` then
 ``moderation.approve(...)``); each lives in the module of its concept.
 """
 
+from publish.moderation.decisions import approve, assign, escalate, reject, resolve, silence
 from publish.moderation.inbox import (
     PAGE_SIZE,
     SILENT_REASONS,
@@ -13,25 +14,20 @@ from publish.moderation.inbox import (
     InboxPage,
     ModerationError,
     NotAllowed,
-    ReplyOutcome,
     ReplyRefused,
     ReplyView,
-    approve,
-    approve_reply,
-    assign,
-    check_reply,
-    escalate,
-    forget,
     inbox,
     inbox_page,
-    purge,
-    reject,
-    reply,
-    resolve,
-    send_replies,
     show,
-    silence,
     thread,
+)
+from publish.moderation.privacy import forget, purge
+from publish.moderation.replies import (
+    ReplyOutcome,
+    approve_reply,
+    check_reply,
+    reply,
+    send_replies,
 )
 
 __all__ = [

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from editorial import git
+from editorial.git import GitError
 from editorial.links import post_save_as
 from editorial.pieces import Post, Site, load_site
 from editorial.settings import Settings, SettingsError, load_settings, settings_root
@@ -205,9 +206,9 @@ def actor(explicit: str | None, environ: Mapping[str, str], root: Path) -> str:
     if environ.get("DP_ACTOR"):
         return environ["DP_ACTOR"]
     try:
-        email = subprocess.run(
-            ["git", "config", "user.email"], cwd=root, capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
+        found = git.run(["config", "user.email"], cwd=root, check=False)
+        email = found.text if found.ok else ""  # exit 1: no e-mail configured
+    except GitError as exc:
+        logger.debug("no git user.email for the audit: %s", exc)
         email = ""
     return email or f"{os.environ.get('USER', 'unknown')}@localhost"

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +31,8 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
+from editorial import git
+from editorial.git import GitError, GitResult
 from editorial.guideline import GuidelineError, guideline_for
 from editorial.links import post_save_as
 from editorial.pieces import Post
@@ -57,6 +58,8 @@ from publish.store.models import SchedulerRun
 logger = logging.getLogger(__name__)
 
 # statuses of a run whose fingerprint is live
+# a pull from a remote that hangs gives up after this long; the tick goes on without it
+PULL_TIMEOUT_SECONDS = 300.0
 LIVE_STATUSES = ("ok", "skipped")
 _SKIP_DIRS = {"__pycache__", ".git"}
 # the scheduler's own build folder and its incremental record, below the site root
@@ -164,23 +167,27 @@ def fingerprint(context: Context, settings_path: str | Path, now: datetime) -> s
 def pull_repository(root: Path) -> Step:
     """``git pull --ff-only``; a dirty tree or a diverged branch is reported, never touched."""
 
-    def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=300
-        )
+    def run(*args: str) -> GitResult:
+        return git.run(args, cwd=root, check=False, timeout=PULL_TIMEOUT_SECONDS, ssh=True)
 
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    if dirty.returncode != 0:
-        return Step("pull", "warning", f"not a git repository: {dirty.stderr.strip()}")
-    if dirty.stdout.strip():
-        files = ", ".join(line[3:] for line in dirty.stdout.splitlines()[:5])
-        return Step("pull", "warning", f"working tree has local changes ({files}); not pulled")
-    before = git("rev-parse", "HEAD").stdout.strip()
-    pulled = git("pull", "--ff-only", "--quiet")
-    if pulled.returncode != 0:
-        reason = pulled.stderr.strip().splitlines()[-1:] or ["git pull failed"]
-        return Step("pull", "warning", f"not pulled: {reason[0]}")
-    after = git("rev-parse", "HEAD").stdout.strip()
+    try:
+        dirty = run("status", "--porcelain", "--untracked-files=no")
+        if dirty.returncode != 0:
+            return Step("pull", "warning", f"not a git repository: {dirty.error_text.strip()}")
+        changed = dirty.stdout.decode("utf-8", "replace")
+        if changed.strip():
+            files = ", ".join(line[3:] for line in changed.splitlines()[:5])
+            return Step(
+                "pull", "warning", f"working tree has local changes ({files}); not pulled"
+            )
+        before = run("rev-parse", "HEAD").text
+        pulled = run("pull", "--ff-only", "--quiet")
+        if pulled.returncode != 0:
+            reason = pulled.error_text.strip().splitlines()[-1:] or ["git pull failed"]
+            return Step("pull", "warning", f"not pulled: {reason[0]}")
+        after = run("rev-parse", "HEAD").text
+    except GitError as exc:  # git missing, or a remote that hangs: the tick goes on
+        return Step("pull", "warning", f"not pulled: {exc.reason}")
     if before == after:
         return Step("pull", "skipped", "already up to date")
     return Step("pull", "done", f"{before[:12]}..{after[:12]}")

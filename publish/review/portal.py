@@ -18,41 +18,43 @@ pointed at the clone; the branch's ``pelicanconf.py``, ``publishconf.py``, guide
 theme and plugins are never executed or read here. A symbolic link in the branch's
 content refuses the review (it would let the branch show, or make the portal write to,
 any file the desk can reach). Previews: :mod:`publish.review.previews`.
+
+This module holds the :class:`Portal` (set-up, the clone, reading the branch, requests);
+what the approver is shown is :mod:`publish.review.portal_view`'s, what lands in git
+:mod:`publish.review.portal_writes`', the mail :mod:`publish.review.portal_mail`'s.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
 
-from editorial import i18n
+from editorial import git, i18n
 from editorial.approvals import (
     ApprovalError,
-    ApprovalState,
     approval_states,
     content_hash,
     find_approver,
-    sign_portal_approval,
-    write_approval,
 )
-from editorial.change_requests import ChangeRequest, ChangeRequestError, write_change_request
+from editorial.change_requests import ChangeRequestError
 from editorial.checks import check_site
+from editorial.git import GitError
 from editorial.history import HistoryError
-from editorial.links import post_save_as
-from editorial.pieces import Piece, Post, Site, Snippet, load_site
-from editorial.review_report import Part, changed_pieces, channel_texts, schedule
+from editorial.pieces import Site, load_site
+from editorial.review_report import changed_pieces
 from editorial.settings import Settings, SettingsError, site_zone
 from publish.notify.mail import Mailer, MailError, Message, make_mailer
+from publish.review import portal_mail, portal_writes
 from publish.review import requests as reviews
+from publish.review.portal_view import PieceView, ReviewView, piece_view
+
+# re-exported: the portal's callers catch it from here
+from publish.review.portal_writes import ContentChanged as ContentChanged
 from publish.review.previews import (
     PreviewError,
     build_preview,
@@ -68,92 +70,9 @@ from publish.store.models import ReviewLink, ReviewPiece, ReviewRequest
 logger = logging.getLogger(__name__)
 
 ENV_PORTAL_KEY = "DP_PORTAL_KEY"
-CHANNEL_LABELS = {"twitter": "X", "facebook": "Facebook"}
-_URL = re.compile(r"https?://[^\s]+")
-# X shows a link as its address without the scheme, cut after this many characters
-X_DISPLAY_URL = 25
-# markup in a post's body: the approver sees its source beside the rendered page
-_RAW_HTML = re.compile(r"<\s*[A-Za-z!/?]")
-
 
 class PortalError(Exception):
     """The portal cannot do its work (set-up, git, the branch); the message says why."""
-
-
-class ContentChanged(Exception):
-    """What the approver was shown is no longer what the branch holds; nothing was written."""
-
-    def __init__(self, pieces: list[str]):
-        super().__init__("changed since it was shown: " + ", ".join(pieces))
-        self.pieces = pieces
-
-
-@dataclass
-class PartView(Part):
-    """A part as the network shows it (X shortens links), beside its text and length."""
-
-    display: str = ""
-
-
-@dataclass
-class Card:
-    """A link card as the networks build it from the post's Open Graph tags."""
-
-    title: str
-    description: str
-    host: str
-    image: str | None = None  # a path inside the preview build
-    image_alt: str | None = None
-
-
-@dataclass
-class ChannelView:
-    channel: str
-    label: str
-    parts: list[PartView]
-    card: Card | None = None
-    media: list[tuple[str, str]] = field(default_factory=list)  # (preview path, alt)
-
-
-@dataclass
-class PieceView:
-    """One piece as the approver sees it, and where it stands for them."""
-
-    id: str
-    kind: str
-    title: str
-    hash: str
-    sent_hash: str | None
-    when: dict[str, str] | None
-    findings: list[str]
-    state: str
-    approved_by_me: bool
-    page: str | None = None  # the post's page inside the preview build
-    source_text: str | None = None  # the file as written, for the "Quelltext" view
-    raw_html: bool = False  # its body holds markup the rendered page may show differently
-    channels: list[ChannelView] = field(default_factory=list)
-    missing: bool = False
-    publish_at: datetime | None = None  # for the page, in the reader's language
-
-    @property
-    def changed_since_sent(self) -> bool:
-        return self.sent_hash is not None and self.sent_hash != self.hash
-
-
-@dataclass
-class ReviewView:
-    review_id: int
-    branch: str
-    sha: str
-    timezone: str
-    pieces: list[PieceView]
-    preview_error: str | None = None
-    # the branch's own theme/plugins/settings files: not used for the preview
-    framing_changes: list[str] = field(default_factory=list)
-
-    @property
-    def open_pieces(self) -> list[PieceView]:
-        return [p for p in self.pieces if not p.approved_by_me and not p.missing]
 
 
 @dataclass
@@ -177,39 +96,6 @@ class RequestOutcome:
             "unsent": self.unsent,
         }
 
-
-class _OpenGraph(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "meta":
-            return
-        values = dict(attrs)
-        name = values.get("property") or values.get("name")
-        if name and name.startswith("og:") and values.get("content") is not None:
-            self.tags.setdefault(name, str(values["content"]))
-
-
-def open_graph(page: Path) -> dict[str, str]:
-    """The ``og:`` tags of a built page (the first of each), as the networks read them."""
-    parser = _OpenGraph()
-    try:
-        parser.feed(page.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return {}
-    return parser.tags
-
-
-def x_display(text: str) -> str:
-    """The text as X shows it: links without ``https://``, long ones cut with an ellipsis."""
-
-    def short(match: re.Match[str]) -> str:
-        shown = re.sub(r"^https?://(www\.)?", "", match.group(0))
-        return shown if len(shown) <= X_DISPLAY_URL else shown[: X_DISPLAY_URL - 1] + "…"
-
-    return _URL.sub(short, text)
 
 
 def _parse_identity(committer: str) -> Identity:
@@ -238,21 +124,16 @@ class Portal:
 
     # --- set-up ----------------------------------------------------------------------------
 
-    def _git(self, *args: str) -> str:
-        result = subprocess.run(
-            ["git", *args], cwd=self.root, capture_output=True, text=True, check=False
-        )
-        return result.stdout.strip() if result.returncode == 0 else ""
-
     @property
     def remote(self) -> str:
         if self._remote is None:
-            found = self._git("remote", "get-url", "origin")
-            if not found:
+            try:
+                found = git.output(["remote", "get-url", "origin"], cwd=self.root)
+            except GitError as exc:
                 raise PortalError(
-                    f"{self.root} has no git remote 'origin'; set PORTAL['remote'] to the "
-                    "site repository the portal pushes approvals to"
-                )
+                    f"{self.root} has no git remote 'origin' ({exc.detail or exc.reason}); "
+                    "set PORTAL['remote'] to the site repository the portal pushes approvals to"
+                ) from None
             if "://" not in found and not found.startswith(("/", "git@")) and ":" not in found:
                 found = str((self.root / found).resolve())
             self._remote = found
@@ -262,8 +143,15 @@ class Portal:
     def prefix(self) -> Path:
         """Where the site is inside its repository (``.`` when at the top)."""
         if self._prefix is None:
-            top = self._git("rev-parse", "--show-toplevel")
-            self._prefix = self.root.relative_to(Path(top).resolve()) if top else Path(".")
+            try:
+                top = git.output(["rev-parse", "--show-toplevel"], cwd=self.root)
+            except GitError as exc:
+                raise PortalError(
+                    f"cannot tell where the site {self.root} is in its git repository "
+                    f"({exc.detail or exc.reason}); the portal reads the branch at the same "
+                    "place in its clone"
+                ) from None
+            self._prefix = self.root.relative_to(Path(top).resolve())
         return self._prefix
 
     @property
@@ -357,10 +245,14 @@ class Portal:
     def belongs(self, branch: str, sha: str) -> bool:
         """Whether commit ``sha`` is on ``branch`` as last fetched (previews of this review
         only; another branch's preview is not this approver's to see)."""
-        result = subprocess.run(
-            ["git", "merge-base", "--is-ancestor", sha, f"refs/remotes/origin/{branch}"],
-            cwd=self.workspace_path, capture_output=True, check=False,
-        )
+        try:
+            result = git.run(
+                ["merge-base", "--is-ancestor", sha, f"refs/remotes/origin/{branch}"],
+                cwd=self.workspace_path, check=False,
+            )
+        except GitError as exc:  # cannot tell: the preview is not shown
+            logger.warning("portal: is %s on %s? %s", sha[:12], branch, exc)
+            return False
         return result.returncode == 0
 
     def branches(self) -> list[str]:
@@ -476,80 +368,13 @@ class Portal:
                     continue
                 state = states[piece.id]
                 views.append(
-                    self._piece_view(site, piece, row, state, state.approved_by(approver), preview)
+                    piece_view(site, piece, row, state, state.approved_by(approver), preview)
                 )
         return ReviewView(
             review.id, review.branch, sha, site_zone(site.settings).key, views, error,
             framing,
         )
 
-    def _piece_view(
-        self, site: Site, piece: Piece, row: ReviewPiece, state: ApprovalState, mine: bool,
-        preview: Path | None,
-    ) -> PieceView:
-        timezone = site_zone(site.settings).key
-        view = PieceView(
-            id=piece.id,
-            kind=piece.kind,
-            title=piece.title or piece.id,
-            hash=state.hash or content_hash(piece),
-            sent_hash=row.hash,
-            when=schedule(piece.publish_at, timezone),
-            publish_at=piece.publish_at,
-            findings=[f"{f.severity}: {f.message}" for f in piece.findings],
-            state=state.state,
-            approved_by_me=mine,
-        )
-        if isinstance(piece, Post):
-            view.page = post_save_as(site, piece)
-            view.raw_html = bool(_RAW_HTML.search(piece.body))
-            if piece.source is not None:
-                try:
-                    view.source_text = piece.source.path.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError):
-                    view.source_text = piece.body
-        if isinstance(piece, Snippet):
-            card = self._card(site, piece, preview)
-            media = [
-                (m.file, m.alt) for m in piece.media
-                if preview is not None and (preview / m.file).is_file()
-            ]
-            for text in channel_texts(site, piece):
-                display = x_display if text.channel == "twitter" else (lambda t: t)
-                view.channels.append(
-                    ChannelView(
-                        text.channel,
-                        CHANNEL_LABELS.get(text.channel, text.channel),
-                        [PartView(p.text, p.count, p.limit, display(p.text)) for p in text.parts],
-                        card=None if media else card,
-                        media=media,
-                    )
-                )
-        return view
-
-    def _card(self, site: Site, snippet: Snippet, preview: Path | None) -> Card | None:
-        if not snippet.post or preview is None:
-            return None
-        post = site.post_by_slug(snippet.post, snippet.lang)
-        if post is None:
-            return None
-        tags = open_graph(preview / post_save_as(site, post))
-        siteurl = str(site.settings.get("SITEURL") or "").rstrip("/")
-        url = tags.get("og:url") or siteurl
-        image = tags.get("og:image")
-        if image and siteurl and image.startswith(siteurl + "/"):
-            image = image[len(siteurl) + 1:]
-        elif image:
-            image = None  # a picture elsewhere: the portal does not fetch other hosts
-        return Card(
-            title=tags.get("og:title", post.title or post.slug),
-            description=tags.get("og:description", ""),
-            host=(urlsplit(url).hostname or "").upper(),
-            image=image,
-            image_alt=tags.get("og:image:alt"),
-        )
-
-    # --- writing back ------------------------------------------------------------------------
 
     def approve(
         self,
@@ -574,32 +399,13 @@ class Portal:
 
         def change(worktree: Path) -> list[str]:
             approved.clear()
-            site = self._site_in(worktree)
-            pieces = [site.get(piece_id) for piece_id in shown]
-            changed = [
-                piece_id for piece_id, piece in zip(shown, pieces, strict=True)
-                if piece is None or piece.source is None or content_hash(piece) != shown[piece_id]
-            ]
-            if changed:
-                raise ContentChanged(changed)
-            states = approval_states(site, [p for p in pieces if p is not None])
-            paths = []
-            for piece in pieces:
-                assert piece is not None and piece.source is not None  # noqa: S101 (checked)
-                if states[piece.id].approved_by(link.approver):
-                    continue
-                try:
-                    approval = sign_portal_approval(
-                        piece, site, key, link.approver, now, comment,
-                        expected_hash=shown[piece.id],
-                    )
-                    write_approval(piece, approval)
-                except ApprovalError as exc:
-                    raise PortalError(str(exc)) from None
-                approved.append(piece.id)
-                # the piece's own file, or its approvals' sidecar (Pelican's own formats)
-                target = piece.source.decisions_path or piece.source.path
-                paths.append(str(target.relative_to(worktree)))
+            try:
+                paths, ids = portal_writes.write_approvals(
+                    self._site_in(worktree), worktree, shown, key, link.approver, now, comment
+                )
+            except ApprovalError as exc:
+                raise PortalError(str(exc)) from None
+            approved.extend(ids)
             return paths
 
         name = self.approver_name(link.approver)
@@ -627,20 +433,13 @@ class Portal:
             raise PortalError("say what should change: the comment is empty")
 
         def change(worktree: Path) -> list[str]:
-            site = self._site_in(worktree)
-            piece = site.get(piece_id)
-            if piece is None or piece.source is None:
-                raise ContentChanged([piece_id])
-            request = ChangeRequest(
-                piece=piece.id, hash=shown_hash, approver=link.approver,
-                at=now.replace(microsecond=0), comment=comment, via="portal",
-            )
             try:
-                write_change_request(piece, request)
+                return portal_writes.write_change_request_in(
+                    self._site_in(worktree), worktree, piece_id, shown_hash, link.approver,
+                    comment, now,
+                )
             except ChangeRequestError as exc:
                 raise PortalError(str(exc)) from None
-            target = piece.source.decisions_path or piece.source.path
-            return [str(target.relative_to(worktree))]
 
         message = (
             f"Changes requested by {self.approver_name(link.approver)} via the portal: "
@@ -666,41 +465,7 @@ class Portal:
     def invitation(
         self, review: ReviewRequest, approver: str, token: str, count: int, requester: str
     ) -> Message:
-        site_name = str(self.settings.get("SITENAME", "dialogpress"))
-        days = self.options.link_days
-        url = self.link_url(review.id, token)
-        note = f"\n{review.note}\n" if review.note else ""
-        lang = self.mail_language(approver)
-        text = (
-            i18n.translate(lang, "Hello %(name)s,") % {"name": self.approver_name(approver)}
-            + "\n\n"
-            + i18n.translate_plural(
-                lang,
-                "%(who)s asks you to approve %(num)s piece for %(site)s.",
-                "%(who)s asks you to approve %(num)s pieces for %(site)s.",
-                count,
-            ) % {"who": requester, "num": count, "site": site_name}
-            + f"\n{note}\n"
-            + i18n.translate_plural(
-                lang,
-                "Open the preview with this link (for you only, once, valid for %(num)s day):",
-                "Open the preview with this link (for you only, once, valid for %(num)s days):",
-                days,
-            ) % {"num": days}
-            + f"\n\n{url}\n\n"
-            + i18n.translate(
-                lang,
-                "There you see every piece as it appears on the website, on X and on "
-                "Facebook, and can approve it or ask for changes.",
-            )
-            + "\n"
-        )
-        return Message(
-            to=approver,
-            subject=i18n.translate(lang, "Approval requested: %(site)s") % {"site": site_name},
-            text=text,
-            reply_to=requester if "@" in requester else None,
-        )
+        return portal_mail.invitation(self, review, approver, token, count, requester)
 
     def mail_language(self, recipient: str) -> str:
         """The language of a mail to ``recipient``: theirs when the settings know it
@@ -712,24 +477,7 @@ class Portal:
         self, review: ReviewRequest, approver: str, decision: str, pieces: list[str],
         comment: str | None,
     ) -> Message | None:
-        if "@" not in review.requested_by:
-            return None
-        who = self.approver_name(approver)
-        lang = self.mail_language(review.requested_by)
-        values = {"who": who, "address": approver, "pieces": ", ".join(pieces)}
-        if decision == "approved":
-            subject = i18n.translate(lang, "Approved: %(pieces)s") % values
-            text = i18n.translate(lang, "%(who)s (%(address)s) approved in the portal:") % values
-        else:
-            subject = i18n.translate(lang, "Changes requested: %(pieces)s") % values
-            text = i18n.translate(lang, "%(who)s (%(address)s) asks for changes:") % values
-        text += "\n" + "".join(f"- {piece}\n" for piece in pieces)
-        if comment:
-            text += "\n" + i18n.translate(lang, "“%(comment)s”") % {"comment": comment} + "\n"
-        text += "\n" + i18n.translate(lang, "Review %(id)s, branch %(branch)s.") % {
-            "id": review.id, "branch": review.branch,
-        } + "\n"
-        return Message(to=review.requested_by, subject=subject, text=text, reply_to=approver)
+        return portal_mail.decision_notice(self, review, approver, decision, pieces, comment)
 
 
 def symlinks_under(folder: Path) -> list[str]:

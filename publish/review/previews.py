@@ -37,6 +37,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from editorial import git
+from editorial.git import GitError
+
 logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 300
@@ -101,15 +104,21 @@ def child_environment(home: Path, source: dict[str, str] | None = None) -> dict[
 
 
 def _git(repo: Path, *args: str, env: dict[str, str], stdin: bytes | None = None) -> bytes:
+    """git plumbing in ``repo``; of the child's environment ``env`` only its ``HOME`` and
+    ``GIT_*`` settings reach git (editorial.git adds PATH and the C locale)."""
+    mine = {k: v for k, v in env.items() if k == "HOME" or k.startswith("GIT_")}
     try:
-        result = subprocess.run(
-            ["git", *args], cwd=repo, input=stdin, capture_output=True, check=False, env=env,
-            timeout=GIT_TIMEOUT_SECONDS,
+        result = git.run(
+            args, cwd=repo, input=stdin, check=False, env=mine, timeout=GIT_TIMEOUT_SECONDS
         )
-    except subprocess.TimeoutExpired:
-        raise PreviewError(f"git {args[0]} took longer than {GIT_TIMEOUT_SECONDS} s") from None
+    except GitError as exc:
+        if exc.timed_out:
+            raise PreviewError(
+                f"git {args[0]} took longer than {GIT_TIMEOUT_SECONDS} s"
+            ) from None
+        raise PreviewError(f"git {args[0]} in {repo}: {exc.reason}") from None
     if result.returncode != 0:
-        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+        detail = result.error_text.strip().splitlines()[-1:]
         raise PreviewError(f"git {args[0]} failed in {repo}: {' '.join(detail)}")
     return result.stdout
 

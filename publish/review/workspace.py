@@ -34,30 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from editorial import git
+from editorial.git import GitError
+
 logger = logging.getLogger(__name__)
 
 REMOTE_PREFIX = "refs/remotes/origin/"
 # a remote that hangs (a stalled network, an ssh prompt) must not hold the lock forever
+# (what git sees of our environment, no other repository, identity or secret: editorial.git)
 GIT_TIMEOUT_SECONDS = 300.0
 
-# variables that would point git at another repository (set inside git hooks, for example)
-# or override the identity given with -c; the desk's git must see neither
-_FOREIGN_GIT_ENV = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR",
-    "GIT_NAMESPACE",
-    "GIT_PREFIX",
-    "GIT_AUTHOR_NAME",
-    "GIT_AUTHOR_EMAIL",
-    "GIT_AUTHOR_DATE",
-    "GIT_COMMITTER_NAME",
-    "GIT_COMMITTER_EMAIL",
-    "GIT_COMMITTER_DATE",
-)
 # how many of the remote's own lines (a hook's message) an error keeps
 _REMOTE_LINES = 8
 
@@ -194,11 +180,12 @@ def protected_ref(workspace: Workspace, branch: str | None = None) -> str:
         return workspace.commit_of(ref)
 
 
-def _git_env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in _FOREIGN_GIT_ENV}
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["LC_ALL"] = "C"
-    return env
+def _ref_format_ok(ref: str) -> bool:
+    """Whether git accepts ``ref`` as a reference name (``git check-ref-format``)."""
+    try:
+        return git.run(["check-ref-format", ref], cwd=".", check=False).returncode == 0
+    except GitError as exc:
+        raise WorkspaceError(f"could not check the branch name {ref!r}: {exc.reason}") from None
 
 
 # --- the workspace -------------------------------------------------------------------------
@@ -486,14 +473,7 @@ class Workspace:
             branch
             and branch != "HEAD"
             and not branch.startswith("-")
-            and subprocess.run(
-                ["git", "check-ref-format", f"refs/heads/{branch}"],
-                capture_output=True,
-                text=True,
-                check=False,
-                env=_git_env(),
-            ).returncode
-            == 0
+            and _ref_format_ok(f"refs/heads/{branch}")
         )
         if not valid:
             raise BranchGone(f"there is no branch {branch!r}: not a valid branch name")
@@ -507,25 +487,21 @@ class Workspace:
         check: bool = True,
         cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        command = ["git", *args]
         try:
-            completed = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                check=False,
-                cwd=cwd or self.path,
-                env=_git_env(),
-                timeout=GIT_TIMEOUT_SECONDS,
+            # read at call time: tests (and an operator's patch) may shorten it
+            result = git.run(
+                args, cwd=cwd or self.path, check=False, timeout=GIT_TIMEOUT_SECONDS, ssh=True
             )
-        except subprocess.TimeoutExpired:
-            raise self._error(
-                purpose, f"git did not answer within {GIT_TIMEOUT_SECONDS:g} s"
-            ) from None
-        except FileNotFoundError:
-            raise WorkspaceError(
-                f"could not {purpose}: git is not installed (Debian: apt-get install git)"
-            ) from None
+        except GitError as exc:
+            if exc.timed_out:
+                raise self._error(purpose, exc.reason) from None
+            raise WorkspaceError(f"could not {purpose}: {exc.reason}") from None
+        completed = subprocess.CompletedProcess(
+            result.command,
+            result.returncode,
+            result.stdout.decode("utf-8", "replace"),
+            result.stderr.decode("utf-8", "replace"),
+        )
         if check and completed.returncode != 0:
             raise self._error(purpose, completed.stderr)
         return completed

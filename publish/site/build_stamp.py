@@ -19,11 +19,12 @@ import json
 import logging
 import os
 import platform
-import subprocess
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from editorial import git
+from editorial.git import GitError
 from editorial.settings import Settings, settings_root, site_zone
 from editorial.sitedata_file import data_path
 from editorial.times import TimeError, parse_time, zone
@@ -69,10 +70,12 @@ def _setting(value: Any) -> str:
 
 
 def _git_head(root: Path) -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip() if done.returncode == 0 else ""
+    """The commit checked out, or "" outside git (the digest then rests on the files)."""
+    try:
+        return git.output(["rev-parse", "HEAD"], cwd=root)
+    except GitError as exc:
+        logger.debug("build stamp without a commit: %s", exc)
+        return ""
 
 
 def inputs_digest(settings: Settings, settings_files: list[Path]) -> str:

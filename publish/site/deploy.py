@@ -22,7 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from editorial.settings import Settings, settings_root
+from editorial import git
+from editorial.git import GitError
+from editorial.settings import Settings, SettingsError, settings_root
 
 logger = logging.getLogger(__name__)
 
@@ -364,20 +366,16 @@ class GitBranchTarget(DeployTarget):
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
     ) -> str:
-        completed = subprocess.run(
-            ["git", *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=cwd or self.repo_path,
-            env={**os.environ, **(env or {})},
-        )
+        subcommand = next(a for a in args if not a.startswith("-"))
+        try:
+            completed = git.run(args, check=False, cwd=cwd or self.repo_path, env=env, ssh=True)
+        except GitError as exc:  # git missing, or a remote that does not answer
+            raise DeployError(f"git {subcommand} in {self.repo_path}: {exc.reason}") from None
         if check and completed.returncode != 0:
-            subcommand = next(a for a in args if not a.startswith("-"))
             raise DeployError(
-                f"git {subcommand} in {self.repo_path} failed: {completed.stderr.strip()}"
+                f"git {subcommand} in {self.repo_path} failed: {completed.error_text.strip()}"
             )
-        return completed.stdout.strip() if completed.returncode == 0 else ""
+        return completed.text if completed.returncode == 0 else ""
 
 
 def make_target(settings: Settings) -> DeployTarget:

@@ -18,7 +18,9 @@ from werkzeug.security import safe_join
 from werkzeug.wrappers import Response as BaseResponse
 
 from publish.review import requests as reviews
-from publish.review.portal import ContentChanged, PortalError, ReviewView
+from publish.review.portal import PortalError
+from publish.review.portal_view import ReviewView
+from publish.review.portal_writes import ContentChanged
 from publish.store.models import ReviewLink, ReviewRequest
 from publish.web import access
 from publish.web.i18n import _

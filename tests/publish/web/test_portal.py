@@ -21,7 +21,7 @@ import requests
 from click.testing import CliRunner, Result
 from werkzeug.serving import make_server
 
-import publish.review.portal as portal_library
+import publish.review.portal_writes as portal_library
 from editorial.approvals import approval_state
 from editorial.pieces import load_site
 from editorial.settings import load_settings
