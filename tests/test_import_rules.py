@@ -55,3 +55,19 @@ def test_every_rule_is_exercised_by_a_forbidden_import() -> None:
         "the networks'",
     ]
     assert all(any(rule.name.startswith(s) for s in starts) for rule in RULES)
+
+
+def test_git_runs_only_through_the_one_runner() -> None:
+    """Every git call gets the runner's timeout, scrubbed environment and GitError."""
+    import re
+
+    call = re.compile(r"""\[\s*["']git["']\s*,""")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for package in ("editorial", "publish", "plugins")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path != ROOT / "editorial" / "git.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if call.search(line)
+    ]
+    assert found == []

@@ -8,8 +8,8 @@ preview already built (:mod:`publish.review.portal` does both under the clone's 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 from editorial.approvals import ApprovalState, content_hash
 from editorial.links import post_save_as
 from editorial.pieces import Piece, Post, Site, Snippet
-from editorial.settings import site_zone
 from editorial.review_report import Part, channel_texts, schedule
+from editorial.settings import site_zone
 from publish.store.models import ReviewPiece
 
 CHANNEL_LABELS = {"twitter": "X", "facebook": "Facebook"}

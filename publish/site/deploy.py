@@ -24,7 +24,7 @@ from pathlib import Path
 
 from editorial import git
 from editorial.git import GitError
-from editorial.settings import Settings, SettingsError, settings_root
+from editorial.settings import Settings, settings_root
 
 logger = logging.getLogger(__name__)
 

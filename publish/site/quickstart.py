@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from editorial import git
 from editorial.trust import TrustError, build_root
 
 logger = logging.getLogger(__name__)
@@ -265,24 +265,26 @@ def _workflow(spec: SiteSpec) -> str:
     return (SKELETON / name).read_text("utf-8")
 
 
-def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True,
-                          timeout=60, check=False)
+def _git(folder: Path, *args: str) -> git.GitResult:
+    try:
+        return git.run(list(args), cwd=folder, check=False, timeout=60)
+    except git.GitError as exc:
+        raise QuickstartError(f"git {args[0]} failed in {folder}: {exc}") from None
 
 
 def _commit(folder: Path, spec: SiteSpec) -> None:
     for args in (("init", "--quiet", "--initial-branch=main"), ("add", "--all")):
         done = _git(folder, *args)
         if done.returncode:
-            raise QuickstartError(f"git {args[0]} failed in {folder}: {done.stderr.strip()}")
+            raise QuickstartError(f"git {args[0]} failed in {folder}: {done.error_text.strip()}")
     identity: list[str] = []
-    if not _git(folder, "config", "user.email").stdout.strip():
+    if not _git(folder, "config", "user.email").text:
         # no git identity on this machine: the commit names the site's author
         identity = ["-c", f"user.name={spec.author}", "-c", "user.email=init@dialogpress.invalid"]
     done = _git(folder, *identity, "commit", "--quiet", "-m",
                 f"New site: {spec.title} (dialogpress init)")
     if done.returncode:
-        raise QuickstartError(f"git commit failed in {folder}: {done.stderr.strip()}")
+        raise QuickstartError(f"git commit failed in {folder}: {done.error_text.strip()}")
 
 
 def create_site(folder: Path, spec: SiteSpec, now: datetime) -> list[Path]:
