@@ -33,9 +33,24 @@ PLUGINS = ["dp_frontmatter"]
 DP_FRONTMATTER = {"markdown": %r}
 """
 STOCK_SETTINGS = """
-# stock Pelican: its own Markdown reader, no plugins
-PLUGINS = []
-PLUGIN_PATHS = []
+# stock Pelican: its own Markdown reader; of ours only the theme's words in the page's
+# language (dp_frontmatter gives them to every dialogpress build), so that the pages
+# differ only where the Markdown engines would
+PLUGINS = ["theme_words"]
+PLUGIN_PATHS = ["stock-plugins"]
+"""
+THEME_WORDS = """
+from pelican import signals
+
+from editorial import i18n  # noqa: F401 - the catalog the theme's words come from
+
+
+def register():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("dp_words", %r)
+    words = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(words)
+    signals.generator_init.connect(words.install, weak=False)
 """
 
 
@@ -88,6 +103,10 @@ def test_python_markdown_setting_builds_what_stock_pelican_builds(tmp_path: Path
              "jonas.meier@agentur-kranich.example": "Jonas Meier"}
     stock = _copy_site(tmp_path / "stock", STOCK_SETTINGS)
     shutil.rmtree(stock / "plugins")
+    (stock / "stock-plugins").mkdir()
+    (stock / "stock-plugins" / "theme_words.py").write_text(
+        THEME_WORDS % str(REPO / "plugins" / "dp_frontmatter" / "i18n.py"), "utf-8"
+    )
     for path in (stock / "content").rglob("*.md"):
         path.write_text(_pelican_format(path.read_text("utf-8"), names), "utf-8")
     _stock_build(stock, tmp_path / "stock-out")
