@@ -6,8 +6,10 @@ made put new "shared on" links on the site. After posting it syncs comments (eve
 ``SCHEDULER['sync_minutes']``), sends queued replies and erases rejected comments past
 their retention; approved comments and sent replies reach the site through the data
 file, which the next fingerprint sees. What is "made of" is a fingerprint of the
-content, theme, plugins, settings, the site data file, and which posts' dates have come
-(the approval gate lets a post in by its date, so time alone can change the site). Every
+content, theme, plugins, settings, the site data file, which posts' dates have come
+(the approval gate lets a post in by its date, so time alone can change the site), and
+the commits approvals are judged against (HEAD for authorship, the protected ref for the
+trust root: a pull that only removes an approver must take their pages down). Every
 tick is a row in ``scheduler_runs``; the newest one that went live holds the fingerprint
 the next tick compares with. A failed build is never deployed and nothing is posted after
 it: a snippet must not link to a post the public cannot read.
@@ -37,6 +39,7 @@ from editorial.guideline import GuidelineError, guideline_for
 from editorial.links import post_save_as
 from editorial.pieces import Post
 from editorial.settings import Settings, settings_root
+from editorial.trust import TrustError, protected_ref
 from publish.moderation import purge, send_replies
 from publish.moderation.sync import maintained, maintenance_due, sync, sync_due
 from publish.notify.delivery import notify
@@ -161,7 +164,26 @@ def fingerprint(context: Context, settings_path: str | Path, now: datetime) -> s
             digest.update(len(chunk).to_bytes(8, "big") + chunk)
     come = sorted(p.id for p in context.site.posts if p.publish_at and p.publish_at <= now)
     digest.update("\n".join(come).encode())
+    digest.update(_git_state(root).encode())
     return digest.hexdigest()
+
+
+def _git_state(root: Path) -> str:
+    """The commits approvals are judged against, which no file of the tree shows: HEAD (who
+    wrote what: authorship comes from history) and the protected ref the trust root is
+    read from. A pull that only changes who may approve must rebuild, so that a page
+    approved by someone no longer trusted leaves the site."""
+    parts = []
+    try:
+        parts.append("HEAD " + git.output(["rev-parse", "HEAD"], cwd=root))
+    except GitError:
+        parts.append("HEAD none")
+    try:
+        ref = protected_ref(root)
+        parts.append(f"trust {ref} " + git.output(["rev-parse", ref], cwd=root))
+    except (TrustError, GitError):
+        parts.append("trust none")
+    return "\n".join(parts)
 
 
 def pull_repository(root: Path) -> Step:

@@ -212,3 +212,19 @@ def test_a_failed_incremental_build_leaves_the_live_site_unchanged(
     repaired = run_tick(site)
     assert repaired.built and repaired.deployed
     assert_live_is_a_full_build(site, tmp_path, "repaired")
+
+
+def test_a_commit_that_changes_no_file_of_the_site_still_rebuilds(site: Path) -> None:
+    """Who may approve is read from the protected branch and who wrote what from history:
+    a commit that changes neither content nor settings can change what the gate admits,
+    so the tick after it must not skip the build (the trust-root change itself is tested
+    in tests/security)."""
+    run_tick(site)
+    assert run_tick(site).status == "skipped"
+    subprocess.run(
+        ["git", "-c", "user.name=T", "-c", "user.email=t@example.invalid",
+         "-c", "commit.gpgsign=false", "commit", "-q", "--allow-empty", "-m", "nothing"],
+        cwd=site, check=True,
+    )
+    after = run_tick(site)
+    assert after.built, after.steps
