@@ -116,7 +116,7 @@ def test_branch_settings_and_theme_have_no_effect_and_never_see_a_secret(
         assert not marker.exists(), "the branch's settings were executed"
 
         # the approver is told why the branch's layout is not what they see
-        assert "Layout/Einstellungen geändert" in page
+        assert "Layout oder Einstellungen geändert" in page
         assert "theme/templates/article.html" in page and "pelicanconf.py" in page
         # and sees the source of a post with raw HTML beside the rendered page
         assert "Quelltext" in page and "enthält HTML" in page
