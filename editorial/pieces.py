@@ -11,13 +11,15 @@ is a piece that cannot be read, so it can never be approved and never goes publi
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import fnmatch
+import hashlib
 import os
 import posixpath
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +27,8 @@ from typing import Any, Literal
 from editorial.findings import Finding, has_errors
 from editorial.foreign import format_for_extension, read_foreign, reader_extensions
 from editorial.markdown_html import DEFAULTS as MARKDOWN_DEFAULTS
-from editorial.markdown_html import Renderer
+from editorial.markdown_html import Renderer, python_markdown_settings
+from editorial.markdown_html import engine as markdown_engine
 from editorial.public_html import Active, Reference, inspect_html
 from editorial.settings import CHANNELS, Settings, require_content, settings_root
 from editorial.sourcefile import SourceError, SourceFile, decode, parse_source
@@ -111,6 +114,8 @@ class Piece:
     findings: list[Finding] = field(default_factory=list)
     #: the site's settings, for rendering the piece as the build does
     settings: Settings | None = field(default=None, repr=False, compare=False)
+    #: what earlier runs read (:class:`ReadMemo`), when the caller keeps it
+    memo: ReadMemo | None = field(default=None, repr=False, compare=False)
 
     @property
     def path(self) -> str:
@@ -208,7 +213,104 @@ def _strings(value: Any, path: str) -> list[tuple[str, str]]:
     return []
 
 
+class ReadMemo:
+    """What reading pieces made in earlier runs, by a digest of everything it came from.
+
+    Parsing every file's front matter and rendering and inspecting every piece's HTML
+    is most of what reading a large site costs, and a build after one edit would do it
+    again for thousands of unchanged pieces. Two kinds of entry, each keyed by a digest
+    of all its inputs, so that a changed input is a new key, never a stale answer:
+
+    - ``yaml:`` a parsed front-matter file (:func:`~editorial.sourcefile.parse_source`
+      reads nothing but the file's bytes and its path);
+    - ``html:`` the inspection of a piece's public HTML (:func:`html_key` lists what
+      :func:`_public_html` reads).
+
+    Findings that depend on other files (a missing image, a duplicate slug) and the
+    approval states are made afresh every run. ``used`` is what this run looked up or
+    made: what a caller keeps for the next run.
+    """
+
+    def __init__(self, known: dict[str, Any] | None = None) -> None:
+        self.known: dict[str, Any] = dict(known or {})
+        self.used: dict[str, Any] = {}
+        self.hits = 0
+
+    def get(self, key: str) -> Any:
+        found = self.known.get(key)
+        if found is not None:
+            self.hits += 1
+            self.used[key] = found
+        return found
+
+    def put(self, key: str, value: Any) -> None:
+        self.used[key] = value
+
+    @property
+    def changed(self) -> bool:
+        """Whether the next run would find anything else than this one did."""
+        return not (self.hits == len(self.used) == len(self.known))
+
+
+def source_key(raw: bytes, path: Path, relpath: str) -> str:
+    """The memo key of a front-matter file's parse: its bytes and its two paths."""
+    digest = hashlib.blake2b(raw, digest_size=20)
+    digest.update(b"\0" + str(path).encode("utf-8", "surrogateescape") + b"\0")
+    digest.update(relpath.encode("utf-8", "surrogateescape"))
+    return f"yaml:{SOURCE_KEY_VERSION}:{digest.hexdigest()}"
+
+
+SOURCE_KEY_VERSION = "1"
+HTML_KEY_VERSION = "1"
+_PLAIN = (str, int, float, bool, type(None), datetime, date)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``repr(value)`` shows all of it (what YAML and Pelican's readers give)."""
+    if isinstance(value, _PLAIN):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def html_key(piece: Piece) -> str | None:
+    """The digest of every input of :func:`_public_html`; None when one has no faithful
+    text (then the piece is inspected afresh)."""
+    source = piece.source
+    if source is None:
+        return None
+    settings = piece.settings or {}
+    metadata = [(k, v) for k, v in piece.metadata.items() if k not in _DECISION_KEYS]
+    markdown = python_markdown_settings(dict(settings.get("MARKDOWN") or {}))
+    formatted = sorted(str(f).lower() for f in settings.get("FORMATTED_FIELDS", ["summary"]))
+    if not _plain(metadata) or not _plain(markdown) or not _plain(formatted):
+        return None
+    inputs = (
+        HTML_KEY_VERSION, piece.on_site, source.body, source.html, metadata,
+        markdown_engine(settings), markdown, formatted,
+    )
+    digest = hashlib.blake2b(repr(inputs).encode("utf-8", "surrogateescape"), digest_size=20)
+    return "html:" + digest.hexdigest()
+
+
 def _public_html(piece: Piece) -> PublicHtml:
+    """Render the body (and the formatted fields) with the build's engine and inspect it,
+    or take an earlier run's inspection of exactly the same inputs (:class:`ReadMemo`)."""
+    memo = piece.memo
+    key = html_key(piece) if memo is not None else None
+    if memo is None or key is None:
+        return _inspect_public_html(piece)
+    found = memo.get(key)
+    if not isinstance(found, PublicHtml):
+        found = _inspect_public_html(piece)
+        memo.put(key, found)
+    return found
+
+
+def _inspect_public_html(piece: Piece) -> PublicHtml:
     """Render the body (and the formatted fields) with the build's engine and inspect it.
 
     Every other front-matter text is inspected as HTML too: Pelican hands metadata to
@@ -363,10 +465,14 @@ class Site:
 class _Reader:
     """Turns one file's front matter into a piece, collecting findings as it goes."""
 
-    def __init__(self, source: SourceFile, settings: Settings, content: Path):
+    def __init__(
+        self, source: SourceFile, settings: Settings, content: Path,
+        memo: ReadMemo | None = None,
+    ):
         self.source = source
         self.settings = settings
         self.content = content
+        self.memo = memo
         self.findings: list[Finding] = []
 
     def error(self, rule: str, field: str | None, message: str) -> None:
@@ -544,6 +650,7 @@ class _Reader:
     def common(self, piece: Piece) -> None:
         self.collisions()
         piece.settings = self.settings
+        piece.memo = self.memo
         piece.lang = self.string("lang") or self.settings.get("DEFAULT_LANG", "de")
         piece.authors = self.string_list("authors") + self.string_list("author")
         piece.sponsored = self.flag("sponsored")
@@ -839,7 +946,26 @@ def source_format(path: Path, text: str, settings: Settings) -> str | None:
 _FRONT_MATTER = re.compile(r"\A-{3}[ \t]*\r?\n")
 
 
-def read_piece(path: Path, kind: Kind, site_root: Path, content: Path, settings: Settings) -> Piece:
+def _parse_yaml(
+    text: str, path: Path, relpath: str, raw: bytes, memo: ReadMemo | None
+) -> SourceFile:
+    """:func:`parse_source`, or an earlier run's parse of the same bytes at the same path."""
+    if memo is None:
+        return parse_source(text, path, relpath, raw)
+    key = source_key(raw, path, relpath)
+    found = memo.get(key)
+    if isinstance(found, SourceFile) and found.path == path and found.relpath == relpath:
+        # kept without its bytes (the key is their digest): this run has them at hand
+        return dataclasses.replace(found, raw=raw)
+    source = parse_source(text, path, relpath, raw)
+    memo.put(key, dataclasses.replace(source, raw=b""))
+    return source
+
+
+def read_piece(
+    path: Path, kind: Kind, site_root: Path, content: Path, settings: Settings,
+    memo: ReadMemo | None = None,
+) -> Piece:
     """Read one file into a piece; a file that cannot be read at all still becomes one."""
     piece_id = path.relative_to(content).as_posix()
     relpath = (
@@ -872,12 +998,12 @@ def read_piece(path: Path, kind: Kind, site_root: Path, content: Path, settings:
     extra: list[Finding] = []
     try:
         if fmt == "yaml":
-            source = parse_source(text, path, relpath, raw)
+            source = _parse_yaml(text, path, relpath, raw, memo)
         else:
             source, extra = read_foreign(path, relpath, fmt, settings, raw, text)
     except SourceError as exc:
         return _CLASSES[kind](id=piece_id, kind=kind, source=None, findings=[exc.finding])
-    reader = _Reader(source, settings, content)
+    reader = _Reader(source, settings, content, memo)
     piece: Piece
     if kind == "post":
         piece = reader.read_post(piece_id)
@@ -972,17 +1098,20 @@ def _cross_checks(site: Site) -> None:
             )
 
 
-def load_site(settings: Settings, paths: list[Path] | None = None) -> Site:
+def load_site(
+    settings: Settings, paths: list[Path] | None = None, memo: ReadMemo | None = None,
+) -> Site:
     """Read every piece under the settings' ``PATH``; with ``paths``, only those files.
 
     Cross-piece rules always see the whole site, so that checking one snippet still
-    knows whether the post it links to exists.
+    knows whether the post it links to exists. ``memo`` lends what earlier runs
+    read of unchanged files (:class:`ReadMemo`).
     """
     require_content(settings)
     root = settings_root(settings)
     content = Path(settings["PATH"])
     pieces = [
-        read_piece(path, kind, root, content, settings)
+        read_piece(path, kind, root, content, settings, memo)
         for path, kind in piece_files(content, settings)
     ]
     site = Site(root=root, content=content, settings=settings, pieces=pieces)

@@ -26,6 +26,8 @@ that what a build at a given time would publish can be tested and shown.
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +43,7 @@ from editorial.approvals import (
     file_digest,
     referenced_media,
 )
-from editorial.pieces import Piece, Site, load_site, site_folders, symlinks
+from editorial.pieces import Piece, ReadMemo, Site, load_site, site_folders, symlinks
 from editorial.settings import SettingsError, apply_defaults, settings_root, validate
 from editorial.site_approval import site_approval_state
 from editorial.times import TimeError, parse_time, zone
@@ -140,14 +142,60 @@ def _verdict(
             "due": when <= clock}
 
 
+READ_MEMO_VERSION = 1
+
+
+def read_memo_path(settings: dict[str, Any]) -> Path | None:
+    """Where what reading the pieces made is kept between builds (parsed front matter,
+    inspected HTML: :class:`~editorial.pieces.ReadMemo`): beside Pelican's content
+    cache, and only when Pelican keeps one (``CACHE_CONTENT``, as dp_incremental sets)."""
+    if not settings.get("CACHE_CONTENT") or not settings.get("CACHE_PATH"):
+        return None
+    return Path(str(settings["CACHE_PATH"])) / "dp_approval_gate" / "read_memo.pickle"
+
+
+def load_read_memo(path: Path | None) -> ReadMemo | None:
+    """The last build's memo (an empty one when there is none or it is damaged: that
+    only costs reading every piece afresh). Every entry is checked for its type when
+    used; its key is a digest of all it was made from."""
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as file:
+            version, known = pickle.load(file)  # noqa: S301 - our own file under CACHE_PATH
+    except FileNotFoundError:
+        return ReadMemo()
+    except Exception as exc:
+        logger.warning("dp_approval_gate: %s cannot be read (%s); reading every piece afresh",
+                       path, exc)
+        return ReadMemo()
+    if version != READ_MEMO_VERSION or not isinstance(known, dict):
+        return ReadMemo()
+    return ReadMemo(known)
+
+
+def save_read_memo(path: Path | None, memo: ReadMemo | None) -> None:
+    """Keep what this build used (entries of files since changed or deleted go)."""
+    if path is None or memo is None or not memo.changed:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with scratch.open("wb") as file:
+        pickle.dump((READ_MEMO_VERSION, memo.used), file, protocol=pickle.HIGHEST_PROTOCOL)
+    scratch.replace(path)
+
+
 class _Judged:
     """The site and every post's and page's approval state, judged once per build."""
 
     KEY = "dp_approval_gate"
 
     def __init__(self, settings: dict[str, Any]):
-        self.site: Site = load_site(site_settings(settings))
+        memo_path = read_memo_path(settings)
+        memo = load_read_memo(memo_path)
+        self.site: Site = load_site(site_settings(settings), memo=memo)
         self.states = approval_states(self.site, [*self.site.posts, *self.site.pages])
+        save_read_memo(memo_path, memo)
         #: piece ids a production build publishes (filled as articles and pages are gated)
         self.published: set[str] = set()
         #: what a production build left out that was meant to go public: (path, why)
