@@ -15,22 +15,24 @@ import dataclasses
 import difflib
 import fnmatch
 import hashlib
+import logging
 import os
+import pickle
 import posixpath
 import re
-from collections.abc import MutableMapping
-from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from editorial.digests import code_digest, is_stable, stable_text
+from editorial import signed_file
+from editorial.digests import code_digest
 from editorial.findings import Finding, has_errors
 from editorial.foreign import format_for_extension, read_foreign, reader_extensions
 from editorial.markdown_html import DEFAULTS as MARKDOWN_DEFAULTS
-from editorial.markdown_html import Renderer
+from editorial.markdown_html import Renderer, python_markdown_settings
+from editorial.markdown_html import engine as markdown_engine
 from editorial.public_html import Active, Reference, inspect_html
 from editorial.settings import (
     CHANNELS,
@@ -42,6 +44,8 @@ from editorial.settings import (
 )
 from editorial.sourcefile import SourceError, SourceFile, decode, parse_source
 from editorial.times import TimeError, is_ambiguous, parse_time
+
+logger = logging.getLogger(__name__)
 
 Kind = Literal["post", "page", "snippet"]
 
@@ -123,6 +127,8 @@ class Piece:
     findings: list[Finding] = field(default_factory=list)
     #: the site's settings, for rendering the piece as the build does
     settings: Settings | None = field(default=None, repr=False, compare=False)
+    #: what earlier runs read (:class:`ReadMemo`), when the caller keeps it
+    memo: ReadMemo | None = field(default=None, repr=False, compare=False)
 
     @property
     def path(self) -> str:
@@ -220,50 +226,130 @@ def _strings(value: Any, path: str) -> list[tuple[str, str]]:
     return []
 
 
-#: what :func:`load_site` was given to remember inspections across runs (see there)
-_HTML_CACHE: ContextVar[MutableMapping[str, Any] | None] = ContextVar("html_cache", default=None)
+class ReadMemo:
+    """What reading pieces made in earlier runs, by a digest of everything it came from.
+
+    Parsing every file's front matter and rendering and inspecting every piece's HTML
+    is most of what reading a large site costs, and a build after one edit would do it
+    again for thousands of unchanged pieces. Two kinds of entry, each keyed by a digest
+    of all its inputs, so that a changed input is a new key, never a stale answer:
+
+    - ``yaml:`` a parsed front-matter file (:func:`~editorial.sourcefile.parse_source`
+      reads nothing but the file's bytes and its path);
+    - ``html:`` the inspection of a piece's public HTML (:func:`html_key` lists what
+      :func:`_public_html` reads).
+
+    Findings that depend on other files (a missing image, a duplicate slug) and the
+    approval states are made afresh every run. ``used`` is what this run looked up or
+    made: what a caller keeps for the next run.
+    """
+
+    def __init__(self, known: dict[str, Any] | None = None) -> None:
+        self.known: dict[str, Any] = dict(known or {})
+        self.used: dict[str, Any] = {}
+        self.hits = 0
+
+    def get(self, key: str) -> Any:
+        found = self.known.get(key)
+        if found is not None:
+            self.hits += 1
+            self.used[key] = found
+        return found
+
+    def put(self, key: str, value: Any) -> None:
+        self.used[key] = value
+
+    @property
+    def changed(self) -> bool:
+        """Whether the next run would find anything else than this one did."""
+        return not (self.hits == len(self.used) == len(self.known))
+
+    VERSION = 1
+
+    @classmethod
+    def load(cls, path: Path, root: Path) -> ReadMemo:
+        """The memo a run of this clone kept at ``path`` (an empty one when there is none, it
+        is damaged or it was not written here: that only costs reading every piece afresh).
+
+        The file is a pickle, so it is read only behind the tag of :mod:`editorial.signed_file`
+        (a key in the git folder): a file someone committed there is no memo at all."""
+        payload = signed_file.read(path, root)
+        if payload is None:
+            return cls()
+        try:
+            version, known = pickle.loads(payload)  # noqa: S301 - tagged by this clone's key
+        except Exception as exc:
+            logger.warning("%s cannot be read (%s); reading every piece afresh", path, exc)
+            return cls()
+        if version != cls.VERSION or not isinstance(known, dict):
+            return cls()
+        return cls(known)
+
+    def save(self, path: Path, root: Path) -> None:
+        """Keep what this run used (entries of files since changed or deleted go)."""
+        if not self.changed:
+            return
+        payload = pickle.dumps((self.VERSION, self.used), protocol=pickle.HIGHEST_PROTOCOL)
+        if not signed_file.write(path, payload, root):
+            logger.info("no git folder at %s: the read memo is not kept", root)
 
 
-def _html_key(piece: Piece, source: SourceFile) -> str | None:
-    """Everything :func:`_inspect_public_html` reads: the file's bytes, what Pelican's
-    reader rendered of it, its kind, the rendering settings and this code."""
-    settings = piece.settings or {}
-    rendering = stable_text(
-        {name: settings.get(name) for name in ("MARKDOWN", "DP_FRONTMATTER", "FORMATTED_FIELDS")}
-    )
-    if not source.raw or not is_stable(rendering):
+def source_key(raw: bytes, path: Path, relpath: str) -> str:
+    """The memo key of a front-matter file's parse: its bytes and its two paths."""
+    digest = hashlib.blake2b(raw, digest_size=20)
+    digest.update(b"\0" + code_digest().encode() + b"\0")
+    digest.update(b"\0" + str(path).encode("utf-8", "surrogateescape") + b"\0")
+    digest.update(relpath.encode("utf-8", "surrogateescape"))
+    return f"yaml:{SOURCE_KEY_VERSION}:{digest.hexdigest()}"
+
+
+SOURCE_KEY_VERSION = "1"
+HTML_KEY_VERSION = "1"
+_PLAIN = (str, int, float, bool, type(None), datetime, date)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``repr(value)`` shows all of it (what YAML and Pelican's readers give)."""
+    if isinstance(value, _PLAIN):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def html_key(piece: Piece) -> str | None:
+    """The digest of every input of :func:`_public_html`; None when one has no faithful
+    text (then the piece is inspected afresh)."""
+    source = piece.source
+    if source is None:
         return None
-    digest = hashlib.sha256(f"{code_digest()}\0{type(piece).__name__}\0{rendering}".encode())
-    digest.update(b"\0" + source.raw)
-    if source.html is not None:
-        digest.update(b"\0html\0" + source.html.encode())
-    return digest.hexdigest()
+    settings = piece.settings or {}
+    metadata = [(k, v) for k, v in piece.metadata.items() if k not in _DECISION_KEYS]
+    markdown = python_markdown_settings(dict(settings.get("MARKDOWN") or {}))
+    formatted = sorted(str(f).lower() for f in settings.get("FORMATTED_FIELDS", ["summary"]))
+    if not _plain(metadata) or not _plain(markdown) or not _plain(formatted):
+        return None
+    inputs = (
+        HTML_KEY_VERSION, code_digest(), piece.on_site, source.body, source.html, metadata,
+        markdown_engine(settings), markdown, formatted,
+    )
+    digest = hashlib.blake2b(repr(inputs).encode("utf-8", "surrogateescape"), digest_size=20)
+    return "html:" + digest.hexdigest()
 
 
 def _public_html(piece: Piece) -> PublicHtml:
-    """The inspection of the piece's public HTML, from the run's cache when it has it."""
-    source = piece.source
-    if source is None:
-        return PublicHtml([], [])
-    cache = _HTML_CACHE.get()
-    key = _html_key(piece, source) if cache is not None else None
-    if cache is not None and key is not None:
-        known = cache.get(key)
-        if isinstance(known, dict):
-            try:
-                return PublicHtml(
-                    [Reference(**r) for r in known["references"]],
-                    [(where, Active(a["message"], tuple(a["needles"])))
-                     for where, a in known["active"]],
-                )
-            except (KeyError, TypeError, ValueError):
-                pass  # an entry of another shape: inspect again
-    found = _inspect_public_html(piece)
-    if cache is not None and key is not None:
-        cache[key] = {
-            "references": [dataclasses.asdict(r) for r in found.references],
-            "active": [[where, dataclasses.asdict(a)] for where, a in found.active],
-        }
+    """Render the body (and the formatted fields) with the build's engine and inspect it,
+    or take an earlier run's inspection of exactly the same inputs (:class:`ReadMemo`)."""
+    memo = piece.memo
+    key = html_key(piece) if memo is not None else None
+    if memo is None or key is None:
+        return _inspect_public_html(piece)
+    found = memo.get(key)
+    if not isinstance(found, PublicHtml):
+        found = _inspect_public_html(piece)
+        memo.put(key, found)
     return found
 
 
@@ -422,10 +508,14 @@ class Site:
 class _Reader:
     """Turns one file's front matter into a piece, collecting findings as it goes."""
 
-    def __init__(self, source: SourceFile, settings: Settings, content: Path):
+    def __init__(
+        self, source: SourceFile, settings: Settings, content: Path,
+        memo: ReadMemo | None = None,
+    ):
         self.source = source
         self.settings = settings
         self.content = content
+        self.memo = memo
         self.findings: list[Finding] = []
 
     def error(self, rule: str, field: str | None, message: str) -> None:
@@ -603,6 +693,7 @@ class _Reader:
     def common(self, piece: Piece) -> None:
         self.collisions()
         piece.settings = self.settings
+        piece.memo = self.memo
         piece.lang = self.string("lang") or self.settings.get("DEFAULT_LANG", "de")
         piece.authors = self.string_list("authors") + self.string_list("author")
         piece.sponsored = self.flag("sponsored")
@@ -898,7 +989,26 @@ def source_format(path: Path, text: str, settings: Settings) -> str | None:
 _FRONT_MATTER = re.compile(r"\A-{3}[ \t]*\r?\n")
 
 
-def read_piece(path: Path, kind: Kind, site_root: Path, content: Path, settings: Settings) -> Piece:
+def _parse_yaml(
+    text: str, path: Path, relpath: str, raw: bytes, memo: ReadMemo | None
+) -> SourceFile:
+    """:func:`parse_source`, or an earlier run's parse of the same bytes at the same path."""
+    if memo is None:
+        return parse_source(text, path, relpath, raw)
+    key = source_key(raw, path, relpath)
+    found = memo.get(key)
+    if isinstance(found, SourceFile) and found.path == path and found.relpath == relpath:
+        # kept without its bytes (the key is their digest): this run has them at hand
+        return dataclasses.replace(found, raw=raw)
+    source = parse_source(text, path, relpath, raw)
+    memo.put(key, dataclasses.replace(source, raw=b""))
+    return source
+
+
+def read_piece(
+    path: Path, kind: Kind, site_root: Path, content: Path, settings: Settings,
+    memo: ReadMemo | None = None,
+) -> Piece:
     """Read one file into a piece; a file that cannot be read at all still becomes one."""
     piece_id = path.relative_to(content).as_posix()
     relpath = (
@@ -931,12 +1041,12 @@ def read_piece(path: Path, kind: Kind, site_root: Path, content: Path, settings:
     extra: list[Finding] = []
     try:
         if fmt == "yaml":
-            source = parse_source(text, path, relpath, raw)
+            source = _parse_yaml(text, path, relpath, raw, memo)
         else:
             source, extra = read_foreign(path, relpath, fmt, settings, raw, text)
     except SourceError as exc:
         return _CLASSES[kind](id=piece_id, kind=kind, source=None, findings=[exc.finding])
-    reader = _Reader(source, settings, content)
+    reader = _Reader(source, settings, content, memo)
     piece: Piece
     if kind == "post":
         piece = reader.read_post(piece_id)
@@ -1032,30 +1142,19 @@ def _cross_checks(site: Site) -> None:
 
 
 def load_site(
-    settings: Settings,
-    paths: list[Path] | None = None,
-    cache: MutableMapping[str, Any] | None = None,
+    settings: Settings, paths: list[Path] | None = None, memo: ReadMemo | None = None,
 ) -> Site:
     """Read every piece under the settings' ``PATH``; with ``paths``, only those files.
 
     Cross-piece rules always see the whole site, so that checking one snippet still
-    knows whether the post it links to exists. ``cache`` remembers what each post's HTML
-    loads and runs, keyed by everything the inspection reads (:func:`_html_key`): the
-    scheduler keeps one across ticks, since an HTML5 parse of every post costs seconds.
+    knows whether the post it links to exists. ``memo`` lends what earlier runs
+    read of unchanged files (:class:`ReadMemo`).
     """
-    token = _HTML_CACHE.set(cache)
-    try:
-        return _load_site(settings, paths)
-    finally:
-        _HTML_CACHE.reset(token)
-
-
-def _load_site(settings: Settings, paths: list[Path] | None) -> Site:
     require_content(settings)
     root = settings_root(settings)
     content = Path(settings["PATH"])
     pieces = [
-        read_piece(path, kind, root, content, settings)
+        read_piece(path, kind, root, content, settings, memo)
         for path, kind in piece_files(content, settings)
     ]
     site = Site(root=root, content=content, settings=settings, pieces=pieces)

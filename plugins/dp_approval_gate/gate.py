@@ -41,7 +41,7 @@ from editorial.approvals import (
     file_digest,
     referenced_media,
 )
-from editorial.pieces import Piece, Site, load_site, site_folders, symlinks
+from editorial.pieces import Piece, ReadMemo, Site, load_site, site_folders, symlinks
 from editorial.settings import SettingsError, apply_defaults, settings_root, validate
 from editorial.site_approval import site_approval_state
 from editorial.times import TimeError, parse_time, zone
@@ -140,14 +140,42 @@ def _verdict(
             "due": when <= clock}
 
 
+READ_MEMO_VERSION = 1
+
+
+def read_memo_path(settings: dict[str, Any]) -> Path | None:
+    """Where what reading the pieces made is kept between builds (parsed front matter,
+    inspected HTML: :class:`~editorial.pieces.ReadMemo`): beside Pelican's content
+    cache, and only when Pelican keeps one (``CACHE_CONTENT``, as dp_incremental sets)."""
+    if not settings.get("CACHE_CONTENT") or not settings.get("CACHE_PATH"):
+        return None
+    return Path(str(settings["CACHE_PATH"])) / "dp_approval_gate" / "read_memo.pickle"
+
+
+def load_read_memo(path: Path | None, root: Path) -> ReadMemo | None:
+    """The last build's memo (:meth:`~editorial.pieces.ReadMemo.load`: an empty one when
+    there is none, it is damaged or this clone did not write it)."""
+    return None if path is None else ReadMemo.load(path, root)
+
+
+def save_read_memo(path: Path | None, memo: ReadMemo | None, root: Path) -> None:
+    """Keep what this build used, tagged with this clone's key."""
+    if path is not None and memo is not None:
+        memo.save(path, root)
+
+
 class _Judged:
     """The site and every post's and page's approval state, judged once per build."""
 
     KEY = "dp_approval_gate"
 
     def __init__(self, settings: dict[str, Any]):
-        self.site: Site = load_site(site_settings(settings))
+        memo_path = read_memo_path(settings)
+        judged = site_settings(settings)
+        memo = load_read_memo(memo_path, settings_root(judged))
+        self.site: Site = load_site(judged, memo=memo)
         self.states = approval_states(self.site, [*self.site.posts, *self.site.pages])
+        save_read_memo(memo_path, memo, settings_root(judged))
         #: piece ids a production build publishes (filled as articles and pages are gated)
         self.published: set[str] = set()
         #: what a production build left out that was meant to go public: (path, why)

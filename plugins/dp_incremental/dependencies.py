@@ -46,17 +46,26 @@ class Digester:
     """Digests of template inputs, memoized per build for the big shared lists."""
 
     def __init__(self) -> None:
-        # id → (object, digest): the object is kept so that its id is not reused
+        # id → (object, parts): the object is kept so that its id is not reused
         self._memo: dict[int, tuple[Any, str]] = {}
+        # id → (object, digest) of the values whose parts are memoized, and of texts
+        # (immutable): the shared context values every page of a build looks up
+        self._digests: dict[int, tuple[Any, str]] = {}
 
     def digest(self, value: Any) -> str:
-        return hashlib.blake2b(self._parts(value).encode("utf-8"), digest_size=16).hexdigest()
+        known = self._digests.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        result = hashlib.blake2b(self._parts(value).encode("utf-8"), digest_size=16).hexdigest()
+        if type(value) is str or id(value) in self._memo:
+            self._digests[id(value)] = (value, result)
+        return result
 
     def _parts(self, value: Any) -> str:
-        if value is None or isinstance(value, bool | int | float):
-            return repr(value)
         if isinstance(value, str):  # Markup too
             return "s" + str(len(value)) + ":" + value
+        if value is None or isinstance(value, bool | int | float):
+            return repr(value)
         if isinstance(value, Content):
             return "c:" + content_key(value)
         if isinstance(value, URLWrapper):
@@ -107,6 +116,11 @@ class Attributes:
         self._digester = digester
         self._values: dict[tuple[str, str, str], str | None] = {}
         self._columns: dict[tuple[str, str], str | None] = {}
+
+    @property
+    def table(self) -> dict[tuple[str, str, str], str | None]:
+        """The digests computed so far: (content, attribute, siteurl) → digest or None."""
+        return self._values
 
     def value(self, key: str, attr: str, siteurl: str) -> str | None:
         """The digest of ``content.attr``; ``None`` when it is gone or unstable."""

@@ -80,9 +80,16 @@ class BuildState:
         names = digest_names(entry.names, localcontext, self.digester, self.settings)
         if names != entry.names:
             return False
+        # the table of this build's attribute digests, shared by all pages: most reads
+        # are found there; the first read of an attribute computes it
+        table = self.attributes.table
         value = self.attributes.value
-        if any(value(key, attr, siteurl) != digest for key, attr, digest in entry.reads):
-            return False
+        for key, attr, digest in entry.reads:
+            now = table.get((key, attr, siteurl), "")
+            if now == "":
+                now = value(key, attr, siteurl)
+            if now != digest:
+                return False
         column = self.attributes.column
         return all(column(attr, siteurl) == digest for attr, digest in entry.columns.items())
 

@@ -1,26 +1,26 @@
-"""The scheduler's memory of judgements across ticks, one JSON file per kind and site.
+"""The scheduler's memory of guideline verdicts across ticks, a JSON file per site.
 
-Every tick reads the whole site and judges the due snippets before anything goes out:
-what each post's HTML loads and runs (an HTML5 parse per post: seconds at 5,000 posts)
-and each snippet's guideline findings (measuring as X counts loads X's text rules: most
-of a second). Both depend only on what :mod:`editorial` puts in their keys (the file's
-bytes, the rules, the code), so an unchanged piece is not judged again
-(:func:`editorial.pieces.load_site` and :func:`editorial.checks.check_site` take the
-cache). The files live in the site's git-ignored ``.dialogpress/cache/``; a missing,
-unreadable or foreign file is an empty cache, never an error, and only the entries used
-in this run are written back, so a file never outgrows the site.
+Every tick judges the due snippets before anything goes out; measuring as X counts loads
+X's text rules, most of a second. The findings depend only on what
+:func:`editorial.checks.check_site` puts in their key (the file's bytes and path, the
+guideline, the code), so an unchanged snippet is not judged again. (What reading the
+pieces makes, parsed front matter and each post's HTML inspection, is kept by
+:class:`editorial.pieces.ReadMemo`.) The file lives in the site's git-ignored
+``.dialogpress/cache/`` behind this clone's tag (:mod:`editorial.signed_file`), so a
+file someone committed there is no cache; a missing, unreadable or foreign file is an
+empty cache, never an error, and only the entries used in this run are written back.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from editorial import signed_file
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +46,13 @@ class _Used(dict[str, Any]):
         super().__setitem__(key, value)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path, root: Path) -> dict[str, Any]:
+    payload = signed_file.read(path, root)
+    if payload is None:
+        return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(payload)
+    except ValueError:
         return {}
     if not isinstance(data, dict) or data.get("version") != VERSION:
         return {}
@@ -59,21 +62,17 @@ def _read(path: Path) -> dict[str, Any]:
 
 @contextmanager
 def file_cache(root: Path, name: str) -> Iterator[MutableMapping[str, Any]]:
-    """The site's cache ``name`` (``checks``, ``public-html``); written back atomically when
+    """The site's cache ``name`` (``checks``); written back, tagged, when
     this run changed it."""
     path = root / ".dialogpress" / "cache" / f"{name}.json"
-    cache = _Used(_read(path))
+    cache = _Used(_read(path, root))
     read = len(cache)
     yield cache
     if not cache.added and len(cache.used) == read:
         return
     kept = {key: cache[key] for key in cache.used}
+    payload = json.dumps({"version": VERSION, "verdicts": kept}, ensure_ascii=False)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp"
-        ) as file:
-            json.dump({"version": VERSION, "verdicts": kept}, file, ensure_ascii=False)
-        os.replace(file.name, path)
+        signed_file.write(path, payload.encode("utf-8"), root)
     except OSError as exc:
-        logger.warning("could not keep the check cache at %s: %s", path, exc)
+        logger.warning("could not keep the cache at %s: %s", path, exc)

@@ -16,7 +16,7 @@ from pathlib import Path
 from editorial import git
 from editorial.git import GitError
 from editorial.links import post_save_as
-from editorial.pieces import Post, Site, load_site
+from editorial.pieces import Post, ReadMemo, Site, load_site
 from editorial.settings import Settings, SettingsError, load_settings, settings_root
 from publish import settings as publish_settings
 from publish.notify.delivery import Transports
@@ -90,8 +90,10 @@ def open_context(
     """Site, store and the channels whose credentials are there; the others in problems."""
     settings = production_settings(settings_path)
     root = settings_root(settings)
-    with file_cache(root, "public-html") as html_cache:
-        site = load_site(settings, cache=html_cache)
+    memo_path = root / ".dialogpress" / "cache" / "read-memo.pickle"
+    memo = ReadMemo.load(memo_path, root)
+    site = load_site(settings, memo=memo)
+    memo.save(memo_path, root)
     from editorial.checks import check_site
 
     # Only snippets go out to the networks; the posts' guideline findings are the concern

@@ -13,7 +13,7 @@ import pytest
 
 import editorial.checks
 from editorial.checks import check_site
-from editorial.pieces import load_site
+from editorial.pieces import ReadMemo, load_site
 from editorial.settings import load_settings
 from publish.ops.caches import file_cache
 
@@ -112,17 +112,35 @@ def test_the_cache_key_is_the_same_in_another_process(site: Path, tmp_path: Path
 def test_the_file_keeps_only_what_this_run_used_and_a_broken_file_is_empty(
     tmp_path: Path,
 ) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     with file_cache(tmp_path, "checks") as cache:
         cache["a"] = [{"rule": "r"}]
         cache["b"] = []
     path = tmp_path / ".dialogpress/cache/checks.json"
-    assert set(json.loads(path.read_text())["verdicts"]) == {"a", "b"}
+
+    def kept() -> set[str]:
+        return set(json.loads(path.read_bytes()[32:])["verdicts"])
+
+    assert kept() == {"a", "b"}
     with file_cache(tmp_path, "checks") as cache:
         assert cache.get("a") == [{"rule": "r"}]
-    assert set(json.loads(path.read_text())["verdicts"]) == {"a"}
+    assert kept() == {"a"}
     path.write_text("{not json", encoding="utf-8")
     with file_cache(tmp_path, "checks") as cache:
         assert dict(cache) == {}
+
+
+def test_a_cache_file_someone_committed_is_no_cache(tmp_path: Path) -> None:
+    """The file sits in the working tree: a pushed one must not hand the scheduler a
+    verdict (no forbidden phrase found) it did not reach itself."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    path = tmp_path / ".dialogpress/cache/checks.json"
+    path.parent.mkdir(parents=True)
+    forged = {"version": 1, "verdicts": {"k": []}}
+    for payload in (json.dumps(forged).encode(), b"\0" * 32 + json.dumps(forged).encode()):
+        path.write_bytes(payload)
+        with file_cache(tmp_path, "checks") as cache:
+            assert cache.get("k") is None
 
 
 # --- what a post's HTML loads and runs, kept across ticks ----------------------------------
@@ -142,12 +160,14 @@ Mehr im [Kundenportal](https://www.stadtwerke-elbtal.example/kundenportal).
 def test_a_script_added_to_a_post_is_found_with_a_warm_cache(site: Path) -> None:
     post = site / "content/posts/haerte.md"
     post.write_text(POST, encoding="utf-8")
-    cache: dict[str, Any] = {}
+    memo = ReadMemo()
     settings = load_settings(site / "pelicanconf.py")
-    first = load_site(settings, cache=cache).get("posts/haerte.md")
-    assert first is not None and not first.unsafe_findings() and cache
+    first = load_site(settings, memo=memo).get("posts/haerte.md")
+    assert first is not None and not first.unsafe_findings() and memo.used
     post.write_text(POST + "\n<script>alert(1)</script>\n", encoding="utf-8")
-    again = load_site(load_settings(site / "pelicanconf.py"), cache=cache).get("posts/haerte.md")
+    again = load_site(
+        load_settings(site / "pelicanconf.py"), memo=ReadMemo(memo.used)
+    ).get("posts/haerte.md")
     assert again is not None
     assert [f.rule for f in again.unsafe_findings()] == ["content.active"]
 
@@ -158,13 +178,13 @@ def test_the_cached_inspection_equals_a_fresh_one_on_the_example_site(
     root = Path(__file__).resolve().parents[2]
     settings = load_settings(root / "pelicanconf.py")
     fresh = {p.id: p.public_html for p in load_site(settings).pieces if p.on_site}
-    cache: dict[str, Any] = {}
-    load_site(load_settings(root / "pelicanconf.py"), cache=cache)
-    assert cache
+    memo = ReadMemo()
+    load_site(load_settings(root / "pelicanconf.py"), memo=memo)
+    assert memo.used
     import editorial.pieces
 
     monkeypatch.setattr(editorial.pieces, "_inspect_public_html", never_judged)
-    warm = load_site(load_settings(root / "pelicanconf.py"), cache=cache)
+    warm = load_site(load_settings(root / "pelicanconf.py"), memo=ReadMemo(memo.used))
     # posts and pages are inspected while the site is read: from the cache alone now
     assert {p.id: p.public_html for p in warm.pieces if p.on_site} == fresh
     assert any(html.references for html in fresh.values())

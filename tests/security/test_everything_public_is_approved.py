@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import pytest
-from conftest import production, run
-from gitsite import LENA, PETRA, GitSite, jpeg
+from conftest import NOW, production, run
+from gitsite import LENA, PETRA, GitSite, jpeg, standard_site
 
 PAGE_ID = "pages/impressum.md"
 PAGE = """\
@@ -218,3 +219,47 @@ def test_a_symlinked_piece_and_a_symlink_in_the_theme_are_refused(site: GitSite)
     assert "content/pages/copy.md:1:1: error [security.symlink]" in check.output, check.output
     assert "theme/static/passwd.txt:1:1: error [security.symlink]" in check.output
     assert "builds refuse links in content/, the theme and the plugins" in check.output
+
+
+def test_a_rebuild_into_the_same_output_judges_references_afresh(
+    tmp_path: Path, keys: dict[str, Path]
+) -> None:
+    """A build into the same folder reuses what the last one read of unchanged files
+    (the gate's read memo, dp_incremental's record); a reference an approved edit
+    removed must not keep its file public, and one an unapproved edit added must not
+    publish it."""
+    incremental = (
+        f"{NOW}PLUGINS = ['dp_frontmatter', 'dp_approval_gate', 'dp_incremental']\n"
+        f"CACHE_PATH = {str(tmp_path / 'cache')!r}\nDELETE_OUTPUT_DIRECTORY = True\n"
+    )
+    site = standard_site(tmp_path / "site", keys, extra=incremental)
+    site.write("images/chart.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>")
+    site.write("images/secret.jpg", jpeg(b"secret"))
+    site.edit("posts/service-im-advent.md", "Wir freuen uns auf Ihren Besuch.",
+              'Wir freuen uns auf Ihren Besuch.\n\n<img src="images/chart.svg" alt="Zeiten">')
+    site.commit(LENA, "A chart")
+    approve_advent_post(site)
+    public = production(site)
+    assert public.ok, public.result.output
+    assert public.has("images/chart.svg") and not public.has("images/secret.jpg")
+    memo = tmp_path / "cache" / "dp_incremental"
+    assert list(memo.glob("*.cache/dp_approval_gate/read_memo.pickle"))
+
+    # the approved edit takes the chart out: the chart leaves the site
+    site.edit("posts/service-im-advent.md",
+              '\n\n<img src="images/chart.svg" alt="Zeiten">', "\n\nOhne Grafik.")
+    site.commit(LENA, "No chart")
+    approve_advent_post(site)
+    public = production(site)
+    assert public.ok, public.result.output
+    assert "Ohne Grafik." in public.text("service-im-advent.html")
+    assert not public.has("images/chart.svg")
+
+    # an unapproved edit that links the secret: the post is held back, the file too
+    # (the advent post is the site's only approved piece, so the build publishes
+    # nothing and fails, leaving the output as it was)
+    site.edit("posts/service-im-advent.md", "Ohne Grafik.", "![x](images/secret.jpg)")
+    site.commit(LENA, "Link the secret")
+    public = production(site)
+    assert not public.has("images/secret.jpg")
+    assert "images/secret.jpg" not in everything(public.output)

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -49,8 +49,8 @@ def site(repo_root: Path, tmp_path: Path) -> Path:
     return folder
 
 
-def run_tick(site: Path) -> TickSummary:
-    summary = tick(site / "pelicanconf.py", NOW, environ={})
+def run_tick(site: Path, now: datetime = NOW) -> TickSummary:
+    summary = tick(site / "pelicanconf.py", now, environ={})
     assert summary.status in ("ok", "skipped"), (summary.error, summary.steps)
     return summary
 
@@ -62,11 +62,13 @@ def tree(folder: Path) -> dict[str, bytes]:
     }
 
 
-def assert_live_is_a_full_build(site: Path, tmp_path: Path, label: str) -> dict[str, bytes]:
+def assert_live_is_a_full_build(
+    site: Path, tmp_path: Path, label: str, now: datetime = NOW
+) -> dict[str, bytes]:
     fresh = Path(tempfile.mkdtemp(prefix=f"full-{label}-", dir=tmp_path))
     result = build_site(
         site / "pelicanconf.py", production=True, output=fresh / "site",
-        override={"DP_NOW": NOW.isoformat(), "CACHE_PATH": str(fresh / "cache")},
+        override={"DP_NOW": now.isoformat(), "CACHE_PATH": str(fresh / "cache")},
     )
     assert result.ok, result.errors
     live, full = tree(site / "public"), tree(fresh / "site")
@@ -228,3 +230,33 @@ def test_a_commit_that_changes_no_file_of_the_site_still_rebuilds(site: Path) ->
     )
     after = run_tick(site)
     assert after.built, after.steps
+
+
+def test_a_post_goes_live_when_its_date_comes_with_no_file_changed(
+    site: Path, tmp_path: Path
+) -> None:
+    """The read memo and the incremental record know files, not the clock: the tick
+    after the date of an approved post must publish it, exactly as a full build does."""
+    (site / "content/posts/zaehlerwechsel-termin.md").write_text(
+        "---\ntitle: Zählerwechsel am Nachmittag\ndate: 2026-11-24 11:00\n"
+        "slug: zaehlerwechsel-termin\nlang: de\ncategory: Service\ntags: [Zähler]\n"
+        "authors: [lena.berger@agentur-kranich.example]\n"
+        "summary: Der Zählerwechsel beginnt um elf Uhr.\n---\n\n"
+        "Bitte halten Sie den Keller zugänglich.\n",
+        "utf-8",
+    )
+    subprocess.run(["git", *EDITOR, "add", "content/posts/zaehlerwechsel-termin.md"],
+                   cwd=site, check=True, capture_output=True)
+    subprocess.run(["git", *EDITOR, "commit", "-q", "-m", "Add a post for later"],
+                   cwd=site, check=True, capture_output=True)
+    approve(site, "posts/zaehlerwechsel-termin.md")
+    first = run_tick(site)
+    assert first.built and first.deployed
+    live = assert_live_is_a_full_build(site, tmp_path, "not-yet")
+    shown = "Zählerwechsel am Nachmittag"
+    assert shown not in b"".join(live.values()).decode("utf-8", "replace")
+    later = NOW + timedelta(hours=2)
+    due = run_tick(site, later)
+    assert due.built and due.deployed, due.steps
+    live = assert_live_is_a_full_build(site, tmp_path, "due", later)
+    assert shown in b"".join(live.values()).decode("utf-8", "replace")
