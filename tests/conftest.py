@@ -27,6 +27,15 @@ from publish.site.build import BuildResult, build_site
 BuildExample = Callable[..., BuildResult]
 
 
+@pytest.fixture(autouse=True)
+def english_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI speaks the environment's language, else the site's (German for the example
+    site); the tests read its English. ``LC_MESSAGES`` alone, so that no other category
+    asks for a locale this machine may lack. Tests of the German clear it."""
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.setenv("LC_MESSAGES", "en_US.UTF-8")
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The repository's root, where pelicanconf.py and content/ are."""
