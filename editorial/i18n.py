@@ -27,11 +27,12 @@ import functools
 import io
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_day
 from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -155,3 +156,16 @@ def format_date(moment: datetime | None, language: str, zone: ZoneInfo | str) ->
     return babel_format_datetime(
         moment.astimezone(tz), DATE_PATTERNS[code], tzinfo=tz, locale=_locale(code)
     )
+
+
+def format_month(day: date, language: str) -> str:
+    """The month of ``day`` as a title: „Dezember 2026“, "December 2026"."""
+    code = normalize(language) or DEFAULT_LANGUAGE
+    return babel_format_day(day, "LLLL y", locale=_locale(code))
+
+
+def format_day_month(day: date, language: str, year: bool = False) -> str:
+    """A day without its weekday: „14. Dez.“ / "14 Dec" (with ``year``: „… 2026“)."""
+    code = normalize(language) or DEFAULT_LANGUAGE
+    pattern = {"de": "d. MMM", "en": "d MMM"}[code] + (" y" if year else "")
+    return babel_format_day(day, pattern, locale=_locale(code))
