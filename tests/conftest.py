@@ -27,13 +27,16 @@ from publish.site.build import BuildResult, build_site
 BuildExample = Callable[..., BuildResult]
 
 
-@pytest.fixture(autouse=True)
-def english_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def english_cli() -> Iterator[None]:
     """The CLI speaks the environment's language, else the site's (German for the example
     site); the tests read its English. ``LC_MESSAGES`` alone, so that no other category
-    asks for a locale this machine may lack. Tests of the German clear it."""
-    monkeypatch.delenv("LC_ALL", raising=False)
-    monkeypatch.setenv("LC_MESSAGES", "en_US.UTF-8")
+    asks for a locale this machine may lack. For the whole session, before any fixture
+    copies the environment for a subprocess. Tests of the German choose their own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("LC_ALL", raising=False)
+        patch.setenv("LC_MESSAGES", "en_US.UTF-8")
+        yield
 
 
 @pytest.fixture(scope="session")
