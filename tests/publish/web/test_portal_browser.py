@@ -61,8 +61,10 @@ def page() -> Iterator[Page]:
         browser: Browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS
         )
-        # axe is added to each page as a script; the desk's CSP allows only its own scripts
-        context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+        # axe is added to each page as a script; the desk's CSP allows only its own scripts.
+        # The approver's browser asks for German (Chromium's own default is en-US)
+        context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900},
+                                      locale="de-DE")
         try:
             yield context.new_page()
         finally:
@@ -121,7 +123,7 @@ def test_an_approver_approves_in_the_browser_and_the_branch_has_valid_approvals(
     picture = card.locator("img")
     expect(picture).to_have_attribute("alt", "Unser Service-Team im Kundenzentrum")
     assert picture.evaluate("img => img.complete && img.naturalWidth > 0")
-    expect(page.locator("body")).to_contain_text("geplant für Tue 2026-12-15 09:00 CET")
+    expect(page.locator("body")).to_contain_text("geplant für Di., 15. Dez. 2026, 09:00 MEZ")
     accessible(page, "portal review")
     shot(page, "portal-review")
 
