@@ -18,7 +18,7 @@ the Pelican plugins, which may import only the pure layers, hand the theme its w
 
 Which language: :func:`negotiate` (the desk and portal: the browser's Accept-Language
 among the supported ones, else the site's ``DEFAULT_LANG``), :func:`from_environment`
-(the CLI: ``LC_ALL``, ``LC_MESSAGES``, ``LANG``, then ``DEFAULT_LANG``).
+(the CLI: ``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``, then ``DEFAULT_LANG``).
 """
 
 from __future__ import annotations
@@ -119,8 +119,18 @@ def negotiate(accepted: Iterable[str], default: str) -> str:
 
 
 def from_environment(environ: Mapping[str, str], default: str) -> str:
-    """The CLI's language: ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` (as gettext reads them),
-    then the site's ``DEFAULT_LANG``. ``C``/``POSIX`` count as no choice."""
+    """The CLI's language: ``LANGUAGE`` (gettext's list for messages only, ``de:en``), then
+    ``LC_ALL``, ``LC_MESSAGES``, ``LANG``, then the site's ``DEFAULT_LANG``. ``C``/``POSIX``
+    count as no choice.
+
+    Unlike GNU gettext, ``LANGUAGE`` counts under a ``C`` locale too: servers run with
+    ``C.UTF-8`` and lack the ``de_DE`` locale, and ``LANGUAGE`` is the one variable that
+    chooses the words without asking ``setlocale`` (Pelican's) for a locale that is not there.
+    """
+    for listed in environ.get("LANGUAGE", "").split(":"):
+        chosen = normalize(listed)
+        if chosen is not None:
+            return chosen
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = environ.get(name, "")
         if value and value not in ("C", "POSIX", "C.UTF-8"):

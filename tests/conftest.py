@@ -30,12 +30,12 @@ BuildExample = Callable[..., BuildResult]
 @pytest.fixture(autouse=True, scope="session")
 def english_cli() -> Iterator[None]:
     """The CLI speaks the environment's language, else the site's (German for the example
-    site); the tests read its English. ``LC_MESSAGES`` alone, so that no other category
-    asks for a locale this machine may lack. For the whole session, before any fixture
-    copies the environment for a subprocess. Tests of the German choose their own."""
+    site); the tests read its English. ``LANGUAGE``, which chooses the words only: a
+    ``LC_*`` naming a locale this machine lacks would make Pelican warn about it. For the
+    whole session, before any fixture copies the environment for a subprocess. Tests of
+    the German choose their own."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("LC_ALL", raising=False)
-        patch.setenv("LC_MESSAGES", "en_US.UTF-8")
+        patch.setenv("LANGUAGE", "en")
         yield
 
 

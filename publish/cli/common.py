@@ -4,12 +4,12 @@ Exit codes scripts can rely on: 0 all well, 1 findings or a failed step, 2 a usa
 settings error (click's own usage errors exit 2 as well).
 
 What people read is in their language (:func:`_`, :func:`ngettext`): German or English
-from ``LC_ALL``/``LC_MESSAGES``/``LANG``, else the site's ``DEFAULT_LANG`` once its settings
-are read (:func:`load`, :func:`open_production`), else German. Flags, option names, JSON
-keys and the states' words in JSON stay English: scripts read those. Messages that come
-from lower layers (a settings error, a finding of ``editorial.checks``) stay English inside
-a translated frame ("Fehler: …"); translating them would mean a language argument through
-every pure module.
+from ``LANGUAGE``/``LC_ALL``/``LC_MESSAGES``/``LANG``, else the site's ``DEFAULT_LANG``
+once its settings are read (:func:`load`, :func:`open_production`), else German. Flags,
+option names, JSON, the run log and the states' words stay English: scripts read those.
+Messages from lower layers (a settings error, a finding of ``editorial.checks``) stay
+English inside a translated frame ("Fehler: …"); translating them would mean a language
+argument through every pure module.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The CLI speaks German or English to people: ``LC_ALL``/``LC_MESSAGES``/``LANG``, else the
 site's ``DEFAULT_LANG``. Flags, JSON keys and the states in JSON stay English.
 
-The suite's conftest sets ``LC_MESSAGES`` to English for every test; these tests choose
+The suite's conftest sets ``LANGUAGE`` to English for every test; these tests choose
 the language themselves (CliRunner's ``env``, ``None`` clears a variable).
 """
 
@@ -20,9 +20,10 @@ from gitsite import GitSite, make_keys, standard_site
 from publish.cli import main
 
 NOW = 'DP_NOW = "2026-12-01 12:00"\n'
-GERMAN = {"LANG": "de_DE.UTF-8", "LC_MESSAGES": None, "LC_ALL": None}
-ENGLISH = {"LANG": "en_US.UTF-8", "LC_MESSAGES": None, "LC_ALL": None}
-NO_CHOICE = {"LANG": "C.UTF-8", "LC_MESSAGES": None, "LC_ALL": None}
+UNSET: dict[str, str | None] = {"LANGUAGE": None, "LC_MESSAGES": None, "LC_ALL": None}
+GERMAN = {**UNSET, "LANG": "de_DE.UTF-8"}
+ENGLISH = {**UNSET, "LANG": "en_US.UTF-8"}
+NO_CHOICE = {**UNSET, "LANG": "C.UTF-8"}
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +80,11 @@ def test_no_language_in_the_environment_means_the_sites(site: GitSite) -> None:
     conf.write_text(conf.read_text(encoding="utf-8") + 'DEFAULT_LANG = "en"\n', encoding="utf-8")
     assert "2 pieces, 0 errors" in run(site, NO_CHOICE, "check").stdout
     # and LC_MESSAGES beats LANG, as in gettext
-    both = {"LANG": "en_US.UTF-8", "LC_MESSAGES": "de_DE.UTF-8", "LC_ALL": None}
+    both = {**UNSET, "LANG": "en_US.UTF-8", "LC_MESSAGES": "de_DE.UTF-8"}
     assert "Beiträge" in run(site, both, "check").stdout
+    # LANGUAGE (gettext's list) chooses the words first, even under the C locale
+    listed = {**UNSET, "LANG": "C.UTF-8", "LANGUAGE": "fr:de:en"}
+    assert "Beiträge" in run(site, listed, "check").stdout
 
 
 def test_a_usage_error_before_any_settings_speaks_the_environment(tmp_path: Path) -> None:
@@ -94,7 +98,8 @@ def test_a_usage_error_before_any_settings_speaks_the_environment(tmp_path: Path
 
 def test_a_real_process_reads_lang(site: GitSite) -> None:
     """Not CliRunner: the command as cron or a shell runs it, LANG from its environment."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES")}
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES")}
     settings = str(site.root / "pelicanconf.py")
 
     def check(lang: str) -> subprocess.CompletedProcess[str]:

@@ -234,7 +234,7 @@ def test_two_moderators_at_once_exactly_one_decision_wins(synced: Site) -> None:
     base = [sys.executable, "-m", "publish.cli", "comment"]
     conf = ["-s", synced.conf, "--now", LATER]
     # no LANG would make it speak the site's German; the words asserted are the English
-    env = {**synced.env, "PATH": "/usr/bin:/bin", "LC_MESSAGES": "en_US.UTF-8"}
+    env = {**synced.env, "PATH": "/usr/bin:/bin", "LANGUAGE": "en"}
     for _ in range(3):
         processes = [
             subprocess.Popen(
