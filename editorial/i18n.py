@@ -18,7 +18,7 @@ the Pelican plugins, which may import only the pure layers, hand the theme its w
 
 Which language: :func:`negotiate` (the desk and portal: the browser's Accept-Language
 among the supported ones, else the site's ``DEFAULT_LANG``), :func:`from_environment`
-(the CLI: ``LC_ALL``, ``LC_MESSAGES``, ``LANG``, then ``DEFAULT_LANG``).
+(the CLI: ``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``, then ``DEFAULT_LANG``).
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ import functools
 import io
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_day
 from babel.dates import format_datetime as babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -118,8 +119,18 @@ def negotiate(accepted: Iterable[str], default: str) -> str:
 
 
 def from_environment(environ: Mapping[str, str], default: str) -> str:
-    """The CLI's language: ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` (as gettext reads them),
-    then the site's ``DEFAULT_LANG``. ``C``/``POSIX`` count as no choice."""
+    """The CLI's language: ``LANGUAGE`` (gettext's list for messages only, ``de:en``), then
+    ``LC_ALL``, ``LC_MESSAGES``, ``LANG``, then the site's ``DEFAULT_LANG``. ``C``/``POSIX``
+    count as no choice.
+
+    Unlike GNU gettext, ``LANGUAGE`` counts under a ``C`` locale too: servers run with
+    ``C.UTF-8`` and lack the ``de_DE`` locale, and ``LANGUAGE`` is the one variable that
+    chooses the words without asking ``setlocale`` (Pelican's) for a locale that is not there.
+    """
+    for listed in environ.get("LANGUAGE", "").split(":"):
+        chosen = normalize(listed)
+        if chosen is not None:
+            return chosen
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = environ.get(name, "")
         if value and value not in ("C", "POSIX", "C.UTF-8"):
@@ -155,3 +166,16 @@ def format_date(moment: datetime | None, language: str, zone: ZoneInfo | str) ->
     return babel_format_datetime(
         moment.astimezone(tz), DATE_PATTERNS[code], tzinfo=tz, locale=_locale(code)
     )
+
+
+def format_month(day: date, language: str) -> str:
+    """The month of ``day`` as a title: „Dezember 2026“, "December 2026"."""
+    code = normalize(language) or DEFAULT_LANGUAGE
+    return babel_format_day(day, "LLLL y", locale=_locale(code))
+
+
+def format_day_month(day: date, language: str, year: bool = False) -> str:
+    """A day without its weekday: „14. Dez.“ / "14 Dec" (with ``year``: „… 2026“)."""
+    code = normalize(language) or DEFAULT_LANGUAGE
+    pattern = {"de": "d. MMM", "en": "d MMM"}[code] + (" y" if year else "")
+    return babel_format_day(day, pattern, locale=_locale(code))

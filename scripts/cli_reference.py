@@ -36,6 +36,11 @@ example; `dialogpress -v …` logs more (`-vv` for debug). Listings and checks t
 `--format json`. Exit codes: `0` all well, `1` findings or a failed step, `2` a usage or
 settings error, `3` a conflict (someone acted on the comment first).
 
+What the commands say to people is German or English: the language of `LANGUAGE`,
+`LC_ALL`, `LC_MESSAGES` or `LANG`, else the site's `DEFAULT_LANG` (so cron, with no `LANG`, speaks
+the site's). Flags, JSON, the run log and the states' words stay English for scripts;
+findings of `check` and reasons from deeper down are English inside a translated frame.
+
 Who uses which command: [editors](editors.md), [approvers](approvers.md),
 [operators](operators.md), [moderators](moderators.md), [desk admins](desk-admins.md).
 The settings the commands read: [settings.md](settings.md).

@@ -27,6 +27,18 @@ from publish.site.build import BuildResult, build_site
 BuildExample = Callable[..., BuildResult]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def english_cli() -> Iterator[None]:
+    """The CLI speaks the environment's language, else the site's (German for the example
+    site); the tests read its English. ``LANGUAGE``, which chooses the words only: a
+    ``LC_*`` naming a locale this machine lacks would make Pelican warn about it. For the
+    whole session, before any fixture copies the environment for a subprocess. Tests of
+    the German choose their own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LANGUAGE", "en")
+        yield
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The repository's root, where pelicanconf.py and content/ are."""

@@ -105,6 +105,8 @@ def test_the_browser_language_then_the_site_default(
         ({"LC_ALL": "en_US.UTF-8", "LANG": "de_DE.UTF-8"}, "en"),
         ({"LANG": "C.UTF-8"}, "de"),  # no choice: the site's
         ({"LANG": "fr_FR.UTF-8"}, "de"),
+        ({"LANGUAGE": "fr:en", "LANG": "de_DE.UTF-8"}, "en"),  # gettext's list first
+        ({"LANGUAGE": "en", "LANG": "C.UTF-8"}, "en"),  # words only, under any locale
         ({}, "de"),
     ],
 )

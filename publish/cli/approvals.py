@@ -24,6 +24,7 @@ from editorial.approvals import (
 from editorial.checks import check_site
 from editorial.foreign import SIDECAR_SUFFIX
 from editorial.history import HistoryError
+from editorial.i18n import N_
 from editorial.pieces import Piece, Site, load_site
 from editorial.review_report import (
     build_review,
@@ -56,13 +57,27 @@ from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
+    _,
     emit_json,
+    error,
     fail,
     format_option,
     load,
+    ngettext,
+    note,
     require_site_approval,
     settings_option,
 )
+
+# the approval states as the summary line says them (the column and the JSON keep the
+# English word scripts read)
+APPROVAL_STATES = {
+    "approved": N_("approved"),
+    "grandfathered": N_("grandfathered"),
+    "stale": N_("stale"),
+    "missing": N_("missing"),
+    "invalid": N_("invalid"),
+}
 
 BASE_HELP = "The branch the pull request goes into; changes are taken against its merge base."
 
@@ -156,8 +171,9 @@ def approve(
     frame = site_approval_state(root)
     if not frame.may_run:
         fail(
-            f"{frame.summary()}. Approving pieces would run these settings; look at the "
-            "changes first and approve them with: dialogpress approve --site --key …"
+            _("%(summary)s. Approving pieces would run these settings; look at the changes "
+              "first and approve them with: %(command)s",
+              summary=frame.summary(), command="dialogpress approve --site --key …")
         )
     settings = load(settings_path)
     now = _now(now_text, site_zone(settings).key)
@@ -173,7 +189,7 @@ def approve(
     if pieces:
         targets, unknown = select_pieces(site, pieces)
         for name in unknown:
-            click.echo(f"Error: {name} is no post or snippet of this site", err=True)
+            error(_("%(name)s is no post or snippet of this site", name=name))
     else:
         unknown = []
         try:
@@ -181,7 +197,8 @@ def approve(
         except HistoryError as exc:
             fail(str(exc), EXIT_USAGE)
         if not targets:
-            click.echo(f"Nothing to approve: no post or snippet changed against {base}.")
+            click.echo(_("Nothing to approve: no post or snippet changed against %(base)s.",
+                         base=base))
             return
     refused = len(unknown)
     states = approval_states(site, targets)
@@ -192,21 +209,18 @@ def approve(
     todo: list[Piece] = []
     for piece in targets:
         if states[piece.id].approved_by(approver.email):
-            click.echo(f"{piece.id}: already approved by you in this version")
+            click.echo(_("%(piece)s: already approved by you in this version", piece=piece.id))
         elif not piece.ok:
             refused += 1
-            click.echo(f"Error: {piece.id} has errors; they must be fixed first:", err=True)
+            error(_("%(piece)s has errors; they must be fixed first:", piece=piece.id))
             for finding in piece.findings:
                 if finding.severity == "error":
                     click.echo(f"  {finding}", err=True)
         elif any(a.is_approver(approver) for a in authors[piece.id]):
             refused += 1
             source = next(a.source for a in authors[piece.id] if a.is_approver(approver))
-            click.echo(
-                f"Error: {piece.id}: you are an author of this piece ({source}); "
-                "another approver has to approve it",
-                err=True,
-            )
+            error(_("%(piece)s: you are an author of this piece (%(source)s); another "
+                    "approver has to approve it", piece=piece.id, source=source))
         else:
             todo.append(piece)
     if todo and not yes:
@@ -214,8 +228,10 @@ def approve(
             click.echo("")
             click.echo(describe(site, piece))
         click.echo("")
-        if not click.confirm(f"Approve these {len(todo)} pieces as {approver.label}?"):
-            fail("nothing approved")
+        if not click.confirm(ngettext("Approve this piece as %(who)s?",
+                                      "Approve these %(num)s pieces as %(who)s?",
+                                      len(todo), who=approver.label)):
+            fail(_("nothing approved"))
     approved: list[Piece] = []
     for piece in todo:
         try:
@@ -223,17 +239,18 @@ def approve(
             write_approval(piece, approval)
         except ApprovalError as exc:
             refused += 1
-            click.echo(f"Error: {exc}", err=True)
+            error(str(exc))
             continue
         approved.append(piece)
-        click.echo(f"Approved {piece.id} ({approval.hash[:19]}…)")
+        click.echo(_("Approved %(piece)s (%(hash)s…)", piece=piece.id, hash=approval.hash[:19]))
     if approved:
         # Pelican's own formats keep their approvals in a sidecar (docs/adopting.md)
         paths = " ".join(
             piece.path + (SIDECAR_SUFFIX if piece.source and piece.source.decisions_path else "")
             for piece in approved
         )
-        click.echo(f"Now commit and push the approvals: git commit -m 'Approve' -- {paths}")
+        click.echo(_("Now commit and push the approvals: %(command)s",
+                     command=f"git commit -m 'Approve' -- {paths}"))
     if refused:
         raise SystemExit(EXIT_FINDINGS)
 
@@ -242,22 +259,25 @@ def _approve_site(root: Path, key_path: Path, now: datetime, comment: str | None
                   yes: bool) -> None:
     state = site_approval_state(root)
     if state.approved:
-        click.echo("The layout/settings are approved as they are; nothing to do.")
+        click.echo(_("The layout/settings are approved as they are; nothing to do."))
         return
     if not yes:
-        click.echo(f"Changed since the last site approval ({len(state.changed)} files):")
+        click.echo(ngettext("Changed since the last site approval (%(num)s file):",
+                            "Changed since the last site approval (%(num)s files):",
+                            len(state.changed)))
         for name in state.changed:
             click.echo(f"  {name}")
-        if not click.confirm("Approve the layout/settings as they are now?"):
-            fail("nothing approved")
+        if not click.confirm(_("Approve the layout/settings as they are now?")):
+            fail(_("nothing approved"))
     try:
         approval = sign_site_approval(root, key_path, now, comment)
     except (SiteApprovalError, ApprovalError, OSError) as exc:
         fail(str(exc))
-    click.echo(f"Approved the layout/settings ({len(state.files)} files, {approval.hash[:19]}…)")
-    click.echo(
-        f"Now commit and push it: git commit -m 'Approve the layout' -- {SITE_APPROVAL_FILE}"
-    )
+    click.echo(ngettext("Approved the layout/settings (%(num)s file, %(hash)s…)",
+                        "Approved the layout/settings (%(num)s files, %(hash)s…)",
+                        len(state.files), hash=approval.hash[:19]))
+    click.echo(_("Now commit and push it: %(command)s",
+                 command=f"git commit -m 'Approve the layout' -- {SITE_APPROVAL_FILE}"))
 
 
 def _approve_trust(root: Path, key_path: Path, now: datetime, comment: str | None) -> None:
@@ -267,11 +287,13 @@ def _approve_trust(root: Path, key_path: Path, now: datetime, comment: str | Non
         build_root(data, str(path), trust.ref, "working tree")
         approver = trust.approver_for_key(public_key(key_path))
         if approver is None:
-            fail(f"the key {key_path} belongs to no approver in {trust.describe()}")
+            fail(_("the key %(key)s belongs to no approver in %(trust)s",
+                   key=key_path, trust=trust.describe()))
             return
         wanted = document_hash(data)
         if wanted == trust.hash:
-            click.echo(f"{path.name} is the version in force; nothing to approve.")
+            click.echo(_("%(file)s is the version in force; nothing to approve.",
+                         file=path.name))
             return
         approval = sign(Approval(TRUST_PIECE, wanted, approver.email,
                                  now.replace(microsecond=0), comment=comment), key_path)
@@ -279,9 +301,10 @@ def _approve_trust(root: Path, key_path: Path, now: datetime, comment: str | Non
     except (TrustError, ApprovalError, OSError) as exc:
         fail(str(exc))
         return
-    click.echo(f"Approved the change of {path.name} as {approver.label}; it counts once "
-               f"{trust.required} approver(s) of the version in force approved it and it is "
-               f"merged into {trust.ref}.")
+    click.echo(_("Approved the change of %(file)s as %(who)s; it counts once %(required)s "
+                 "approver(s) of the version in force approved it and it is merged into "
+                 "%(ref)s.", file=path.name, who=approver.label, required=trust.required,
+                 ref=trust.ref))
 
 
 @main.command("trust")
@@ -332,8 +355,8 @@ def trust_command(output_format: str, settings_path: str) -> None:
         click.echo(f"  the portal signs for: {', '.join(trust.portal.approvers) or 'nobody'}")
     for editor in trust.editors:
         click.echo(f"  editor {editor.name} <{editor.email}> ({len(editor.keys)} key(s))")
-    for note in trust.notes:
-        click.echo(f"Note: {note}")
+    for remark in trust.notes:
+        note(remark)
     if proposed is not None:
         click.echo(
             f"This working tree changes {TRUST_PIECE}: {proposed['approvals']} of "
@@ -405,7 +428,8 @@ def approvals_command(paths: tuple[str, ...], output_format: str, settings_path:
     if paths:
         pieces, unknown = select_pieces(site, paths)
         if unknown:
-            fail(f"{', '.join(unknown)}: no post or snippet of this site", EXIT_USAGE)
+            fail(_("%(names)s: no post or snippet of this site", names=", ".join(unknown)),
+                 EXIT_USAGE)
     states = approval_states(site, pieces)
     if output_format == "json":
         emit_json(
@@ -418,10 +442,12 @@ def approvals_command(paths: tuple[str, ...], output_format: str, settings_path:
               for s in ("approved", "grandfathered", "stale", "missing", "invalid")}
     if not counts["grandfathered"]:
         del counts["grandfathered"]
-    click.echo(f"{len(pieces)} pieces: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    click.echo(ngettext("%(num)s piece: %(counts)s", "%(num)s pieces: %(counts)s", len(pieces),
+                        counts=", ".join(f"{n} {_(APPROVAL_STATES[s])}"
+                                         for s, n in counts.items())))
     start = approvals_start_note(site)
     if start:
-        click.echo(f"Note: {start}")
+        note(start)
 
 
 @main.command()

@@ -13,6 +13,7 @@ from editorial.times import TimeError, parse_time
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
+    _,
     emit_json,
     format_option,
     now_option,
@@ -97,6 +98,6 @@ def calendar_command(
                 f"{entry.state:<17}  {entry.title}  {extra}".rstrip()
             )
     for finding in problems:
-        click.echo(f"not in the calendar: {finding}", err=True)
+        click.echo(_("not in the calendar: %(finding)s", finding=finding), err=True)
     if problems or any(entry.state == "error" for entry in entries):
         raise SystemExit(EXIT_FINDINGS)

@@ -11,7 +11,16 @@ import click
 
 from editorial.settings import SettingsError
 from publish.cli import main
-from publish.cli.common import EXIT_USAGE, emit_json, fail, format_option, settings_option
+from publish.cli.common import (
+    EXIT_USAGE,
+    _,
+    emit_json,
+    error,
+    fail,
+    format_option,
+    ngettext,
+    settings_option,
+)
 from publish.ops.context import production_settings
 from publish.site.build import build_site
 from publish.site.deploy import DeployError, DeployResult, LocalTarget, make_target
@@ -41,7 +50,7 @@ def deploy(rollback: bool, output_format: str, settings_path: str) -> None:
         fail(str(exc), EXIT_USAGE)
     if rollback:
         if not isinstance(target, LocalTarget):
-            fail("--rollback works for the local target only", EXIT_USAGE)
+            fail(_("--rollback works for the local target only"), EXIT_USAGE)
         try:
             result = target.rollback()
         except DeployError as exc:
@@ -56,16 +65,15 @@ def deploy(rollback: bool, output_format: str, settings_path: str) -> None:
         except SettingsError as exc:
             fail(str(exc), EXIT_USAGE)
         for message in build.errors:
-            click.echo(f"Error: {message}", err=True)
+            error(message)
         if not build.ok:
-            fail(
-                f"the build of {build.settings_file.name} failed ({len(build.errors)} errors); "
-                "nothing was deployed"
-            )
+            fail(ngettext("the build of %(file)s failed (%(num)s error); nothing was deployed",
+                          "the build of %(file)s failed (%(num)s errors); nothing was deployed",
+                          len(build.errors), file=build.settings_file.name))
         try:
             result = target.deploy(build.output)
         except DeployError as exc:
-            fail(f"{exc}; the live site is unchanged")
+            fail(_("%(reason)s; the live site is unchanged", reason=exc))
     _report(result, "unchanged" if result.unchanged else "deployed", output_format)
 
 

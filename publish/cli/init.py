@@ -14,7 +14,12 @@ from pathlib import Path
 import click
 
 from publish.cli import main
-from publish.cli.common import EXIT_USAGE, fail
+from publish.cli.common import (
+    EXIT_USAGE,
+    _,
+    fail,
+    warning,
+)
 from publish.site.quickstart import (
     GIT_HOSTS,
     QuickstartError,
@@ -81,8 +86,8 @@ def init(
         if ask:
             return str(click.prompt(prompt, default=default))
         if default is None:
-            fail(f"{flag} is missing (no terminal to ask on); see dialogpress init --help",
-                 EXIT_USAGE)
+            fail(_("%(flag)s is missing (no terminal to ask on); see %(command)s", flag=flag,
+                   command="dialogpress init --help"), EXIT_USAGE)
         return str(default)
 
     site_title = value(title, "Title of the site", None, "--title")
@@ -109,8 +114,9 @@ def init(
         create_site(folder, spec, datetime.now(UTC))
     except QuickstartError as exc:
         fail(str(exc), EXIT_USAGE)
-    click.echo(f"Wrote a new site for {spec.title} into {folder} (git: main, 1 commit).")
+    click.echo(_("Wrote a new site for %(title)s into %(folder)s (git: main, 1 commit).",
+                 title=spec.title, folder=folder))
     if not spec.approvers:
-        click.echo("Warning: trust.yml lists no approvers yet: nothing can be approved "
-                   "until you add the client's.", err=True)
+        warning(_("trust.yml lists no approvers yet: nothing can be approved until you add "
+                  "the client's."))
     click.echo(next_steps(folder, spec))

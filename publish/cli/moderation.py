@@ -26,6 +26,7 @@ from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
+    _,
     emit_json,
     fail,
     format_option,
@@ -33,6 +34,7 @@ from publish.cli.common import (
     open_production,
     parse_now,
     settings_option,
+    use_site_language,
 )
 from publish.moderation import CommentView, ModerationError, ReplyRefused
 from publish.moderation.response_times import report as response_report
@@ -59,6 +61,7 @@ def _store(settings_path: str) -> Iterator[tuple[Settings, Store]]:
     the pieces nor the networks."""
     try:
         settings = production_settings(settings_path)
+        use_site_language(settings)
         store = open_store(settings)
     except (SettingsError, StoreError) as exc:
         fail(str(exc), EXIT_USAGE)
@@ -93,7 +96,7 @@ def _act(action: Callable[[], Any]) -> Any:
     try:
         return action()
     except Conflict as exc:
-        fail(f"conflict: {exc}", EXIT_CONFLICT)
+        fail(_("conflict: %(reason)s", reason=exc), EXIT_CONFLICT)
     except NotFound as exc:
         fail(str(exc), EXIT_USAGE)
     except ReplyRefused as exc:
@@ -160,13 +163,14 @@ def sync_command(now_text: str | None, output_format: str, settings_path: str) -
     else:
         for name in sorted(result.added):
             click.echo(
-                f"{name}: {result.added.get(name, 0)} new, {result.updated.get(name, 0)} "
-                f"edited, {result.hidden.get(name, 0)} hidden, "
-                f"{result.requests.get(name, 0)} read requests"
+                _("%(channel)s: %(new)s new, %(edited)s edited, %(hidden)s hidden, "
+                  "%(requests)s read requests", channel=name, new=result.added.get(name, 0),
+                  edited=result.updated.get(name, 0), hidden=result.hidden.get(name, 0),
+                  requests=result.requests.get(name, 0))
             )
         for name, notes in sorted(result.notes.items()):
             for note in notes:
-                click.echo(f"{name}: note: {note}")
+                click.echo(_("%(channel)s: note: %(note)s", channel=name, note=note))
         for name, problem in sorted(result.problems.items()):
             click.echo(f"{name}: {problem}")
     if result.problems:
@@ -179,8 +183,8 @@ def sync_command(now_text: str | None, output_format: str, settings_path: str) -
 def _line(view: CommentView, settings: Settings, now: datetime) -> str:
     due = _when(view.due_at, settings)
     if view.overdue(now):
-        due += " OVERDUE"
-    who = view.author_name or view.author_handle or "(erased)"
+        due += " " + _("OVERDUE")
+    who = view.author_name or view.author_handle or _("(erased)")
     text = " ".join(view.text.split())
     if len(text) > 60:
         text = text[:59] + "…"
@@ -192,7 +196,8 @@ def _line(view: CommentView, settings: Settings, now: datetime) -> str:
     if view.spam:
         extra.append(f"spam: {view.spam}")
     tail = f" [{', '.join(extra)}]" if extra else ""
-    return f"{view.id:>5}  {view.state:<9} {view.channel:<8} due {due:<24} {who}: {text}{tail}"
+    return (f"{view.id:>5}  {view.state:<9} {view.channel:<8} {_('due')} {due:<24} "
+            f"{who}: {text}{tail}")
 
 
 @main.command("inbox")
@@ -256,12 +261,13 @@ def inbox_command(
         )
     views = page.comments
     if page.next_after is not None:
-        click.echo(f"more: dialogpress inbox … --after '{page.next_after}'", err=True)
+        click.echo(_("more: %(command)s",
+                     command=f"dialogpress inbox … --after '{page.next_after}'"), err=True)
     if output_format == "json":
         emit_json([{**view.to_dict(), "overdue": view.overdue(now)} for view in views])
         return
     if not views:
-        click.echo("the inbox is empty")
+        click.echo(_("the inbox is empty"))
     for view in views:
         click.echo(_line(view, settings, now))
 
@@ -282,25 +288,30 @@ def comment_group() -> None:
 
 def _show(view: CommentView, settings: Settings, now: datetime) -> None:
     click.echo(_line(view, settings, now))
-    click.echo(f"       received {_when(view.created_at, settings)} on {view.channel}")
+    click.echo("       " + _("received %(when)s on %(channel)s",
+                              when=_when(view.created_at, settings), channel=view.channel))
     if view.permalink:
         click.echo(f"       {view.permalink}")
     if view.post_slug or view.piece_id:
-        click.echo(f"       under {view.piece_id or ''} ({view.post_slug or 'no post'})")
+        click.echo("       " + _("under %(piece)s (%(post)s)", piece=view.piece_id or "",
+                                  post=view.post_slug or _("no post")))
     if view.reason:
-        click.echo(f"       reason: {view.reason}")
+        click.echo("       " + _("reason: %(reason)s", reason=view.reason))
     if view.hidden:
-        click.echo("       hidden or deleted on the network")
+        click.echo("       " + _("hidden or deleted on the network"))
     click.echo("")
     for line in view.text.splitlines() or [""]:
         click.echo(f"    {line}")
     for reply in view.replies:
-        approved = f", approved by {reply.approved_by}" if reply.approved_by else ""
+        approved = (_(", approved by %(who)s", who=reply.approved_by)
+                    if reply.approved_by else "")
         url = f" {reply.remote_url}" if reply.remote_url else ""
-        click.echo(f"\n  reply {reply.id} ({reply.status}, by {reply.written_by}{approved}){url}:")
+        click.echo("\n  " + _("reply %(id)s (%(status)s, by %(who)s%(approved)s)%(url)s:",
+                               id=reply.id, status=reply.status, who=reply.written_by,
+                               approved=approved, url=url))
         click.echo(f"    {reply.text}")
         if reply.error:
-            click.echo(f"    error: {reply.error}")
+            click.echo("    " + _("error: %(error)s", error=reply.error))
 
 
 def _done(view: CommentView, output_format: str, settings: Settings, now: datetime) -> None:
@@ -495,8 +506,9 @@ def reply_command(
         emit_json({"reply": reply.to_dict(), "outcomes": [o.to_dict() for o in outcomes]})
     elif reply.status == "pending":
         click.echo(
-            f"reply {reply.id} waits for a second person (category {view.category}): "
-            f"dialogpress comment approve-reply {reply.id}"
+            _("reply %(id)s waits for a second person (category %(category)s): %(command)s",
+              id=reply.id, category=view.category,
+              command=f"dialogpress comment approve-reply {reply.id}")
         )
     else:
         where = f" {reply.remote_url}" if reply.remote_url else ""
@@ -625,7 +637,7 @@ def report_command(
             f"{row.breaches:>6} {row.silent:>6} {row.escalations:>5}"
         )
     if not rows:
-        click.echo("no comments in this period")
+        click.echo(_("no comments in this period"))
 
 
 @main.command("forget")
@@ -663,4 +675,5 @@ def forget_command(
     if output_format == "json":
         emit_json({"channel": channel, "erased": erased})
     else:
-        click.echo(f"{erased} comment(s) erased on {channel}; rebuild the site to drop them")
+        click.echo(_("%(n)s comment(s) erased on %(channel)s; rebuild the site to drop them",
+                     n=erased, channel=channel))

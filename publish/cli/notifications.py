@@ -6,7 +6,15 @@ import click
 
 from editorial.settings import SettingsError, site_zone
 from publish.cli import main
-from publish.cli.common import EXIT_USAGE, emit_json, fail, format_option, settings_option
+from publish.cli.common import (
+    EXIT_USAGE,
+    _,
+    emit_json,
+    fail,
+    format_option,
+    settings_option,
+    use_site_language,
+)
 from publish.notify.delivery import MEANINGS, as_dict, listing
 from publish.ops.context import production_settings
 from publish.store import StoreError, open_store
@@ -34,6 +42,7 @@ def notifications_command(
     """
     try:
         settings = production_settings(settings_path)
+        use_site_language(settings)
         store = open_store(settings)
         try:
             rows = listing(store, limit=limit, status=status)
@@ -46,7 +55,8 @@ def notifications_command(
         emit_json([as_dict(row) for row in rows])
         return
     if not rows:
-        click.echo("no notifications" + (f" in state {status}" if status else ""))
+        click.echo(_("no notifications in state %(state)s", state=status) if status
+                   else _("no notifications"))
         return
     zone = site_zone(settings)
     for row in rows:
@@ -54,4 +64,4 @@ def notifications_command(
         shown = when.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
         click.echo(f"{row.id:>5} {row.status:<8} {shown}  {row.recipient}  {row.title}")
         if row.status in ("failed", "doubt") and row.error:
-            click.echo(f"      {MEANINGS[row.status]}: {row.error}")
+            click.echo(f"      {_(MEANINGS[row.status])}: {row.error}")

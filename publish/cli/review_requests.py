@@ -15,6 +15,7 @@ from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
+    _,
     emit_json,
     fail,
     format_option,
@@ -74,15 +75,17 @@ def request_review(
         branch, head = _current_branch(root)
     except GitError as exc:
         fail(
-            f"cannot read the branch to review in {root}: {exc.detail or exc.reason}",
+            _("cannot read the branch to review in %(root)s: %(reason)s", root=root,
+              reason=exc.detail or exc.reason),
             EXIT_USAGE,
         )
         return
     if not branch:
-        fail("not on a branch: check out the branch to review first", EXIT_USAGE)
+        fail(_("not on a branch: check out the branch to review first"), EXIT_USAGE)
         return
     if branch == base:
-        fail(f"you are on {base} itself; check out the branch to review", EXIT_USAGE)
+        fail(_("you are on %(base)s itself; check out the branch to review", base=base),
+             EXIT_USAGE)
     now = parse_now(now_text, site_zone(settings).key)
     try:
         store = open_store(settings)

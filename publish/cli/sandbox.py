@@ -16,6 +16,7 @@ from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
+    _,
     fail,
     format_option,
     load,
@@ -99,8 +100,8 @@ def sandbox_command(
             demo_comments=demo_comments,
         )
     except OSError as exc:
-        fail(f"cannot listen on 127.0.0.1 ports {port_x}/{port_facebook}: {exc.strerror}",
-             EXIT_FINDINGS)
+        fail(_("cannot listen on 127.0.0.1 ports %(x)s/%(facebook)s: %(reason)s", x=port_x,
+               facebook=port_facebook, reason=exc.strerror), EXIT_FINDINGS)
         return
     stop = threading.Event()
 
@@ -124,7 +125,7 @@ def sandbox_command(
     if problem:
         fail(problem, EXIT_FINDINGS)
     if output_format == "text":
-        click.echo("Sandbox stopped.")
+        click.echo(_("Sandbox stopped."))
 
 
 def _configured_page_id(settings_path: str) -> str | None:

@@ -21,7 +21,9 @@ from publish.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_USAGE,
+    _,
     emit_json,
+    error,
     fail,
     format_option,
     load,
@@ -140,13 +142,16 @@ def tick_command(
     if output_format == "json":
         emit_json(summary.to_dict())
     else:
+        # the step names and statuses are the words of the run log and the JSON
         for step in summary.steps:
             click.echo(f"{step.name} {step.status}" + (f": {step.detail}" if step.detail else ""))
-        run = f" (run {summary.run_id})" if summary.run_id else " (dry run: nothing recorded)"
-        click.echo(f"tick {summary.outcome}{run}" + (f": {summary.error}" if summary.error else ""))
+        run = (_(" (run %(id)s)", id=summary.run_id) if summary.run_id
+               else _(" (dry run: nothing recorded)"))
+        click.echo(_("tick %(outcome)s%(run)s", outcome=summary.outcome, run=run)
+                   + (f": {summary.error}" if summary.error else ""))
     if not summary.ok:
         if output_format == "json" and summary.error:
-            click.echo(f"Error: {summary.error}", err=True)
+            error(summary.error)
         raise SystemExit(EXIT_FINDINGS)
 
 

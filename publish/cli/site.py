@@ -29,12 +29,17 @@ from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
+    _,
     emit_json,
+    error,
     fail,
     format_option,
     load,
+    ngettext,
+    note,
     require_site_approval,
     settings_option,
+    warning,
 )
 from publish.site.build import build_site
 
@@ -75,7 +80,7 @@ def new_post_command(title: str, lang: str | None, at: str | None, settings_path
         path = new_post(title, settings, lang=lang, at=_at(at, site_zone(settings).key))
     except DraftError as exc:
         fail(str(exc))
-    click.echo(f"Wrote {path}")
+    click.echo(_("Wrote %(path)s", path=path))
 
 
 @new.command("snippet")
@@ -114,7 +119,7 @@ def new_snippet_command(
         )
     except DraftError as exc:
         fail(str(exc))
-    click.echo(f"Wrote {path}")
+    click.echo(_("Wrote %(path)s", path=path))
 
 
 def trust_warnings(settings: dict[str, Any], site_approval: bool = True) -> list[str]:
@@ -179,7 +184,9 @@ def _markdown_diff(settings: dict[str, Any], paths: tuple[Path, ...], output_for
         return
     for path in changed:
         click.echo(path)
-    click.echo(f"{len(changed)} posts and pages would change from {current} to {other}")
+    click.echo(ngettext("%(num)s post or page would change from %(current)s to %(other)s",
+                        "%(num)s posts and pages would change from %(current)s to %(other)s",
+                        len(changed), current=current, other=other))
 
 
 def _print_pieces(pieces: list[Piece], verbose: bool) -> None:
@@ -251,8 +258,8 @@ def check(
         site.problems += theme_hook_findings(settings)
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
-    for warning in trust_warnings(settings, site_approval=not require_approval):
-        click.echo(f"Warning: {warning}", err=True)
+    for problem in trust_warnings(settings, site_approval=not require_approval):
+        warning(problem)
     if require_approval:
         approval_findings(site)
     if output_format == "json":
@@ -269,10 +276,14 @@ def check(
         _print_pieces(site.pieces, verbose)
         errors = sum(f.severity == "error" for f in site.findings)
         warnings = len(site.findings) - errors
-        click.echo(f"{len(site.pieces)} pieces, {errors} errors, {warnings} warnings")
+        click.echo(", ".join((
+            ngettext("%(num)s piece", "%(num)s pieces", len(site.pieces)),
+            ngettext("%(num)s error", "%(num)s errors", errors),
+            ngettext("%(num)s warning", "%(num)s warnings", warnings),
+        )))
         start = approvals_start_note(site)
         if start:
-            click.echo(f"Note: {start}")
+            note(start)
     if has_errors(site.findings):
         raise SystemExit(EXIT_FINDINGS)
 
@@ -323,15 +334,19 @@ def build(
     except SettingsError as exc:
         fail(str(exc), EXIT_USAGE)
     for message in result.site_errors:
-        click.echo(f"Warning: the site logged an error (not dialogpress's; --strict fails "
-                   f"for it): {message}", err=True)
+        warning(_("the site logged an error (not dialogpress's; --strict fails for it): "
+                  "%(message)s", message=message))
     for message in result.errors:
-        click.echo(f"Error: {message}", err=True)
+        error(message)
     if not result.ok:
-        fail(f"the build of {result.settings_file.name} failed ({len(result.errors)} errors)")
-    pages = sum(1 for _ in result.output.rglob("*.html"))
-    click.echo(f"Built {pages} pages into {result.output}")
-    click.echo(f"Serve it with: dialogpress serve   (or: python -m http.server -d {result.output})")
+        fail(ngettext("the build of %(file)s failed (%(num)s error)",
+                      "the build of %(file)s failed (%(num)s errors)",
+                      len(result.errors), file=result.settings_file.name))
+    pages = sum(1 for _page in result.output.rglob("*.html"))
+    click.echo(ngettext("Built %(num)s page into %(output)s", "Built %(num)s pages into %(output)s",
+                        pages, output=result.output))
+    click.echo(_("Serve it with: %(command)s   (or: %(other)s)", command="dialogpress serve",
+                 other=f"python -m http.server -d {result.output}"))
 
 
 @main.command()
@@ -356,14 +371,15 @@ def serve(port: int, bind: str, autoreload: bool, settings_path: str) -> None:
         ).start()
         build_site(settings_path)
     if not output.is_dir():
-        fail(f"{output} does not exist; run 'dialogpress build' first")
+        fail(_("%(output)s does not exist; run 'dialogpress build' first", output=output))
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(output))
     with http.server.ThreadingHTTPServer((bind, port), handler) as server:
-        click.echo(f"Serving {output} on http://{bind}:{port}/ (Ctrl-C stops)")
+        click.echo(_("Serving %(output)s on %(url)s (Ctrl-C stops)", output=output,
+                     url=f"http://{bind}:{port}/"))
         try:
             server.serve_forever()
         except KeyboardInterrupt:
-            click.echo("Stopped.")
+            click.echo(_("Stopped."))
 
 
 def _rebuild_on_change(settings_path: str, settings: dict[str, object]) -> None:
@@ -377,4 +393,5 @@ def _rebuild_on_change(settings_path: str, settings: dict[str, object]) -> None:
     ]
     for _changes in watchfiles.watch(*watched, Path(settings_path).resolve()):
         result = build_site(settings_path)
-        click.echo("Rebuilt." if result.ok else f"Rebuild failed: {'; '.join(result.errors)}")
+        click.echo(_("Rebuilt.") if result.ok
+                   else _("Rebuild failed: %(errors)s", errors="; ".join(result.errors)))

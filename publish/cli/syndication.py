@@ -13,7 +13,9 @@ from editorial.settings import site_zone
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
+    _,
     emit_json,
+    error,
     fail,
     format_option,
     now_option,
@@ -38,14 +40,13 @@ def _print_outcomes(outcomes: list[Outcome], said: dict[str, str] | None = None)
     repeated on every piece it holds back."""
     said = said or {}
     for outcome in outcomes:
-        part = f" part {outcome.part + 1}" if outcome.part else ""
         url = f" {outcome.url}" if outcome.url else ""
         repeated = outcome.status == "paused" and outcome.channel in said
-        shown = "see below" if repeated else outcome.message
+        shown = _("see below") if repeated else outcome.message
         message = f" — {shown}" if shown else ""
-        click.echo(
-            f"{outcome.status:>14}  {outcome.piece_id} on {outcome.channel}{part}{url}{message}"
-        )
+        where = _("%(piece)s on %(channel)s", piece=outcome.piece_id, channel=outcome.channel)
+        part = _(" part %(n)s", n=outcome.part + 1) if outcome.part else ""
+        click.echo(f"{outcome.status:>14}  {where}{part}{url}{message}")
 
 
 @main.command("syndicate")
@@ -86,23 +87,27 @@ def syndicate_command(
     else:
         _print_outcomes(report.outcomes, report.paused)
         for name, reason in sorted(report.paused.items()):
-            click.echo(f"paused: {name}: {reason}")
-        summary = f"{report.count('posted')} posted, {report.count('reconciled')} reconciled, "
+            click.echo(_("paused: %(channel)s: %(reason)s", channel=name, reason=reason))
         if dry_run:
-            summary = f"{report.count('would-post')} would post, "
-        summary += f"{report.count('late')} late, {report.count('failed')} failed"
-        if dry_run:
-            summary += f", {report.count('would-hold-late')} would hold (late)"
-        click.echo(summary + (" (dry run: nothing was posted)" if dry_run else ""))
+            summary = _("%(post)s would post, %(late)s late, %(failed)s failed, %(hold)s would "
+                        "hold (late) (dry run: nothing was posted)",
+                        post=report.count("would-post"), late=report.count("late"),
+                        failed=report.count("failed"), hold=report.count("would-hold-late"))
+        else:
+            summary = _("%(posted)s posted, %(reconciled)s reconciled, %(late)s late, "
+                        "%(failed)s failed", posted=report.count("posted"),
+                        reconciled=report.count("reconciled"), late=report.count("late"),
+                        failed=report.count("failed"))
+        click.echo(summary)
     if not report.ok:
         # once, on stderr: cron mails it, JSON stays parseable; the text above has the reasons
         problems = report.problems()
         if output_format == "json":
             for name, reason in problems.items():
-                click.echo(f"Error: {name}: {reason}", err=True)
+                error(f"{name}: {reason}")
         elif problems:
-            names = ", ".join(problems)
-            click.echo(f"Error: not every due piece could go out: {names} (see above)", err=True)
+            error(_("not every due piece could go out: %(names)s (see above)",
+                    names=", ".join(problems)))
         raise SystemExit(EXIT_FINDINGS)
 
 
@@ -228,32 +233,35 @@ def status_command(now_text: str | None, output_format: str, settings_path: str)
 
     last = scheduler["last_run"]
     click.echo(
-        "last run: "
-        + (f"{last['status']} at {shown(last['started_at'])}" if last else "never")
-        + "; next run: "
-        + (shown(scheduler["next_run"]) if scheduler["next_run"] else "at the first tick")
+        _("last run: %(last)s; next run: %(next)s",
+          last=_("%(status)s at %(when)s", status=last["status"],
+                 when=shown(last["started_at"])) if last else _("never"),
+          next=shown(scheduler["next_run"]) if scheduler["next_run"] else _("at the first tick"))
     )
     build = scheduler["last_build"]
-    click.echo(
-        f"last build: {shown(build['started_at']) if build else 'none by the scheduler'}"
-    )
+    click.echo(_("last build: %(when)s",
+                 when=shown(build["started_at"]) if build else _("none by the scheduler")))
     deploy = scheduler["deploy"]
-    click.echo(f"deploy target: {deploy['target']}, live version: {deploy['version'] or 'none'}")
-    click.echo(f"pending: {counts['pending']}, late: {counts['late']}, failed: {counts['failed']}")
+    click.echo(_("deploy target: %(target)s, live version: %(version)s",
+                 target=deploy["target"], version=deploy["version"] or _("none")))
+    click.echo(_("pending: %(pending)s, late: %(late)s, failed: %(failed)s", **counts))
     for row in rows:
         extra = row["url"] or row["error"] or ""
         when = shown(row["publish_at"])
-        click.echo(f"{row['state']:>17}  {when}  {row['piece']} on {row['channel']}  {extra}")
+        where = _("%(piece)s on %(channel)s", piece=row["piece"], channel=row["channel"])
+        click.echo(f"{row['state']:>17}  {when}  {where}  {extra}")
     for name, info in sorted(health.items()):
-        flag = "ok" if info["ok"] and not info["paused"] else "NOT OK"
+        flag = "ok" if info["ok"] and not info["paused"] else _("NOT OK")
         detail = info["paused"] or info["message"]
-        click.echo(f"channel {name}: {flag} — {detail}")
+        click.echo(_("channel %(channel)s: %(flag)s — %(detail)s", channel=name, flag=flag,
+                     detail=detail))
     x = reads.get("twitter")
     if x is not None:
         click.echo(
-            f"X reads: {x['last_sync']} requests in the last sync (at most "
-            f"{x['per_run']} per run); tier limit {x['searches_per_15min']} searches per "
-            f"15 min, {x['reads_per_month']} reads per month"
+            _("X reads: %(last)s requests in the last sync (at most %(per_run)s per run); tier "
+              "limit %(searches)s searches per 15 min, %(month)s reads per month",
+              last=x["last_sync"], per_run=x["per_run"], searches=x["searches_per_15min"],
+              month=x["reads_per_month"])
         )
 
 
@@ -295,10 +303,12 @@ def _person_command(
             session, piece_id, channel, action, person, now, statuses=statuses, reason=reason
         )
         if not decision.matched:
-            fail(f"{piece_id}: nothing to {action} (see 'dialogpress status')")
+            fail(_("%(piece)s: nothing to %(action)s (see 'dialogpress status')",
+                   piece=piece_id, action=action))
     for conflict in decision.conflicts:
-        click.echo(f"Error: {conflict}", err=True)
-    click.echo(f"{action}: {decision.changed} part(s) of {piece_id} by {person}")
+        error(str(conflict))
+    click.echo(_("%(action)s: %(n)s part(s) of %(piece)s by %(person)s", action=action,
+                 n=decision.changed, piece=piece_id, person=person))
 
 
 @main.command("release")

@@ -37,6 +37,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy import CursorResult, func, select, update
 
 from editorial.guideline import Guideline
+from editorial.i18n import N_
 from publish.notify.events import Event, find_events
 from publish.notify.mail import Mailer, MailError, Message, new_message_id
 from publish.notify.timing import schedule
@@ -424,13 +425,14 @@ def counts(store: Store) -> dict[str, int]:
 
 
 # What each status means to a person, for the CLI and the desk.
+# what each state means, in English; the desk and the CLI show it in the reader's language
 MEANINGS = {
-    "pending": "waiting to be sent (quiet hours or a retry may hold it)",
-    "digest": "waiting for the daily digest",
-    "sending": "being sent now",
-    "sent": "sent",
-    "failed": "not sent: the server refused every attempt",
-    "doubt": "may or may not have arrived: the sender stopped between sending and recording",
+    "pending": N_("waiting to be sent (quiet hours or a retry may hold it)"),
+    "digest": N_("waiting for the daily digest"),
+    "sending": N_("being sent now"),
+    "sent": N_("sent"),
+    "failed": N_("not sent: the server refused every attempt"),
+    "doubt": N_("may or may not have arrived: the sender stopped between sending and recording"),
 }
 
 

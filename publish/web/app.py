@@ -163,7 +163,9 @@ def _register(app: Flask) -> None:
             "csrf_token": csrf_token,
             "now": state.now(),
             "may": lambda rule: g.get("user") is not None and g.user.role in getattr(access, rule),
-            "local": lambda moment, pattern="%d.%m.%Y %H:%M": display.local(moment, zone, pattern),
+            "local": lambda moment, pattern=None: display.local(
+                moment, zone, pattern, i18n.language()
+            ),
             "countdown": lambda due: display.countdown(due, state.now()),
             "site_name": state.settings.get("SITENAME", "dialogpress"),
             "zone_name": str(zone),

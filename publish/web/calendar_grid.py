@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from editorial import i18n
 from publish.posting.calendar import Entry
 
 VIEWS = ("week", "month")
@@ -36,8 +37,9 @@ class Grid:
     title: str
 
 
-def period(view: str, anchor: date, zone: ZoneInfo) -> Grid:
-    """The grid of the week or month around ``anchor`` (Monday-first weeks)."""
+def period(view: str, anchor: date, zone: ZoneInfo, language: str = i18n.SOURCE_LANGUAGE) -> Grid:
+    """The grid of the week or month around ``anchor`` (Monday-first weeks), its title in
+    ``language`` (month names from CLDR, not the machine's locale)."""
     if view not in VIEWS:
         raise ValueError(f"unknown calendar view {view!r}; views: {', '.join(VIEWS)}")
     if view == "week":
@@ -47,7 +49,10 @@ def period(view: str, anchor: date, zone: ZoneInfo) -> Grid:
         previous, following = first - timedelta(days=7), last
         iso = first.isocalendar()
         until = last - timedelta(days=1)
-        title = f"Week {iso.week}, {iso.year} ({first:%d.%m.} – {until:%d.%m.%Y})"
+        title = i18n.translate(language, "Week %(week)s, %(year)s (%(first)s – %(last)s)") % {
+            "week": iso.week, "year": iso.year, "first": i18n.format_day_month(first, language),
+            "last": i18n.format_day_month(until, language, year=True),
+        }
     else:
         first = anchor.replace(day=1)
         last = (first + timedelta(days=32)).replace(day=1)
@@ -55,7 +60,7 @@ def period(view: str, anchor: date, zone: ZoneInfo) -> Grid:
         grid_last = last + timedelta(days=(7 - last.weekday()) % 7)
         previous = (first - timedelta(days=1)).replace(day=1)
         following = last
-        title = first.strftime("%B %Y")
+        title = i18n.format_month(first, language)
     dates = [grid_first + timedelta(days=n) for n in range((grid_last - grid_first).days)]
     days = [Day(day, first <= day < last) for day in dates]
     return Grid(

@@ -22,7 +22,7 @@ from publish.store import channel_state, ledger
 from publish.store.models import LedgerEntry, Status
 from publish.web import access, calendar_grid, chart
 from publish.web.display import span
-from publish.web.i18n import _
+from publish.web.i18n import _, language
 from publish.web.state import current_user, desk
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def index() -> str:
     view = request.args.get("view", "week")
     if view not in calendar_grid.VIEWS:
         abort(400, _("view=%(value)s: choose week or month.", value=repr(view)))
-    grid = calendar_grid.period(view, _anchor(now), state.zone)
+    grid = calendar_grid.period(view, _anchor(now), state.zone, language())
     context = state.context()
     entries = calendar_entries(
         context.site, state.store, now, grid.start, grid.end, is_live=context.is_live

@@ -54,6 +54,10 @@ LABELS: dict[str, str] = {
     "opened": N_("opened"),
     "expired": N_("expired"),
     "not sent": N_("not sent"),
+    # notifications (publish.notify.delivery.MEANINGS)
+    "digest": N_("digest"),
+    "sending": N_("sending"),
+    "doubt": N_("doubt"),
 }
 ROLES: dict[str, str] = {
     "admin": N_("admin"),

@@ -283,7 +283,7 @@ def test_check_of_one_path_still_sees_the_linked_post(site: Path) -> None:
         main, ["check", str(site / "content/social/good.md"), "-s", str(site / "pelicanconf.py")]
     )
     assert result.exit_code == 0, result.output
-    assert "1 pieces, 0 errors" in result.output
+    assert "1 piece, 0 errors" in result.output
 
 
 def test_broken_settings_exit_2(tmp_path: Path) -> None:

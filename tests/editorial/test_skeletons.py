@@ -138,4 +138,4 @@ def test_check_prints_findings_and_one_summary_line_and_every_piece_with_v(
     code, output = run(site, "check")
     lines = output.strip().splitlines()
     assert code == 1 and lines[0].startswith("social/bad.md") and "publish_at" in lines[1], lines
-    assert "good.md" not in output and lines[-1] == "3 pieces, 1 errors, 0 warnings", lines
+    assert "good.md" not in output and lines[-1] == "3 pieces, 1 error, 0 warnings", lines

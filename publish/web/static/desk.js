@@ -6,21 +6,32 @@
   var serverNow = Date.parse(document.body.getAttribute("data-now"));
   var loadedAt = Date.now();
 
+  // the words come translated from the page (base.html's data-*), English without them
+  function words(name, fallback) {
+    return document.body.getAttribute("data-" + name) || fallback;
+  }
+
+  function fill(text, values) {
+    return text.replace(/\{(\w*)\}/g, function (all, key) { return values[key || "x"]; });
+  }
+
   function span(ms) {
     var minutes = Math.max(0, Math.floor(ms / 60000));
     var days = Math.floor(minutes / 1440);
     var hours = Math.floor((minutes % 1440) / 60);
     var rest = minutes % 60;
-    if (days) { return days + " d " + hours + " h"; }
-    if (hours) { return hours + " h " + rest + " min"; }
-    return rest + " min";
+    if (days) { return fill(words("span-days", "{d} d {h} h"), {d: days, h: hours}); }
+    if (hours) { return fill(words("span-hours", "{h} h {m} min"), {h: hours, m: rest}); }
+    return fill(words("span-minutes", "{m} min"), {m: rest});
   }
 
   function tick() {
     var now = serverNow + (Date.now() - loadedAt);
     document.querySelectorAll("time[data-due]").forEach(function (node) {
       var due = Date.parse(node.getAttribute("data-due"));
-      node.textContent = due >= now ? "due in " + span(due - now) : "overdue by " + span(now - due);
+      node.textContent = due >= now
+        ? fill(words("due-in", "due in {}"), {x: span(due - now)})
+        : fill(words("overdue-by", "overdue by {}"), {x: span(now - due)});
     });
   }
 

@@ -233,7 +233,8 @@ def test_two_moderators_at_once_exactly_one_decision_wins(synced: Site) -> None:
     cid = str(comments_by_text(synced)["Gilt das auch für Gewerbekunden?"]["id"])
     base = [sys.executable, "-m", "publish.cli", "comment"]
     conf = ["-s", synced.conf, "--now", LATER]
-    env = {**synced.env, "PATH": "/usr/bin:/bin"}
+    # no LANG would make it speak the site's German; the words asserted are the English
+    env = {**synced.env, "PATH": "/usr/bin:/bin", "LANGUAGE": "en"}
     for _ in range(3):
         processes = [
             subprocess.Popen(

@@ -213,9 +213,9 @@ def accessible(page: Page, name: str) -> None:
     assert violations == [], f"{name}: {json.dumps(violations, indent=2)}"
 
 
-def shot(page: Page, name: str) -> None:
+def shot(page: Page, name: str, prefix: str = "desk-") -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"desk-{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{prefix}{name}.png"), full_page=True)
 
 
 def test_a_moderator_works_the_inbox_in_the_browser(live: LiveDesk, page: Page) -> None:
@@ -387,3 +387,51 @@ def test_an_admin_sets_a_password_and_adds_an_account_in_the_browser(
     page.goto(f"{live.url}/inbox/99999")
     expect(page.get_by_role("heading", name="404 Not Found")).to_be_visible()
     accessible(page, "not found")
+
+
+# what each language's browser must see; the other language's words must not appear
+DESK_WORDS: dict[str, dict[str, Any]] = {
+    "de": {"inbox": "Eingang", "dashboard": "Übersicht", "logout": "Abmelden",
+           "month": "November 2026", "foreign": ["Log out", "Dashboard", "Inbox"]},
+    "en": {"inbox": "Inbox", "dashboard": "Dashboard", "logout": "Log out",
+           "month": "November 2026", "foreign": ["Abmelden", "Übersicht", "Eingang"]},
+}
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_desk_in_the_browsers_language(
+    live: LiveDesk, browser: Browser, language: str
+) -> None:
+    """Chromium's locale sets Accept-Language: the same desk in German and in English,
+    axe-clean in both, screenshots of each (desk-inbox-de.png, desk-dashboard-en.png…)."""
+    words = DESK_WORDS[language]
+    locale = {"de": "de-DE", "en": "en-GB"}[language]
+    context = browser.new_context(
+        bypass_csp=True, viewport={"width": 1280, "height": 900}, locale=locale
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{live.url}/login")
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        page.locator("#email").fill(MODERATOR)
+        page.locator("#password").fill(PASSWORD)
+        page.locator("button[type=submit]").click()
+        expect(page.get_by_role("heading", name=words["inbox"], exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name=words["logout"])).to_be_visible()
+        accessible(page, f"inbox ({language})")
+        shot(page, f"inbox-{language}")
+        body = page.locator("body").inner_text()
+        for word in words["foreign"]:
+            assert word not in body, (language, word)
+
+        page.goto(f"{live.url}/dashboard?view=month")
+        expect(page.locator("h1")).to_have_text(words["dashboard"])
+        expect(page.locator("#calendar-heading")).to_contain_text(words["month"])
+        accessible(page, f"dashboard ({language})")
+        shot(page, f"dashboard-{language}")
+
+        page.goto(f"{live.url}/notifications")
+        accessible(page, f"notifications ({language})")
+        shot(page, f"notifications-{language}")
+    finally:
+        context.close()

@@ -61,8 +61,10 @@ def page() -> Iterator[Page]:
         browser: Browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS
         )
-        # axe is added to each page as a script; the desk's CSP allows only its own scripts
-        context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+        # axe is added to each page as a script; the desk's CSP allows only its own scripts.
+        # The approver's browser asks for German (Chromium's own default is en-US)
+        context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900},
+                                      locale="de-DE")
         try:
             yield context.new_page()
         finally:
@@ -121,7 +123,7 @@ def test_an_approver_approves_in_the_browser_and_the_branch_has_valid_approvals(
     picture = card.locator("img")
     expect(picture).to_have_attribute("alt", "Unser Service-Team im Kundenzentrum")
     assert picture.evaluate("img => img.complete && img.naturalWidth > 0")
-    expect(page.locator("body")).to_contain_text("geplant für Tue 2026-12-15 09:00 CET")
+    expect(page.locator("body")).to_contain_text("geplant für Di., 15. Dez. 2026, 09:00 MEZ")
     accessible(page, "portal review")
     shot(page, "portal-review")
 
@@ -147,3 +149,50 @@ def test_an_approver_approves_in_the_browser_and_the_branch_has_valid_approvals(
         line.strip().startswith("ok: Petra Schulz <petra.schulz@stadtwerke-elbtal.example>")
         for line in portal_lines
     )
+
+
+PORTAL_WORDS = {
+    "de": ("Guten Tag Petra Schulz", "Vorschau öffnen", "Zur Freigabe, Petra Schulz",
+           "Vorschau auf X", re.compile(r"geplant für Di\., 15\. Dez\. 2026, 09:00 MEZ")),
+    "en": ("Hello Petra Schulz", "Open the preview", "For your approval, Petra Schulz",
+           "Preview on X", re.compile(r"scheduled for Tue, 15 Dec 2026, 09:00 CET")),
+}
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_portal_in_the_browsers_language(
+    live: tuple[str, Desk], site: PortalSite, language: str
+) -> None:
+    """The approver's browser language (Chromium's locale) chooses the portal's words and
+    how its dates read; axe-clean in both; portal-review-de.png / -en.png."""
+    url, desk = live
+    hello, open_preview, heading, x_preview, scheduled = PORTAL_WORDS[language]
+    portal(desk).request_review(
+        desk.store, branch=BRANCH, base="main", approvers=[PETRA], requested_by=LENA[1],
+        note="Bitte bis Freitag freigeben", now=desk.clock.now,
+    )
+    mail = OutboxMailer.messages(site.desk_root / ".dialogpress" / "outbox")[-1]
+    found = re.search(r"/portal/\d+/[A-Za-z0-9_-]+", mail.get_content())  # type: ignore[attr-defined]
+    assert found is not None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            bypass_csp=True, viewport={"width": 1280, "height": 900},
+            locale={"de": "de-DE", "en": "en-GB"}[language],
+        )
+        try:
+            page = context.new_page()
+            page.goto(url + found.group(0))
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            expect(page.get_by_role("heading", name=hello)).to_be_visible()
+            accessible(page, f"portal welcome ({language})")
+            shot(page, f"portal-welcome-{language}", prefix="")
+            page.get_by_role("button", name=open_preview).click()
+            expect(page.get_by_role("heading", name=heading)).to_be_visible()
+            expect(page.get_by_role("article", name=x_preview)).to_be_visible()
+            expect(page.locator("body")).to_contain_text(scheduled)
+            accessible(page, f"portal review ({language})")
+            shot(page, f"portal-review-{language}", prefix="")
+        finally:
+            context.close()
+            browser.close()
