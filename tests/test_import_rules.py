@@ -71,3 +71,19 @@ def test_git_runs_only_through_the_one_runner() -> None:
         if call.search(line)
     ]
     assert found == []
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared fixtures and helpers live in conftest or support modules: a test module
+    imported by another would run its tests twice and tie two files' fates together."""
+    from tests.import_rules import imports, module_name
+
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {target}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for line, target in imports(
+            path.read_text(encoding="utf-8"), module_name(ROOT, path), path.name == "__init__.py"
+        )
+        if target.startswith("tests.") and target.rsplit(".", 1)[-1].startswith("test_")
+    ]
+    assert found == []

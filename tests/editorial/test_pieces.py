@@ -11,48 +11,12 @@ from click.testing import CliRunner
 from editorial.pieces import Post, Snippet, load_site
 from editorial.settings import load_settings
 from publish.cli import main
-
-CONF = """\
-PATH = "content"
-ARTICLE_PATHS = ["posts"]
-PAGE_PATHS = ["pages"]
-STATIC_PATHS = ["images"]
-TIMEZONE = "Europe/Berlin"
-DEFAULT_LANG = "de"
-SOCIAL_PATHS = ["social"]
-"""
-
-POST = """\
----
-title: "„Service“ im Advent"
-date: 2026-11-20 10:00
-slug: service-im-advent
-category: Service
----
-Große Straße, schöne Grüße.
-"""
-
-SNIPPET = """\
----
-channels: [twitter, facebook]
-publish_at: 2026-11-24 09:00
-post: service-im-advent
-text:
-  twitter: Kurz für X
----
-Länger für Facebook.
-"""
+from tests.editorial.small_site import POST, make_small_site
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    (tmp_path / "pelicanconf.py").write_text(CONF, encoding="utf-8")
-    for folder in ("posts", "social", "images", "pages"):
-        (tmp_path / "content" / folder).mkdir(parents=True)
-    (tmp_path / "content/posts/advent.md").write_text(POST, encoding="utf-8")
-    (tmp_path / "content/social/good.md").write_text(SNIPPET, encoding="utf-8")
-    (tmp_path / "content/images/team.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    return tmp_path
+    return make_small_site(tmp_path)
 
 
 def write(site: Path, name: str, text: str | bytes) -> None:

@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -14,7 +15,12 @@ from editorial.drafts import next_morning
 from editorial.settings import load_settings
 from editorial.times import zone
 from publish.cli import main
-from tests.editorial.test_pieces import site  # noqa: F401 — the fixture
+from tests.editorial.small_site import make_small_site
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    return make_small_site(tmp_path)
 
 
 def run(root: Path, *args: str) -> tuple[int, str]:
@@ -35,7 +41,7 @@ def written(output: str) -> Path:
 
 
 def test_new_snippet_is_a_draft_due_the_next_morning_in_the_site_zone(
-    site: Path,  # noqa: F811 — the fixture imported above
+    site: Path,
 ) -> None:
     code, output = run(site, "new", "snippet", "--post", "service-im-advent")
     assert code == 0, output
@@ -59,7 +65,7 @@ def test_next_morning_is_the_day_after_at_nine_even_late_at_night() -> None:
 
 
 def test_new_snippet_at_a_given_time_keeps_it_and_stays_a_draft(
-    site: Path,  # noqa: F811 — the fixture imported above
+    site: Path,
 ) -> None:
     code, output = run(site, "new", "snippet", "--channel", "twitter", "--at", "2026-12-02 10:00")
     assert code == 0, output
@@ -68,7 +74,7 @@ def test_new_snippet_at_a_given_time_keeps_it_and_stays_a_draft(
 
 
 def test_placeholders_are_errors_until_the_editor_writes_the_text(
-    site: Path,  # noqa: F811 — the fixture imported above
+    site: Path,
 ) -> None:
     code, output = run(site, "new", "snippet", "--post", "service-im-advent", "--title", "Neu")
     path = written(output)
@@ -101,7 +107,7 @@ def test_placeholders_are_errors_until_the_editor_writes_the_text(
 
 
 def test_a_new_posts_stand_in_text_is_an_error(
-    site: Path,  # noqa: F811 — the fixture imported above
+    site: Path,
 ) -> None:
     code, output = run(site, "new", "post", "Neuer Beitrag")
     assert code == 0, output
@@ -110,7 +116,7 @@ def test_a_new_posts_stand_in_text_is_an_error(
 
 
 def test_a_page_with_a_bad_date_fails_check(
-    site: Path,  # noqa: F811 — the fixture imported above
+    site: Path,
 ) -> None:
     page = site / "content/pages/kontakt.md"
     page.write_text("---\ntitle: Kontakt\ndate: 2026-13-45\n---\nSo erreichen Sie uns.\n")
@@ -128,7 +134,7 @@ def test_a_page_with_a_bad_date_fails_check(
 
 
 def test_check_prints_findings_and_one_summary_line_and_every_piece_with_v(
-    site: Path,  # noqa: F811 — the fixture imported above
+    site: Path,
 ) -> None:
     code, output = run(site, "check")
     assert code == 0 and output.strip().splitlines() == ["2 pieces, 0 errors, 0 warnings"], output

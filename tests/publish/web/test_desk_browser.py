@@ -34,26 +34,14 @@ from publish.store import open_store
 from publish.store.models import Comment
 from publish.web import accounts, create_app
 from publish.web.webhook import signature
-from tests.publish.web.conftest import APP_SECRET, ENVIRON, PASSWORD, ROOT, Clock, clone_site
+from tests.publish.web.browser import CHROMIUM, CHROMIUM_ARGS, accessible, shot
+from tests.publish.web.conftest import APP_SECRET, ENVIRON, PASSWORD, Clock, clone_site
 
 NOW = datetime.fromisoformat("2026-11-24T10:00:00+01:00")
 CONSUMER_KEY = "desk-test-consumer-key"
 PAGE_ID = "100000000000001"
 PAGE_TOKEN = "EAAdeskTestPageToken"
 MODERATOR = "lena.berger@agentur-kranich.example"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = ROOT / "tests" / "screenshots"
-AXE = (ROOT / "tests" / "fixtures" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 
 @dataclass
@@ -199,23 +187,6 @@ def page(browser: Browser) -> Iterator[Page]:
         yield opened
     finally:
         context.close()
-
-
-def accessible(page: Page, name: str) -> None:
-    """axe-core finds no WCAG 2.1 A/AA or best-practice violation on the page."""
-    page.add_script_tag(content=AXE)
-    violations = page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
-        ".violations.map(v => ({id: v.id, help: v.help,"
-        " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))",
-        AXE_TAGS,
-    )
-    assert violations == [], f"{name}: {json.dumps(violations, indent=2)}"
-
-
-def shot(page: Page, name: str, prefix: str = "desk-") -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{prefix}{name}.png"), full_page=True)
 
 
 def test_a_moderator_works_the_inbox_in_the_browser(live: LiveDesk, page: Page) -> None:

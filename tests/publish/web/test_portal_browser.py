@@ -20,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from publish.cli import main
 from publish.notify.mail import OutboxMailer
+from tests.publish.web.browser import CHROMIUM, CHROMIUM_ARGS, accessible, shot
 from tests.publish.web.conftest import Desk, make_desk
 from tests.publish.web.portal_site import (
     BRANCH,
@@ -33,7 +34,6 @@ from tests.publish.web.portal_site import (
     make_portal_site,
     portal,
 )
-from tests.publish.web.test_desk_browser import CHROMIUM, CHROMIUM_ARGS, accessible, shot
 
 
 @pytest.fixture
