@@ -38,6 +38,12 @@ Span = tuple[int, int]
 # A due date further out than this means the hours are closed for good (a year of
 # holidays): an error in the guideline, not a reason to loop forever.
 _HORIZON_DAYS = 800
+# days whose spans a BusinessHours keeps (a few years of them: a few hundred kB)
+_REMEMBERED_DAYS = 1200
+# (target, hour) pairs a BusinessHours keeps (a few years of hours for a few targets)
+_REMEMBERED_HOURS = 100_000
+_HOUR = timedelta(hours=1)
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -101,19 +107,37 @@ class BusinessHours:
     zone: ZoneInfo
     week: dict[int, tuple[Span, ...]]
     closed_on: frozenset[date] = field(default_factory=frozenset)
+    # the spans of each day asked for, worked out once: triage asks for the same few
+    # days for every arriving comment (a due time walks a day or two ahead)
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    # per (target, hour): the hour's due time when arrivals in it are due minute for
+    # minute later, else None (see due)
+    _hours: dict[tuple[Target, datetime], datetime | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
-    def spans(self, day: date) -> list[tuple[datetime, datetime]]:
+    def spans(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The open intervals of ``day`` as aware UTC datetimes (none on a closed day)."""
+        known = self._days.get(day)
+        if known is not None:
+            return known
         if day in self.closed_on:
-            return []
-        midnight = datetime(day.year, day.month, day.day)
-        return [
-            (
-                self._instant(midnight + timedelta(minutes=start)),
-                self._instant(midnight + timedelta(minutes=end)),
+            known = ()
+        else:
+            midnight = datetime(day.year, day.month, day.day)
+            known = tuple(
+                (
+                    self._instant(midnight + timedelta(minutes=start)),
+                    self._instant(midnight + timedelta(minutes=end)),
+                )
+                for start, end in self.week.get(day.weekday(), ())
             )
-            for start, end in self.week.get(day.weekday(), ())
-        ]
+        if len(self._days) >= _REMEMBERED_DAYS:
+            self._days.clear()
+        self._days[day] = known
+        return known
 
     def _instant(self, wall: datetime) -> datetime:
         # A wall time in the spring-forward gap is read with the offset before the gap,
@@ -166,7 +190,34 @@ class BusinessHours:
         return current
 
     def due(self, received_at: datetime, target: Target) -> datetime:
-        """When an answer to something received at ``received_at`` is due (aware, in UTC)."""
+        """When an answer to something received at ``received_at`` is due (aware, in UTC).
+
+        Worked out once per target and hour: when the whole hour lies in one opening
+        span and so do the due times of its start and end, with no change of the clock
+        (daylight saving) at either, the due time moves with the arrival minute for
+        minute, and a comment in that hour is due at the hour's due time plus its
+        minutes into the hour. Any other hour is walked through for each arrival
+        (:meth:`due_by_walk`), which gives the same answers, more slowly.
+        """
+        if received_at.tzinfo is None:
+            raise ValueError("received_at must be timezone-aware")
+        moment = received_at.astimezone(UTC)
+        if target.around_the_clock:
+            return moment + timedelta(days=target.within.days, minutes=target.within.minutes)
+        hour = moment.replace(minute=0, second=0, microsecond=0)
+        key = (target, hour)
+        start = self._hours.get(key, _UNKNOWN)
+        if start is _UNKNOWN:
+            start = self._linear_hour(hour, target)
+            if len(self._hours) >= _REMEMBERED_HOURS:
+                self._hours.clear()
+            self._hours[key] = start
+        if isinstance(start, datetime):
+            return start + (moment - hour)
+        return self.due_by_walk(moment, target)
+
+    def due_by_walk(self, received_at: datetime, target: Target) -> datetime:
+        """:meth:`due` walked through the opening hours, span by span, for one arrival."""
         if received_at.tzinfo is None:
             raise ValueError("received_at must be timezone-aware")
         moment = received_at.astimezone(UTC)
@@ -177,3 +228,21 @@ class BusinessHours:
         if target.within.minutes:
             moment = self.add_time(moment, target.within.minutes)
         return moment
+
+    def _linear_hour(self, hour: datetime, target: Target) -> datetime | None:
+        """The due time of ``hour`` if every arrival in it is due that much later (see
+        :meth:`due`), else None."""
+        end = hour + _HOUR
+        first = self.due_by_walk(hour, target)
+        last = self.due_by_walk(end, target)
+        if last - first != _HOUR:
+            return None
+        if not (self._open_throughout(hour, end) and self._open_throughout(first, last)):
+            return None
+        offsets = {moment.astimezone(self.zone).utcoffset() for moment in (hour, end, first, last)}
+        return first if len(offsets) == 1 else None
+
+    def _open_throughout(self, start: datetime, end: datetime) -> bool:
+        """Whether one opening span holds all of ``start`` to ``end``."""
+        day = start.astimezone(self.zone).date()
+        return any(opens <= start and end <= closes for opens, closes in self.spans(day))

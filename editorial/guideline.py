@@ -42,6 +42,7 @@ from editorial.phrases import (
     FoldedText,
     Match,
     hidden_spans,
+    join_regexes,
     pattern_regex,
     phrase_regex,
 )
@@ -197,6 +198,12 @@ class Guideline:
         extra = [n for n in self.targets if n != DEFAULT_TARGET and n not in self.topics]
         return (*self.topics, *extra)
 
+    @functools.cached_property
+    def escalation_filter(self) -> re.Pattern[str] | None:
+        """Every escalation trigger's regexes joined into one (None: cannot be joined, or
+        no triggers): a text it finds nothing in sets off no trigger."""
+        return join_regexes(regex for trigger in self.escalation for regex in trigger.regexes)
+
     def is_sensitive(self, category: str | None) -> bool:
         """Answers in a sensitive category need a second person's approval."""
         return category is not None and category in self.sensitive
@@ -218,9 +225,28 @@ class Guideline:
         return self.hours.due(received_at, target)
 
 
-def escalation_for(text: str, guideline: Guideline) -> tuple[str, Contact] | None:
-    """The category and contact of the first trigger that ``text`` sets off, if any."""
-    folded = FoldedText(text)
+def escalation_for(
+    text: str, guideline: Guideline, folded: FoldedText | None = None
+) -> tuple[str, Contact] | None:
+    """The category and contact of the first trigger that ``text`` sets off, if any.
+
+    Most comments set off none: one scan with all triggers' regexes joined
+    (:attr:`Guideline.escalation_filter`) says so, and only a text it finds something in
+    is tried trigger by trigger (:func:`escalation_by_rule`), which decides. ``folded``
+    is ``text`` folded already, when the caller has it.
+    """
+    folded = folded if folded is not None else FoldedText(text)
+    quick = guideline.escalation_filter
+    if quick is not None and quick.search(folded.text) is None:
+        return None
+    return escalation_by_rule(text, guideline, folded)
+
+
+def escalation_by_rule(
+    text: str, guideline: Guideline, folded: FoldedText | None = None
+) -> tuple[str, Contact] | None:
+    """:func:`escalation_for` without the joined scan: each trigger's regexes in turn."""
+    folded = folded if folded is not None else FoldedText(text)
     for trigger in guideline.escalation:
         if trigger.matches(folded):
             return trigger.category, trigger.contact

@@ -141,6 +141,57 @@ def _joins(text: str) -> dict[int, str]:
     return joins
 
 
+class _Translation(dict[int, str]):
+    """:func:`fold_char` as a table for :meth:`str.translate`, learning what it meets."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = fold_char(chr(code))
+        return folded
+
+
+_TRANSLATION = _Translation()
+
+
+def _in_context(text: str) -> bool:
+    """Whether some character of ``text`` folds differently by what stands around it:
+    a line break (a hyphen joining two lines), a hashtag, or a combining diaeresis."""
+    return "\n" in text or "#" in text or "\uff03" in text or _COMBINING_DIAERESIS in text
+
+
+def _fold_in_context(original: str, hidden: list[tuple[int, int]]) -> tuple[str, list[int]]:
+    """The folded text and, per folded character, its original offset, character by
+    character with the context applied (line-break hyphens, hashtags, hidden spans)."""
+    parts: list[str] = []
+    origin: list[int] = []
+    special: dict[int, str] = {}
+    if "\n" in original:
+        special.update(_joins(original))
+    if "#" in original or "\uff03" in original:
+        for offset in _hashtag_breaks(original):
+            special[offset] = "-" + fold_char(original[offset])
+    for start, end in hidden:
+        special[start] = " "
+        for index in range(start + 1, end):
+            special[index] = ""
+    table = _FOLDED
+    last = ""
+    for index, char in enumerate(original):
+        folded = special.get(index) if special and index in special else table.get(char)
+        if folded is None:
+            folded = fold_char(char)
+        if not folded:
+            continue
+        if char == _COMBINING_DIAERESIS and last in ("a", "o", "u"):
+            folded = "e"  # "a" + U+0308 is an ä written in two code points (NFD)
+        parts.append(folded)
+        if len(folded) == 1:
+            origin.append(index)
+        else:
+            origin.extend([index] * len(folded))
+        last = folded[-1]
+    return "".join(parts), origin
+
+
 class FoldedText:
     """A text folded for comparison, with the way back to the original offsets.
 
@@ -150,36 +201,28 @@ class FoldedText:
 
     def __init__(self, original: str, hidden: Iterable[tuple[int, int]] = ()):
         self.original = original
-        parts: list[str] = []
-        origin: list[int] = []
-        special: dict[int, str] = {}
-        if "\n" in original:
-            special.update(_joins(original))
-        if "#" in original or "\uff03" in original:
-            for offset in _hashtag_breaks(original):
-                special[offset] = "-" + fold_char(original[offset])
-        for start, end in hidden:
-            special[start] = " "
-            for index in range(start + 1, end):
-                special[index] = ""
-        table = _FOLDED
-        last = ""
-        for index, char in enumerate(original):
-            folded = special.get(index) if special and index in special else table.get(char)
-            if folded is None:
-                folded = fold_char(char)
-            if not folded:
-                continue
-            if char == _COMBINING_DIAERESIS and last in ("a", "o", "u"):
-                folded = "e"  # "a" + U+0308 is an ä written in two code points (NFD)
-            parts.append(folded)
-            if len(folded) == 1:
-                origin.append(index)
-            else:
-                origin.extend([index] * len(folded))
-            last = folded[-1]
-        self.text = "".join(parts)
-        self._origin = origin
+        spans = list(hidden)
+        self._origin: list[int] | None
+        if spans or _in_context(original):
+            self.text, self._origin = _fold_in_context(original, spans)
+        elif original.isascii():
+            # every ASCII character folds to its lower case (see _FOLDED)
+            self.text, self._origin = original.lower(), None
+        else:
+            # no character depends on its neighbours: one C-level pass over a table; the
+            # way back to the original offsets is only worked out when something matches
+            self.text, self._origin = original.translate(_TRANSLATION), None
+
+    @property
+    def origin(self) -> list[int]:
+        """For each character of :attr:`text`, the offset of the original it came from."""
+        if self._origin is None:
+            self._origin = [
+                index
+                for index, char in enumerate(self.original)
+                for _ in range(len(fold_char(char)))
+            ]
+        return self._origin
 
     def find(self, pattern: re.Pattern[str]) -> list[Match]:
         """Every non-empty match of ``pattern`` (compiled for folded text), as original spans."""
@@ -187,8 +230,9 @@ class FoldedText:
         for match in pattern.finditer(self.text):
             if match.end() == match.start():
                 continue
-            start = self._origin[match.start()]
-            end = self._origin[match.end() - 1] + 1
+            origin = self.origin
+            start = origin[match.start()]
+            end = origin[match.end() - 1] + 1
             found.append(Match(start, end, self.original[start:end], self._word(start, end)))
         return found
 
@@ -276,6 +320,72 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     if compiled.fullmatch(""):
         raise ValueError("the pattern matches empty text; it must require at least one character")
     return compiled
+
+
+_SCOPED_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"))
+_WORD_START = r"(?<!\w)"
+
+
+def join_regexes(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One regex that matches somewhere in a text if any of ``patterns`` does: a quick
+    way to learn that none of many rules applies (one scan instead of one per rule).
+
+    Each pattern keeps its flags in a scoped group (``(?i:…)``). None when the patterns
+    cannot be joined without changing what they mean: capturing groups (a back-reference
+    would point elsewhere), verbose, ASCII or locale flags, or flags written inside the
+    pattern; the caller then tries them one by one. A match of the joined regex says
+    nothing about which rule applies: it is a filter, the rules still decide.
+    """
+    at_word: list[str] = []  # patterns that start with "no word character before"
+    parts: list[str] = []
+    scoped = re.IGNORECASE | re.MULTILINE | re.DOTALL
+    for pattern in patterns:
+        if pattern.groups or (pattern.flags & ~(scoped | re.UNICODE)):
+            return None
+        flags = "".join(letter for flag, letter in _SCOPED_FLAGS if pattern.flags & flag)
+        rest = pattern.pattern[len(_WORD_START) :]
+        if not flags and pattern.pattern.startswith(_WORD_START) and _one_branch(rest):
+            at_word.append(f"(?:{rest})")
+        else:
+            parts.append(f"(?{flags}:{pattern.pattern})" if flags else f"(?:{pattern.pattern})")
+    if at_word:
+        # the shared assertion once, in front: inside a word every rule that needs a
+        # word start fails at one test instead of one test per rule
+        parts.insert(0, f"{_WORD_START}(?:{'|'.join(at_word)})")
+    if not parts:
+        return None
+    try:
+        return re.compile("|".join(parts))
+    except re.error:  # e.g. a global "(?i)" inside a pattern, which must stand first
+        return None
+
+
+def _one_branch(pattern: str) -> bool:
+    """Whether ``pattern`` has no ``|`` of its own (outside groups and classes): then an
+    assertion in front of it applies to all of it. Unsure (unbalanced) counts as no."""
+    depth = 0
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "[":
+            index += 1
+            if pattern.startswith("^", index):
+                index += 1
+            if pattern.startswith("]", index):  # a "]" first in a class is a character
+                index += 1
+            while index < len(pattern) and pattern[index] != "]":
+                index += 2 if pattern[index] == "\\" else 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return False
+        index += 1
+    return depth == 0
 
 
 # --- what a reader does not see --------------------------------------------------------------

@@ -13,12 +13,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from editorial.guideline import Guideline, GuidelineError, guideline_for
-from editorial.pieces import load_site
 from editorial.settings import Settings, SettingsError, site_zone
 from editorial.times import TimeError, parse_time
 from publish import moderation
@@ -37,18 +35,24 @@ from publish.cli.common import (
     use_site_language,
 )
 from publish.moderation import CommentView, ModerationError, ReplyRefused
-from publish.moderation.response_times import report as response_report
-from publish.moderation.sync import sync
 from publish.ops.context import actor, production_settings
-from publish.settings import moderation_settings
-from publish.site.sitedata import write_site_data
 from publish.store import Store, StoreError, open_store
 from publish.store.errors import Conflict, NotFound
+
+if TYPE_CHECKING:
+    from editorial.guideline import Guideline
+    from editorial.pieces import Site
+
+# What each command needs is imported when it runs (the guideline, the site, the
+# networks, the site data): `inbox --format json` is run by scripts, and the start-up of
+# a listing is most of its time (issue 24).
 
 EXIT_CONFLICT = 3
 
 
 def _guideline(settings: Settings) -> Guideline:
+    from editorial.guideline import GuidelineError, guideline_for
+
     try:
         return guideline_for(settings)
     except GuidelineError as exc:
@@ -73,7 +77,16 @@ def _store(settings_path: str) -> Iterator[tuple[Settings, Store]]:
 
 def _refresh_site_data(settings: Settings, store: Store, now: datetime) -> None:
     """A decision changes what the site shows: the next build (any build) must see it."""
+    from editorial.pieces import load_site
+
     write_site_data(load_site(settings), store, now)
+
+
+def write_site_data(site: Site, store: Store, now: datetime) -> None:
+    """:func:`publish.site.sitedata.write_site_data`, imported when a command writes."""
+    from publish.site.sitedata import write_site_data as write
+
+    write(site, store, now)
 
 
 def _actor(explicit: str | None, settings_path: str) -> str:
@@ -144,6 +157,9 @@ def sync_command(now_text: str | None, output_format: str, settings_path: str) -
 
         dialogpress sync --format json
     """
+    from publish.moderation.sync import sync
+    from publish.settings import moderation_settings
+
     context = open_production(settings_path)
     try:
         now = parse_now(now_text, site_zone(context.settings).key)
@@ -610,6 +626,8 @@ def report_command(
         now = parse_now(now_text, site_zone(settings).key)
         start = _moment(start_text, settings, "--from")
         end = _moment(end_text, settings, "--to")
+        from publish.moderation.response_times import report as response_report
+
         rows = response_report(store, start, end, now, _guideline(settings))
     if output_format == "json":
         emit_json([row.to_dict() for row in rows])

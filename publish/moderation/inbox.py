@@ -12,12 +12,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from editorial.checks import TextFinding
 from publish.store import Store
 from publish.store.errors import NotFound
 from publish.store.models import (
@@ -25,6 +24,9 @@ from publish.store.models import (
     CommentReply,
     CommentState,
 )
+
+if TYPE_CHECKING:  # the checks (and the guideline) load when a reply is checked
+    from editorial.checks import TextFinding
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import DateTime, String, Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from editorial.guideline import Guideline
@@ -69,8 +69,9 @@ MAINTAIN_EVERY = timedelta(days=1)
 REPEAT_WINDOW = timedelta(days=30)
 # remote ids looked up per statement (SQLite's parameter limit is far above)
 LOOKUP_BATCH = 500
-# comments stored per transaction: a write lock held for milliseconds, not for a whole sync
-INGEST_BATCH = 200
+# comments stored per transaction: a write lock held for a moment (about 0.1 s), not for
+# a whole sync
+INGEST_BATCH = 1000
 _COMMENTS = cast(Table, Comment.__table__)
 _AUDIT = cast(Table, AuditEvent.__table__)
 
@@ -188,18 +189,10 @@ def ingest_many(
         return []
     rules = rules or SpamRules()
     wanted = list(dict.fromkeys(remote.remote_id for remote in remotes))
-    with store.transaction() as session:
-        known: dict[str, int] = {}
-        for first in range(0, len(wanted), LOOKUP_BATCH):
-            known.update(
-                (str(remote_id), int(comment_id))
-                for remote_id, comment_id in session.execute(
-                    select(Comment.remote_id, Comment.id).where(
-                        Comment.channel == channel,
-                        Comment.remote_id.in_(wanted[first : first + LOOKUP_BATCH]),
-                    )
-                )
-            )
+    # not durable: a comment lost to a power cut is fetched again by the next sync (its
+    # cursor is saved durably afterwards, which writes this commit to disk too)
+    with store.transaction(durable=False) as session:
+        known = _known(session, channel, wanted)
         posts = {remote.post_id for remote in remotes if remote.remote_id not in known}
         pieces = _post_pieces(session, channel, posts)
         rows: list[dict[str, Any]] = []
@@ -262,15 +255,15 @@ def ingest_many(
             )
         ids: list[int] = []
         if rows:
-            # Core statements on the tables: one executemany each, no ORM unit of work
-            ids = list(
-                session.scalars(
-                    insert(_COMMENTS).returning(_COMMENTS.c.id, sort_by_parameter_order=True),
-                    rows,
-                )
-            )
-            session.execute(
-                insert(_AUDIT),
+            # Core statements on the tables: one executemany each, no ORM unit of work.
+            # The ids are read back by the (channel, remote id) key rather than through
+            # RETURNING, which SQLite could only keep in order a row at a time.
+            _insert(session, _COMMENTS, rows)
+            made = _known(session, channel, [row["remote_id"] for row in rows])
+            ids = [made[row["remote_id"]] for row in rows]
+            _insert(
+                session,
+                _AUDIT,
                 [
                     {
                         "at": now,
@@ -302,6 +295,78 @@ def ingest_many(
         )
         reported.add(remote.remote_id)
     return found
+
+
+def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """``INSERT`` of ``rows`` (all with the same keys) as one ``executemany`` of the
+    driver: the statement is compiled once per table and columns, and each value goes
+    through its column type's own bind processor, as SQLAlchemy would send it, without
+    SQLAlchemy's per-row parameter handling (most of the time of a bulk insert)."""
+    connection = session.connection()
+    dialect = connection.dialect
+    columns = tuple(rows[0])
+    key = (dialect.name, table.name, columns)
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+        order = list(compiled.positiontup or ()) if compiled.positional else list(columns)
+        if set(order) != set(columns):  # a column default SQLAlchemy would fill in
+            session.execute(insert(table), rows)
+            return
+        binds = {name: bind.type for name, bind in compiled.binds.items()}
+        prepared = _PREPARED[key] = (
+            str(compiled),
+            compiled.positional,
+            tuple(
+                (
+                    name,
+                    binds[name].dialect_impl(dialect).bind_processor(dialect),
+                    isinstance(getattr(binds[name], "impl", binds[name]), (DateTime, String)),
+                )
+                for name in order
+            ),
+        )
+    sql, positional, processors = prepared
+    # column by column: a value that repeats down a column (the arrival time, the
+    # channel's post) is converted once
+    converted: list[list[Any]] = []
+    for name, process, repeats in processors:
+        column = [row[name] for row in rows]
+        if process is not None:
+            if repeats:
+                memo: dict[Any, Any] = {}
+                for value in column:
+                    if value not in memo:
+                        memo[value] = process(value)
+                column = [memo[value] for value in column]
+            else:
+                column = [process(value) for value in column]
+        converted.append(column)
+    values: list[Any] = list(zip(*converted, strict=True))
+    if not positional:
+        names = [name for name, _process, _repeats in processors]
+        values = [dict(zip(names, row, strict=True)) for row in values]
+    connection.exec_driver_sql(sql, values)
+
+
+# compiled INSERT statements and their columns' bind processors, by dialect, table, columns
+_PREPARED: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
+def _known(session: Session, channel: str, remote_ids: list[str]) -> dict[str, int]:
+    """The stored comments' ids by remote id (the unique key channel, remote id)."""
+    known: dict[str, int] = {}
+    for first in range(0, len(remote_ids), LOOKUP_BATCH):
+        known.update(
+            (str(remote_id), int(comment_id))
+            for remote_id, comment_id in session.execute(
+                select(_COMMENTS.c.remote_id, _COMMENTS.c.id).where(
+                    _COMMENTS.c.channel == channel,
+                    _COMMENTS.c.remote_id.in_(remote_ids[first : first + LOOKUP_BATCH]),
+                )
+            )
+        )
+    return known
 
 
 def _post_pieces(session: Session, channel: str, post_ids: set[str]) -> dict[str, str]:

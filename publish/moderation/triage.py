@@ -10,7 +10,9 @@ which keeps it testable without a network or a database.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,23 +41,32 @@ class Triage:
     due_at: datetime | None
 
 
-def spam_reason(text: str, rules: SpamRules, repeats: int = 0) -> str | None:
+def spam_reason(
+    text: str, rules: SpamRules, repeats: int = 0, folded: FoldedText | None = None
+) -> str | None:
     """Why ``text`` looks like spam, or None.
 
     ``repeats`` is how often the same text already arrived (from anyone): copy-paste
-    campaigns are spam even when each copy looks harmless.
+    campaigns are spam even when each copy looks harmless. ``folded`` is ``text``
+    folded already, when the caller has it.
     """
     found = links(text)
     if len(found) > rules.max_links:
         return f"{len(found)} links (more than {rules.max_links})"
     if rules.blocklist:
-        folded = FoldedText(text)
-        for word in rules.blocklist:
-            if folded.find(phrase_regex(word)):
+        folded = folded if folded is not None else FoldedText(text)
+        for word, regex in _blocklist(rules.blocklist):
+            if folded.find(regex):
                 return f"blocklisted word '{word}'"
     if repeats + 1 >= rules.repeat_limit:
         return f"the same text arrived {repeats + 1} times"
     return None
+
+
+@functools.lru_cache(maxsize=32)
+def _blocklist(words: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The blocklist's regexes, made once per list rather than once per comment."""
+    return tuple((word, phrase_regex(word)) for word in words)
 
 
 def triage(
@@ -68,9 +79,11 @@ def triage(
     """The first escalation trigger, else the spam rules, else the category's due time.
 
     A complaint about a gas smell with three links is still a gas smell: the trigger is
-    checked first, and only a comment that sets off none can be spam.
+    checked first, and only a comment that sets off none can be spam. The text is folded
+    once for both.
     """
-    escalation = escalation_for(text, guideline)
+    folded = FoldedText(text)
+    escalation = escalation_for(text, guideline, folded)
     if escalation is not None:
         category, contact = escalation
         return Triage(
@@ -79,7 +92,7 @@ def triage(
             contact=contact.id,
             due_at=guideline.response_due(received_at, category),
         )
-    reason = spam_reason(text, rules, repeats)
+    reason = spam_reason(text, rules, repeats, folded)
     if reason is not None:
         return Triage(spam=reason, category=None, contact=None, due_at=None)
     return Triage(

@@ -12,19 +12,24 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from editorial import git
 from editorial.git import GitError
-from editorial.links import post_save_as
-from editorial.pieces import Post, ReadMemo, Site, load_site
 from editorial.settings import Settings, SettingsError, load_settings, settings_root
 from publish import settings as publish_settings
-from publish.notify.delivery import Transports
-from publish.notify.mail import make_mailer
 from publish.ops.caches import file_cache
 from publish.posting.channels import Channel, CredentialsError, load_credentials, make_channel
 from publish.site.build import production_settings_file
 from publish.store import Store, open_store
+
+if TYPE_CHECKING:
+    from editorial.pieces import Post, Site
+    from publish.notify.delivery import Transports
+
+# The site, the links, the mail and the notifications are imported where they are used:
+# a command that only needs the production settings and the store (``inbox``) starts
+# without them (issue 24).
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +44,7 @@ class Context:
     channels: dict[str, Channel] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
     # notifications: the mailer and webhook URLs, and what keeps a webhook from working
-    transports: Transports = field(default_factory=Transports)
+    transports: Transports = field(default_factory=lambda: _no_transports())
     notify_problems: list[str] = field(default_factory=list)
 
     def live_root(self) -> Path:
@@ -47,6 +52,8 @@ class Context:
         return Path(self.settings["OUTPUT_PATH"])
 
     def is_live(self, post: Post) -> bool:
+        from editorial.links import post_save_as
+
         return (self.live_root() / post_save_as(self.site, post)).is_file()
 
 
@@ -90,6 +97,8 @@ def open_context(
     """Site, store and the channels whose credentials are there; the others in problems."""
     settings = production_settings(settings_path)
     root = settings_root(settings)
+    from editorial.pieces import ReadMemo, load_site
+
     memo_path = root / ".dialogpress" / "cache" / "read-memo.pickle"
     memo = ReadMemo.load(memo_path, root)
     site = load_site(settings, memo=memo)
@@ -181,14 +190,23 @@ def _read_secrets(path: Path) -> tuple[dict[str, str], list[str]]:
     return found, problems
 
 
+def _no_transports() -> Transports:
+    from publish.notify.delivery import Transports
+
+    return Transports()
+
+
 def notify_transports(
     settings: Settings, environ: Mapping[str, str]
 ) -> tuple[Transports, list[str]]:
     """What sends notifications: the ``MAIL`` mailer (SMTP credentials from ``environ``)
     and the webhook URLs; with the problems that keep any of them from working."""
+    from editorial.settings import settings_root
+    from publish.notify.delivery import Transports
+    from publish.notify.mail import make_mailer
+
     config = publish_settings.notify_settings(settings)
     mail = publish_settings.mail_settings(settings)
-    from editorial.settings import settings_root
 
     problems: list[str] = []
     mailer = None

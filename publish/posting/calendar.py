@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
-from editorial.approvals import approval_states
+from editorial.approvals import ApprovalState, approval_states
 from editorial.findings import Finding
 from editorial.links import post_url, snippet_link
-from editorial.pieces import Post, Site, Snippet
+from editorial.pieces import Piece, Post, Site, Snippet
 from editorial.settings import site_zone
 from publish.states import editorial_state as _editorial_state
 from publish.states import ledger_state as _ledger_state
@@ -34,6 +34,8 @@ from publish.store.models import AuditEvent, LedgerEntry
 logger = logging.getLogger(__name__)
 
 IsLive = Callable[[Post], bool]
+# judges the approvals of some pieces of a site, by piece id
+Approvals = Callable[[Site, list[Piece]], dict[str, ApprovalState]]
 
 #: How long an event lasts in a calendar app: long enough to be visible and clickable.
 EVENT_DURATION = timedelta(minutes=15)
@@ -104,8 +106,11 @@ def calendar_entries(
     end: datetime | None = None,
     *,
     is_live: IsLive | None = None,
+    approvals: Approvals = approval_states,
 ) -> list[Entry]:
     """Every post and (snippet, channel) with ``start <= publish_at < end``, by time.
+
+    ``approvals`` judges the pieces' approvals (the desk passes one that remembers).
 
     ``is_live`` tells whether a post is on the public site (the production build); a
     post whose date has come is ``published`` when it is, ``pending`` when it is not,
@@ -119,7 +124,7 @@ def calendar_entries(
         for p, at in scheduled
         if (start is None or at >= start) and (end is None or at < end)
     ]
-    states = approval_states(site, [p for p, _ in wanted]) if wanted else {}
+    states = approvals(site, [p for p, _ in wanted]) if wanted else {}
     # only the ledger rows and retractions of the pieces in the period (the unique index
     # on piece, channel, part; the audit index on subject): not the whole history per page
     ids = sorted({p.id for p, _ in wanted})

@@ -185,11 +185,34 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 READ_ONLY = "dialogpress_read_only"
 
 
+# execution option that marks a connection of Store.transaction(durable=False)
+NOT_DURABLE = "dialogpress_not_durable"
+# SQLite's PRAGMA synchronous levels: FULL syncs the WAL at every commit, NORMAL only at
+# checkpoints (a power cut may lose the last commits, never the database's consistency)
+_FULL, _NORMAL = "FULL", "NORMAL"
+
+
 def _sqlite_begin(connection: Connection) -> None:
-    if connection.get_execution_options().get(READ_ONLY):
+    options = connection.get_execution_options()
+    if options.get(READ_ONLY):
         connection.exec_driver_sql("BEGIN")
-    else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    # The level belongs to the connection and cannot change inside a transaction, so
+    # every write transaction sets the one it needs before it begins: a durable one
+    # after a non-durable one on the same pooled connection syncs again.
+    wanted = _NORMAL if options.get(NOT_DURABLE) else _FULL
+    if connection.info.get("synchronous", _FULL) != wanted:
+        connection.exec_driver_sql(f"PRAGMA synchronous={wanted}")
+        connection.info["synchronous"] = wanted
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_checkin(dbapi_connection: Any, record: Any) -> None:
+    """A connection goes back to the pool syncing fully, whatever its last transaction
+    was: raw uses of it (maintenance, checkpoints) never inherit a relaxed level."""
+    if dbapi_connection is not None and record.info.get("synchronous", _FULL) != _FULL:
+        dbapi_connection.execute(f"PRAGMA synchronous={_FULL}")
+        record.info["synchronous"] = _FULL
 
 
 def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
@@ -205,6 +228,7 @@ def _engine(url: URL) -> Engine:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "checkin", _sqlite_checkin)
         return engine
     connect_args = {} if "application_name" in url.query else {"application_name": "dialogpress"}
     # pre-ping: a scheduler outlives database restarts and must not fail on a dead socket
@@ -227,6 +251,9 @@ class Store:
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
         event.listen(self.readers, "before_flush", _refuse_flush)
+        self.relaxed = sessionmaker(
+            self.engine.execution_options(**{NOT_DURABLE: True}), expire_on_commit=False
+        )
 
     @property
     def masked_url(self) -> str:
@@ -244,9 +271,23 @@ class Store:
         return self.sessions()
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        with self.sessions.begin() as session:
+    def transaction(self, *, durable: bool = True) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        ``durable=False`` is for data that can be fetched again (comments from the
+        networks): its commit does not wait for the disk (SQLite: ``synchronous=NORMAL``
+        under WAL; PostgreSQL: ``synchronous_commit`` off for this transaction only). A
+        power cut may lose such a commit, never the database's consistency, and the next
+        durable commit (the ledger's intents, a sync cursor) writes it to disk as well:
+        both logs are sequential, so nothing written durably after it survives without it.
+        """
+        if durable:
+            with self.sessions.begin() as session:
+                yield session
+            return
+        with self.relaxed.begin() as session:
+            if self.dialect == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             yield session
 
     @contextmanager

@@ -130,7 +130,13 @@ def index() -> str:
     grid = calendar_grid.period(view, _anchor(now), state.zone, language())
     context = state.context()
     entries = calendar_entries(
-        context.site, state.store, now, grid.start, grid.end, is_live=context.is_live
+        context.site,
+        state.store,
+        now,
+        grid.start,
+        grid.end,
+        is_live=context.is_live,
+        approvals=state.approval_states,
     )
     calendar_grid.place(grid, entries, state.zone)
     days = state.options.report_days

@@ -16,6 +16,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+# the desk decides, answers and forgets: those modules load with the desk, not on the
+# first request that needs one (the package imports them on first use, issue 24)
+import publish.moderation.decisions
+import publish.moderation.privacy
+import publish.moderation.replies  # noqa: F401
 from editorial.checks import TextFinding
 from editorial.length import measure
 from editorial.personal_data import mask_personal_data

@@ -10,7 +10,7 @@ imports the blueprints, with no import cycle between them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,10 +21,15 @@ from zoneinfo import ZoneInfo
 from flask import current_app, g
 from werkzeug.wrappers import Response as BaseResponse
 
+from editorial import git
+from editorial.approvals import ApprovalState, approval_states
+from editorial.git import GitError
 from editorial.guideline import Guideline
 from editorial.links import post_url
-from editorial.pieces import Site, load_site
+from editorial.pieces import Piece, Site, load_site
 from editorial.settings import Settings, site_zone
+from editorial.trust import REF_ENV as TRUST_REF_ENV
+from editorial.trust import ROOT_PIN_ENV
 from publish.ops.context import Context
 from publish.posting.channels import Channel, CredentialsError, load_credentials, make_channel
 from publish.review.portal import Portal
@@ -62,6 +67,10 @@ class Desk:
     _portal: Portal | None = field(default=None, repr=False)
     _site: tuple[tuple[Any, ...], Site] | None = field(default=None, repr=False)
     _post_urls: tuple[tuple[Any, ...], dict[str, str]] | None = field(default=None, repr=False)
+    _approvals: tuple[tuple[Any, ...], dict[str, ApprovalState]] | None = field(
+        default=None, repr=False
+    )
+    _git_dirs: tuple[str, ...] | None = field(default=None, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -117,6 +126,29 @@ class Desk:
         self._post_urls = (key, urls)
         return urls
 
+    def approval_states(self, site: Site, pieces: Iterable[Piece]) -> dict[str, ApprovalState]:
+        """:func:`editorial.approvals.approval_states`, remembered per piece for as long
+        as nothing it depends on changed: the site's files (the key of :meth:`site`), the
+        repository's refs and configuration (HEAD and its history, the protected ref
+        that holds trust.yml, the git user), and the trust settings in the environment.
+        Judging runs git and ssh-keygen several times; a page shown again runs neither.
+        """
+        wanted = list(pieces)
+        site_key = self._site[0] if self._site is not None and self._site[1] is site else None
+        if site_key is None:  # not the desk's own site: nothing to key it by
+            return approval_states(site, wanted)
+        if self._git_dirs is None:
+            self._git_dirs = git_dirs(site.content)
+        key = (site_key, repository_fingerprint(self._git_dirs), trust_environment())
+        cached = self._approvals
+        if cached is None or cached[0] != key:
+            cached = self._approvals = (key, {})
+        known = cached[1]
+        missing = [piece for piece in wanted if piece.id not in known]
+        if missing:
+            known.update(approval_states(site, missing))
+        return {piece.id: known[piece.id] for piece in wanted}
+
     def context(self) -> Context:
         return Context(settings=self.settings, site=self.site(), store=self.store)
 
@@ -156,6 +188,60 @@ def content_fingerprint(settings: Settings) -> tuple[Any, ...]:
             found.append((path, info.st_size, info.st_mtime_ns))
     found.sort()
     return tuple(found)
+
+
+def git_dirs(content: Path) -> tuple[str, ...]:
+    """The git directories of the repository around ``content`` (the worktree's own and
+    the common one), or none outside git."""
+    try:
+        found = git.run(
+            ["rev-parse", "--absolute-git-dir", "--git-common-dir"], cwd=content, timeout=30
+        )
+    except GitError:
+        return ()
+    if not found.ok:
+        return ()
+    paths = [Path(line) for line in found.text.splitlines()]
+    return tuple(dict.fromkeys(str(p if p.is_absolute() else content / p) for p in paths))
+
+
+def repository_fingerprint(dirs: tuple[str, ...]) -> tuple[Any, ...]:
+    """Size and modification time of what says where the repository's branches point and
+    who commits: HEAD, every ref file, packed-refs and the configuration (the
+    repository's and the user's). A commit, a fetch, a checkout or a changed git user
+    changes it; a stat walk, no git process."""
+    paths = [os.path.join(folder, name) for folder in dirs for name in _GIT_STATE]
+    home = os.environ.get("HOME")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or (os.path.join(home, ".config") if home else "")
+    paths += [
+        path
+        for path in (
+            os.environ.get("GIT_CONFIG_GLOBAL"),
+            os.path.join(home, ".gitconfig") if home else None,
+            os.path.join(xdg, "git", "config") if xdg else None,
+        )
+        if path
+    ]
+    for folder in dirs:
+        for top, _dirs, files in os.walk(os.path.join(folder, "refs")):
+            paths += [os.path.join(top, name) for name in files]
+    found: list[tuple[str, int, int]] = []
+    for path in sorted(set(paths)):
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        found.append((path, info.st_size, info.st_mtime_ns))
+    return (dirs, tuple(found))
+
+
+# the files of a git directory that say where HEAD and the branches point, and who commits
+_GIT_STATE = ("HEAD", "packed-refs", "config")
+
+
+def trust_environment() -> tuple[str, str]:
+    """The environment's say in where trust is read from (see :mod:`editorial.trust`)."""
+    return (os.environ.get(TRUST_REF_ENV, ""), os.environ.get(ROOT_PIN_ENV, ""))
 
 
 def desk() -> Desk:

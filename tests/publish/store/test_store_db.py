@@ -289,3 +289,60 @@ def test_a_store_at_head_opens_without_loading_alembic(tmp_path: Path) -> None:
     assert again.stdout.strip() == "False"
     with Store(url) as store:
         assert store.current_revision() == head_revision()
+
+
+def _sync_level(store: Store, **options: bool) -> str:
+    """How the commit of a transaction of ``store`` waits for the disk."""
+    with store.transaction(**options) as session:
+        if store.dialect == "sqlite":
+            level = session.execute(text("PRAGMA synchronous")).scalar_one()
+            return {0: "OFF", 1: "NORMAL", 2: "FULL"}[level]
+        return str(session.execute(text("SHOW synchronous_commit")).scalar_one())
+
+
+def test_only_a_transaction_that_says_so_commits_without_waiting_for_the_disk(
+    database_url: str,
+) -> None:
+    if database_url.startswith("postgresql"):
+        # the test server runs with synchronous_commit off; a production one has it on
+        database_url += "?options=-csynchronous_commit%3Don"
+    with Store(database_url).upgrade() as store:
+        _levels_per_transaction(store)
+
+
+def _levels_per_transaction(store: Store) -> None:
+    durable, relaxed = ("FULL", "NORMAL") if store.dialect == "sqlite" else ("on", "off")
+    assert _sync_level(store) == durable
+    assert _sync_level(store, durable=False) == relaxed
+    # the pooled connection goes on to a durable transaction: that one syncs again
+    assert _sync_level(store) == durable
+    assert _sync_level(store, durable=False) == relaxed
+    with store.read() as session:  # a read needs no level; it changes nothing either
+        session.execute(text("SELECT 1"))
+    assert _sync_level(store) == durable
+
+
+def test_raw_uses_of_a_pooled_connection_never_inherit_the_relaxed_level(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}").upgrade()
+    try:
+        with store.transaction(durable=False) as session:
+            session.execute(text("SELECT 1"))
+        raw = store.engine.raw_connection()  # what maintain() and compact() use
+        try:
+            assert raw.cursor().execute("PRAGMA synchronous").fetchone()[0] == 2
+        finally:
+            raw.close()
+    finally:
+        store.dispose()
+
+
+def test_a_relaxed_transaction_still_commits_and_rolls_back(store: Store) -> None:
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    with store.transaction(durable=False) as session:
+        audit.record(session, audit.SYSTEM, "test.kept", "t", "1", {}, now)
+    with pytest.raises(RuntimeError), store.transaction(durable=False) as session:
+        audit.record(session, audit.SYSTEM, "test.dropped", "t", "2", {}, now)
+        raise RuntimeError("rolled back")
+    with store.read() as session:
+        assert [e.action for e in audit.events_for(session, "t", "1")] == ["test.kept"]
+        assert audit.events_for(session, "t", "2") == []
