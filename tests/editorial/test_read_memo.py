@@ -20,16 +20,7 @@ from editorial.approvals import referenced_media
 from editorial.pieces import Piece, ReadMemo, Site, load_site
 from editorial.settings import Settings, load_settings
 from plugins.dp_approval_gate.gate import load_read_memo, read_memo_path, save_read_memo
-
-CONF = """\
-PATH = "content"
-ARTICLE_PATHS = ["posts"]
-PAGE_PATHS = ["pages"]
-STATIC_PATHS = ["images"]
-TIMEZONE = "Europe/Berlin"
-DEFAULT_LANG = "de"
-SOCIAL_PATHS = ["social"]
-"""
+from tests.editorial.small_site import CONF
 
 POST = """\
 ---
