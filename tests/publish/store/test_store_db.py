@@ -44,7 +44,7 @@ def test_migrations_create_the_schema_from_an_empty_database(database_url: str) 
     try:
         assert store.current_revision() is None
         store.upgrade()
-        assert store.current_revision() == head_revision() == "0009"
+        assert store.current_revision() == head_revision() == "0012"
         assert set(inspect(store.engine).get_table_names()) == TABLES | {"alembic_version"}
     finally:
         store.dispose()
