@@ -11,6 +11,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 import click
 import schedule
@@ -193,7 +194,42 @@ class _Runner:
             logger.warning("event=tick.backoff failures=%s retry_in_s=%s", self.failures, delay)
 
 
+def _run_agency(agency_path: str, worker: str | None, once: bool) -> NoReturn:
+    """``run --agency``: a worker of the agency (publish.ops.agency_run), until stopped."""
+    from publish.ops.agency import AgencyError, load_agency
+    from publish.ops.agency_run import run_worker
+
+    try:
+        agency = load_agency(agency_path)
+    except AgencyError as exc:
+        fail(str(exc), EXIT_USAGE)
+    stop = threading.Event()
+
+    def on_signal(number: int, _frame: FrameType | None) -> None:
+        logger.info("event=run.stopping signal=%s", signal.Signals(number).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        report = run_worker(agency, worker=worker, once=once, stop=stop)
+    except (StoreError, ValueError) as exc:
+        fail(str(exc), EXIT_USAGE)
+    failed = [site for site, outcome, _ in report.ticks if outcome not in ("ok", "skipped")]
+    for site, outcome, seconds in report.ticks:
+        logger.info("event=agency.summary site=%s outcome=%s seconds=%.1f", site, outcome, seconds)
+    raise SystemExit(EXIT_FINDINGS if once and failed else EXIT_OK)
+
+
 @main.command("run")
+@click.option(
+    "--agency",
+    "agency_path",
+    type=click.Path(dir_okay=False),
+    help="Tick every site of this agency file, sharing its PostgreSQL with other workers.",
+)
+@click.option("--worker", help="This worker's name in leases and tick records (default host:pid).")
+@click.option("--once", is_flag=True, help="With --agency: tick the due sites once, then exit.")
 @click.option(
     "--every",
     "every_minutes",
@@ -202,7 +238,14 @@ class _Runner:
 )
 @click.option("--pull", is_flag=True, help="git pull --ff-only before each tick.")
 @settings_option
-def run_command(every_minutes: float | None, pull: bool, settings_path: str) -> None:
+def run_command(
+    agency_path: str | None,
+    worker: str | None,
+    once: bool,
+    every_minutes: float | None,
+    pull: bool,
+    settings_path: str,
+) -> None:
     """Tick every few minutes until stopped: the scheduler as a service.
 
     Holds a lock so that one scheduler runs per site (a second exits 1 naming the
@@ -210,11 +253,23 @@ def run_command(every_minutes: float | None, pull: bool, settings_path: str) -> 
     current step, exit 0. A failing tick is logged and retried later, each time later
     (up to an hour). Logs: one line per event.
 
+    With --agency, ticks the sites of an agency file instead (docs/agency.md): run one
+    such worker per machine or several; they share the agency's PostgreSQL, each site's
+    tick is claimed by exactly one of them, and a dead worker's sites are taken over
+    when its lease runs out. --once ticks the due sites it can claim and exits (1 when a
+    tick did not end ok).
+
     Example:
 
         dialogpress run --every 5 --pull
+
+        dialogpress run --agency /etc/dialogpress/agency.yml --worker box-1
     """
     _structured_logging()
+    if agency_path is not None:
+        _run_agency(agency_path, worker, once)
+    if worker is not None or once:
+        fail(_("--worker and --once go with --agency"), EXIT_USAGE)
     try:
         settings = production_settings(settings_path)
         minutes = every_minutes or scheduler_settings(settings).tick_minutes

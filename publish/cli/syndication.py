@@ -13,6 +13,7 @@ from editorial.settings import site_zone
 from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
+    EXIT_USAGE,
     _,
     emit_json,
     error,
@@ -31,7 +32,7 @@ from publish.posting.syndication import Outcome, retract, syndicate
 from publish.settings import max_lateness, moderation_settings
 from publish.site.sitedata import write_site_data
 from publish.states import FAILED, LATE, PENDING, editorial_state, local_time, snippet_state
-from publish.store import channel_state, ledger
+from publish.store import StoreError, channel_state, ledger
 from publish.store.models import Status
 
 
@@ -184,11 +185,57 @@ def _health(context: Context, now: datetime) -> dict[str, dict[str, Any]]:
     return health
 
 
+def _agency_status(agency_path: str, output_format: str) -> None:
+    """``status --agency``: every site's last tick, failures, paused channels, tokens."""
+    from publish.ops.agency import AgencyError, load_agency
+    from publish.ops.agency_run import agency_status
+
+    try:
+        agency = load_agency(agency_path)
+        data = agency_status(agency)
+    except (AgencyError, StoreError, ValueError) as exc:
+        fail(str(exc), EXIT_USAGE)
+    if output_format == "json":
+        emit_json(data)
+        return
+    for site in data["sites"]:
+        last = site["last_tick"]
+        said = (
+            _("%(outcome)s at %(when)s by %(worker)s (%(seconds)s s)", outcome=last["outcome"],
+              when=last["started_at"], worker=last["worker"], seconds=last["seconds"])
+            if last else _("never ticked")
+        )  # fmt: skip
+        click.echo(f"{site['key']} ({site['name']}): " + _("last tick %(said)s", said=said))
+        if site["running"]:
+            click.echo("  " + _("ticking now: %(worker)s, lease until %(until)s",
+                                worker=site["running"]["worker"],
+                                until=site["running"]["lease_until"]))
+        click.echo("  " + _("next tick: %(when)s; failed ticks in a row: %(n)s; failed posts: "
+                            "%(failed)s, late: %(late)s", when=site["next_tick_at"] or "—",
+                            n=site["failures"], failed=site["failed_posts"],
+                            late=site["late_posts"]))
+        if last and last["outcome"] not in ("ok", "skipped") and last["detail"]:
+            click.echo("  " + last["detail"].splitlines()[0][:200])
+        for channel, why in sorted(site["paused_channels"].items()):
+            click.echo("  " + _("paused: %(channel)s: %(reason)s", channel=channel, reason=why))
+        for channel, when in sorted(site["expiring_tokens"].items()):
+            click.echo("  " + _("token of %(channel)s expires %(when)s — renew it",
+                                channel=channel, when=when))
+
+
 @main.command("status")
+@click.option(
+    "--agency",
+    "agency_path",
+    type=click.Path(dir_okay=False),
+    help="Every site of this agency file: last tick, failures, paused channels, tokens.",
+)
 @now_option
 @format_option("text", "json")
 @settings_option
-def status_command(now_text: str | None, output_format: str, settings_path: str) -> None:
+def status_command(
+    agency_path: str | None, now_text: str | None, output_format: str, settings_path: str
+) -> None:
     """Where every snippet stands on every channel, and each channel's health.
 
     States (publish/states.py, the same words as `calendar`): error, draft, awaiting
@@ -197,10 +244,19 @@ def status_command(now_text: str | None, output_format: str, settings_path: str)
     offset; JSON has ISO 8601. Health asks each network whether the
     credentials work and when the token expires (a warning a week before).
 
+    With --agency, one block per site of the agency file instead, from the agency's
+    database: the last tick (outcome, worker, seconds), the next, failed ticks in a row,
+    failed and late posts, paused channels and tokens that expire within a week.
+
     Example:
 
         dialogpress status --format json
+
+        dialogpress status --agency /etc/dialogpress/agency.yml
     """
+    if agency_path is not None:
+        _agency_status(agency_path, output_format)
+        return
     context = open_production(settings_path)
     now = parse_now(now_text, site_zone(context.settings).key)
     rows = _status_rows(context, now)

@@ -524,3 +524,50 @@ class Notification(Base):
 
     def __repr__(self) -> str:
         return f"<Notification {self.id} {self.event_key} → {self.recipient} {self.status}>"
+
+
+# --- issue 20, agency workers (migration 0012): agency-wide, not scoped to a site -------
+
+_AGENCY_OUTCOMES = "'running', 'ok', 'skipped', 'incomplete', 'failed', 'timeout', 'lost', 'error'"
+
+
+class AgencySiteState(Base):
+    """A site of the agency file: when its next tick is due, and who holds it until when."""
+
+    __tablename__ = "agency_sites"
+    __table_args__ = (Index(None, "next_tick_at"),)
+
+    key: Mapped[str] = mapped_column(String(63), primary_key=True)
+    next_tick_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_tick: Mapped[int | None] = mapped_column(BigId)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_tick: Mapped[int | None] = mapped_column(BigId)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<AgencySiteState {self.key} next={self.next_tick_at} owner={self.lease_owner}>"
+
+
+class AgencyTick(Base):
+    """One tick of one site by one worker: its interval and outcome (``running`` meanwhile)."""
+
+    __tablename__ = "agency_ticks"
+    __table_args__ = (
+        CheckConstraint(f"outcome IN ({_AGENCY_OUTCOMES})", name="outcome"),
+        Index(None, "site", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    site: Mapped[str] = mapped_column(String(63))
+    worker: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any]] = mapped_column(Details, default=dict)
+
+    def __repr__(self) -> str:
+        return f"<AgencyTick {self.id} {self.site} {self.outcome} {self.started_at}>"

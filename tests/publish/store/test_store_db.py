@@ -33,6 +33,8 @@ TABLES = {
     "desk_login_attempts",
     "review_requests",
     "review_pieces",
+    "agency_sites",
+    "agency_ticks",
     "review_links",
     "review_decisions",
     "notifications",
