@@ -175,7 +175,8 @@ class Workers:
             if time.monotonic() > deadline:
                 tail = "\n".join(self.log(name)[-3000:] for name in self.procs)
                 ticks = "\n".join(
-                    f"{t.id} {t.site} {t.worker} {t.outcome} {t.started_at:%T}" for t in self.ticks()
+                    f"{t.id} {t.site} {t.worker} {t.outcome} {t.started_at:%T}"
+                    for t in self.ticks()
                 )
                 raise AssertionError(f"timed out waiting for {what}\n{ticks}\n{tail}")
             time.sleep(0.2)
