@@ -1,0 +1,190 @@
+"""Claims and leases on a real PostgreSQL: one holder per site, however many ask at once;
+a lease that runs out is taken over and fences its old holder out; the next due time and
+the back-off follow the outcome. Functions take ``now``, so time is the test's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, select
+
+from publish.cli import main
+from publish.ops.agency import Agency, AgencySite
+from publish.ops.agency_run import (
+    TickResult,
+    agency_status,
+    claim_site,
+    finish_tick,
+    register_sites,
+    renew_lease,
+    run_worker,
+)
+from publish.store import Store
+from publish.store.models import AgencySiteState, AgencyTick
+
+T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+EVERY = timedelta(minutes=5)
+LEASE = 60
+
+
+def agency(url: str, tmp_path: Path, count: int = 5) -> Agency:
+    sites = tuple(
+        AgencySite(f"site-{n}", f"Site {n}", str(tmp_path / "nowhere" / str(n)))
+        for n in range(count)
+    )
+    return Agency(url, tmp_path / "work", LEASE, 5.0, sites)
+
+
+@pytest.fixture
+def engine(postgresql_url: str) -> Iterator[Engine]:
+    store = Store(postgresql_url).upgrade()
+    yield store.engine
+    store.dispose()
+
+
+def ticks(engine: Engine) -> list[AgencyTick]:
+    with engine.connect() as connection:
+        return list(connection.execute(select(AgencyTick).order_by(AgencyTick.id)))  # type: ignore[arg-type]
+
+
+def state(engine: Engine, key: str) -> AgencySiteState:
+    with engine.connect() as connection:
+        row = connection.execute(select(AgencySiteState).where(AgencySiteState.key == key)).one()
+    return row  # type: ignore[return-value]
+
+
+def test_twenty_workers_claiming_at_once_get_each_due_site_once(
+    engine: Engine, postgresql_url: str, tmp_path: Path
+) -> None:
+    config = agency(postgresql_url, tmp_path)
+    register_sites(engine, config, T0)
+    keys = tuple(site.key for site in config.sites)
+    barrier = threading.Barrier(20)
+    got: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker(number: int) -> None:
+        try:
+            barrier.wait()
+            claim = claim_site(engine, keys, f"w{number}", T0, LEASE)
+            if claim is not None:
+                got.append(claim.site)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(got) == sorted(keys)  # every due site once, none twice
+    assert claim_site(engine, keys, "late", T0, LEASE) is None  # all held
+    assert Counter(t.site for t in ticks(engine)) == Counter(keys)
+
+
+def test_a_lapsed_lease_is_taken_over_and_the_old_holder_is_fenced_out(
+    engine: Engine, postgresql_url: str, tmp_path: Path
+) -> None:
+    config = agency(postgresql_url, tmp_path, count=1)
+    register_sites(engine, config, T0)
+    keys = ("site-0",)
+    old = claim_site(engine, keys, "old", T0, LEASE)
+    assert old is not None
+    almost = T0 + timedelta(seconds=LEASE - 1)
+    assert claim_site(engine, keys, "new", almost, LEASE) is None  # still held
+    assert renew_lease(engine, old, "old", almost, LEASE)  # moves the end on
+    lapsed = almost + timedelta(seconds=LEASE)
+    new = claim_site(engine, keys, "new", lapsed, LEASE)
+    assert new is not None and new.tick_id != old.tick_id
+    lost = ticks(engine)[0]
+    assert (lost.outcome, lost.finished_at) == ("lost", lapsed)
+    assert "old stopped renewing its lease; new took over" in (lost.detail or "")
+    # the old holder can neither renew nor record over the new holder's tick
+    assert not renew_lease(engine, old, "old", lapsed, LEASE)
+    assert not finish_tick(engine, old, "old", TickResult("ok"), lapsed, EVERY)
+    assert state(engine, "site-0").lease_owner == "new"
+    assert ticks(engine)[0].outcome == "lost"
+    assert finish_tick(engine, new, "new", TickResult("ok"), lapsed + timedelta(seconds=9), EVERY)
+    after = state(engine, "site-0")
+    assert (after.lease_owner, after.lease_until, after.last_tick) == (None, None, new.tick_id)
+    assert after.next_tick_at == lapsed + EVERY
+
+
+def test_the_next_tick_is_due_every_minutes_after_the_start_and_failures_back_off(
+    engine: Engine, postgresql_url: str, tmp_path: Path
+) -> None:
+    config = agency(postgresql_url, tmp_path, count=1)
+    register_sites(engine, config, T0)
+    keys = ("site-0",)
+    now = T0
+    for outcome, failures, wait in [
+        ("failed", 1, 2 * EVERY), ("timeout", 2, 4 * EVERY), ("ok", 0, EVERY),
+    ]:  # fmt: skip
+        claim = claim_site(engine, keys, "w", now, LEASE)
+        assert claim is not None
+        assert finish_tick(engine, claim, "w", TickResult(outcome), now + timedelta(seconds=20),
+                           EVERY)
+        row = state(engine, "site-0")
+        assert (row.failures, row.next_tick_at) == (failures, now + wait)
+        assert claim_site(engine, keys, "w", now + wait - timedelta(seconds=1), LEASE) is None
+        now = now + wait
+
+
+def test_a_site_that_cannot_be_cloned_or_has_open_secrets_is_an_error_tick_not_a_crash(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    secrets = tmp_path / "open.env"
+    secrets.write_text("DP_TWITTER_CONSUMER_KEY=x\n")
+    secrets.chmod(0o644)
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(remote)], check=True)
+    subprocess.run(["git", "-C", str(remote), "-c", "user.name=A", "-c", "user.email=a@b.c",
+                    "commit", "-q", "--allow-empty", "-m", "start"], check=True)
+    config = Agency(
+        postgresql_url, tmp_path / "work", LEASE, 5.0,
+        (AgencySite("gone", "Gone", str(tmp_path / "missing")),
+         AgencySite("open", "Open", str(remote), secrets=secrets)),
+    )  # fmt: skip
+    report = run_worker(config, worker="w", once=True)
+    assert sorted((site, outcome) for site, outcome, _ in report.ticks) == [
+        ("gone", "error"), ("open", "error")
+    ]
+    recorded = {row["key"]: row for row in agency_status(config)["sites"]}
+    assert "cannot clone" in recorded["gone"]["last_tick"]["detail"]
+    assert "readable by others" in recorded["open"]["last_tick"]["detail"]
+    assert recorded["gone"]["failures"] == 1 and recorded["gone"]["running"] is None
+    # failing sites back off: a second pass right away finds nothing due
+    assert run_worker(config, worker="w", once=True).ticks == []
+
+
+def test_status_agency_shows_every_site_in_text_and_json(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "agency.yml"
+    path.write_text(
+        f"database_url: {postgresql_url}\nworkdir: work\nsites:\n"
+        "  - key: kunde-a\n    name: Kunde A\n    remote: nowhere/a\n"
+        "  - key: kunde-b\n    remote: nowhere/b\n",
+        encoding="utf-8",
+    )
+    run = CliRunner().invoke(main, ["run", "--agency", str(path), "--once", "--worker", "w1"])
+    assert run.exit_code == 1, run.output  # two ticks that could not clone
+    text = CliRunner().invoke(main, ["status", "--agency", str(path)])
+    assert text.exit_code == 0, text.output
+    assert "kunde-a (Kunde A): last tick error at" in text.output
+    assert "by w1" in text.output and "cannot clone" in text.output
+    data = CliRunner().invoke(main, ["status", "--agency", str(path), "--format", "json"])
+    sites = json.loads(data.stdout)["sites"]
+    assert [s["key"] for s in sites] == ["kunde-a", "kunde-b"]
+    assert sites[1]["last_tick"]["outcome"] == "error" and sites[1]["failures"] == 1
+    assert sites[0]["paused_channels"] == {} and sites[0]["expiring_tokens"] == {}
