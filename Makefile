@@ -43,10 +43,13 @@ test: install lint
 # stock Pelican against ours (bench/build.py), and the guideline check on 5,000 pieces
 # (bench/check.py: CPU seconds too, and how it grows with 10× longer posts), and years of
 # comments in the store, inbox and desk at 1,000,000 comments on SQLite and a throw-away
-# PostgreSQL (bench/comments.py; COMMENTS=20000 for a quick look); figures in bench/results/.
+# PostgreSQL (bench/comments.py; COMMENTS=20000 for a quick look), and how many sites one
+# agency worker keeps ticking every 5 minutes, idle and with a change per site per tick
+# (bench/agency.py, on a throw-away PostgreSQL); figures in bench/results/.
 COMMENTS ?= 1000000
 bench: install
 	$(BIN)/python bench/tick.py
+	$(BIN)/python bench/agency.py
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/check.py --scaling 500
 	$(BIN)/python bench/comments.py --comments $(COMMENTS)
