@@ -5,8 +5,10 @@ the back-off follow the outcome. Functions take ``now``, so time is the test's."
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,7 @@ from publish.cli import main
 from publish.ops.agency import Agency, AgencySite
 from publish.ops.agency_run import (
     TickResult,
+    _wait,
     agency_status,
     claim_site,
     finish_tick,
@@ -188,3 +191,22 @@ def test_status_agency_shows_every_site_in_text_and_json(
     assert [s["key"] for s in sites] == ["kunde-a", "kunde-b"]
     assert sites[1]["last_tick"]["outcome"] == "error" and sites[1]["failures"] == 1
     assert sites[0]["paused_channels"] == {} and sites[0]["expiring_tokens"] == {}
+
+
+def test_a_tick_whose_lease_is_in_danger_or_that_overruns_is_killed() -> None:
+    """The worker kills its child when the heartbeat fails (before another worker may take
+    the site) and when the tick overruns its time limit; a stop request lets it finish."""
+    never = threading.Event()
+    child = subprocess.Popen(["sleep", "30"])
+    started = time.monotonic()
+    assert _wait(child, 60, lambda: False, never) == "lost"
+    assert child.returncode == -signal.SIGKILL and time.monotonic() - started < 5
+    child = subprocess.Popen(["sleep", "30"])
+    assert _wait(child, 0.3, lambda: True, never) == "timeout"
+    assert child.returncode == -signal.SIGTERM
+    stop = threading.Event()
+    stop.set()
+    child = subprocess.Popen(["sh", "-c", "trap 'exit 0' TERM; sleep 30 & wait"])
+    time.sleep(0.2)  # the shell has set its trap
+    assert _wait(child, 60, lambda: True, stop) is None  # told to stop, it ended by itself
+    assert child.returncode == 0

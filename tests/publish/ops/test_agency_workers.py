@@ -205,6 +205,23 @@ def site_store(url: str, key: str) -> Store:
     return cast(Store, cast(Any, Store)(url, site=key).upgrade())
 
 
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux: /proc/<pid>/task/*/children)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, killed but not yet reaped by init, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def overlaps(intervals: list[tuple[datetime, datetime]]) -> list[str]:
     ordered = sorted(intervals)
     return [
@@ -239,9 +256,13 @@ def test_three_workers_tick_twelve_sites_post_each_part_once_and_take_over_a_kil
         victim_tick = running()[0]
         time.sleep(1.0)
         victim = victim_tick.worker
+        orphans = children(workers.procs[victim].pid)
+        assert orphans, "the worker runs its tick as a child process"
         workers.procs[victim].send_signal(signal.SIGKILL)
         workers.procs[victim].wait()
         killed_at = workers.now()
+        # its tick dies with it (PR_SET_PDEATHSIG): no orphan goes on ticking the site
+        workers.wait_for(lambda: not any(alive(pid) for pid in orphans), "the orphan to die", 10)
 
         def done() -> bool:
             ticks = workers.ticks()
