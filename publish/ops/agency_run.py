@@ -14,13 +14,14 @@ machine) stops renewing: after ``lease_seconds`` any other worker claims the sit
 marks the dead worker's tick ``lost`` with its end at the lease's end, so recorded
 intervals never overlap.
 
-Each tick is a child process, ``python -m publish.cli tick --pull`` in the site's own git
+Each tick is a child process, ``dialogpress tick --pull`` in the site's own git
 workspace (``<workdir>/<key>``, cloned on first use), with ``DP_DATABASE_URL`` (the
 agency's database), ``DP_SITE`` (the store's site key) and that site's secrets file in its
 environment, and none of the worker's other ``DP_*`` variables: a client's tokens never
-reach another client's tick. On Linux the child dies with its worker (``PR_SET_PDEATHSIG``);
-a worker that cannot renew its lease for three quarters of it kills its child itself, before
-another worker may take the site. The child has a time limit (``tick_timeout_seconds``).
+reach another client's tick. On Linux the child dies with its worker
+(:mod:`publish.cli.tick_child`, ``PR_SET_PDEATHSIG``); a worker that cannot renew its
+lease for three quarters of it kills its child itself, before another worker may take
+the site. The child has a time limit (``tick_timeout_seconds``).
 
 Times come from the database's clock (:func:`database_now`), not the machines': workers
 on several hosts judge leases by one clock. Every function takes ``now`` so that tests and
@@ -30,12 +31,9 @@ the benchmark can drive it.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -306,19 +304,6 @@ def prepare_workspace(agency: Agency, site: AgencySite) -> Path:
     return workspace
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that makes the child get SIGKILL when its worker dies (Linux)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    pr_set_pdeathsig = 1
-
-    def preexec() -> None:
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-    return preexec
-
-
 def _tail(path: Path) -> str:
     data = path.read_bytes()[-DETAIL_CHARS:] if path.exists() else b""
     return data.decode("utf-8", "replace").strip()
@@ -330,28 +315,25 @@ def run_tick_child(
     environ: Mapping[str, str],
     keep_going: Callable[[], bool],
     stop: threading.Event,
-    on_started: Callable[[], None] = lambda: None,
 ) -> TickResult:
     """Run one site's tick as a child process and say how it ended.
 
+    The child is :mod:`publish.cli.tick_child`, which dies with this worker.
     ``keep_going`` is asked while it runs: False (the lease is in danger) kills the
     child at once. ``stop`` set (the worker was told to stop) sends it SIGTERM and waits
-    :data:`STOP_GRACE_SECONDS`. ``on_started`` is called once the child runs (the
-    heartbeat starts then: no thread may run while the child is forked).
+    :data:`STOP_GRACE_SECONDS`.
     """
     try:
         workspace = prepare_workspace(agency, site)
         env = child_environment(site, agency.database_url, environ)
     except GitError as exc:
-        on_started()
         return TickResult("error", detail=f"cannot clone {site.remote}: {exc.reason}")
     except SecretsError as exc:
-        on_started()
         return TickResult("error", detail=str(exc))
     settings = workspace / site.settings
     command = [
-        sys.executable, "-m", "publish.cli", "tick", "--pull", "--format", "json",
-        "--settings", str(settings),
+        sys.executable, "-m", "publish.cli.tick_child", str(os.getpid()),
+        "tick", "--pull", "--format", "json", "--settings", str(settings),
     ]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix=f"dp-tick-{site.key}-") as tmp:
         out_path, err_path = Path(tmp, "stdout"), Path(tmp, "stderr")
@@ -363,9 +345,7 @@ def run_tick_child(
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                preexec_fn=_die_with_parent(),  # no other thread runs yet (see on_started)
             )
-            on_started()
             outcome = _wait(process, agency.tick_timeout_seconds, keep_going, stop)
         stdout = out_path.read_text(encoding="utf-8", errors="replace")
         stderr = _tail(err_path)
@@ -439,8 +419,7 @@ class _Heartbeat:
         self._thread = threading.Thread(target=self._run, name=f"lease-{claim.site}", daemon=True)
 
     def start(self) -> None:
-        if not self._thread.is_alive():
-            self._thread.start()
+        self._thread.start()
 
     def healthy(self) -> bool:
         return not self.lost and time.monotonic() - self.renewed < 0.75 * self.lease_seconds
@@ -494,8 +473,9 @@ def tick_one(
     if site is None:  # claimed among the file's keys: cannot happen
         raise RuntimeError(f"claimed {claim.site}, which the agency file does not list")
     heartbeat = _Heartbeat(engine, claim, worker, agency.lease_seconds)
+    heartbeat.start()  # before the clone, which may take longer than a lease
     try:
-        result = run_tick_child(agency, site, environ, heartbeat.healthy, stop, heartbeat.start)
+        result = run_tick_child(agency, site, environ, heartbeat.healthy, stop)
     except Exception as exc:  # an OSError starting the child: recorded, never fatal
         logger.exception("event=agency.tick_crashed site=%s", claim.site)
         result = TickResult("error", detail=f"{type(exc).__name__}: {exc}")

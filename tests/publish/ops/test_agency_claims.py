@@ -5,8 +5,10 @@ the back-off follow the outcome. Functions take ``now``, so time is the test's."
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -210,3 +212,18 @@ def test_a_tick_whose_lease_is_in_danger_or_that_overruns_is_killed() -> None:
     time.sleep(0.2)  # the shell has set its trap
     assert _wait(child, 60, lambda: True, stop) is None  # told to stop, it ended by itself
     assert child.returncode == 0
+
+
+def test_the_tick_child_runs_the_command_only_for_the_worker_that_started_it() -> None:
+    """It runs ``dialogpress`` for the parent it was told of; started by anyone else (its
+    worker died before it could ask to die with it), it ticks nothing."""
+    module = [sys.executable, "-m", "publish.cli.tick_child"]
+    mine = subprocess.run([*module, str(os.getpid()), "--version"], capture_output=True,
+                          text=True, check=False, timeout=60)  # fmt: skip
+    assert mine.returncode == 0 and "version" in mine.stdout, mine.stderr
+    orphan = subprocess.run([*module, "1", "--version"], capture_output=True, text=True,
+                            check=False, timeout=60)  # fmt: skip
+    assert orphan.returncode == 1 and "not ticking" in orphan.stderr and not orphan.stdout
+    usage = subprocess.run([*module, "tick"], capture_output=True, text=True, check=False,
+                           timeout=60)  # fmt: skip
+    assert usage.returncode == 2 and "usage:" in usage.stderr
