@@ -9,8 +9,9 @@ a throw-away PostgreSQL, and lets one worker (``run_worker(once=True)``, each ti
 
 1. a first pass (clone, full build, deploy), reported but not the figure;
 2. ``--rounds`` idle passes: nothing changed, every tick must skip the build;
-3. ``--rounds`` passes with one change per site per tick: an editor's commit to one post
-   in each site's remote, which the tick pulls, builds (incrementally) and deploys.
+3. ``--rounds`` passes with one change per site per tick: an approved edit of one post
+   in each site's remote (the editor commits, the client signs), which the tick pulls,
+   builds (incrementally) and deploys.
 
 Sites per 5 minutes = 300 s / (a pass's wall seconds / sites): claims, heartbeats, the
 child's start and the tick itself all count. No network: the children get no ``DP_*``
@@ -81,14 +82,12 @@ def make_agency(folder: Path, url: str, sites: int, posts: int) -> Path:
     return path
 
 
-def change_every_site(folder: Path, round_number: int) -> None:
-    """One editor's commit per site: a line added to one post, in the site's remote."""
+def change_every_site(folder: Path) -> None:
+    """One approved edit per site, in its remote: the editor commits a line added to a
+    post, the client signs it (bench/tick.py's ``edit_one_post``); the tick pulls it."""
     tick = _tick_script()
-    for remote in sorted((folder / "remotes").iterdir()):
-        posts = sorted((remote / "content" / "posts").glob("*.md"))
-        with posts[round_number % len(posts)].open("a", encoding="utf-8") as post:
-            post.write(f"\nNachtrag {round_number}: Die Störung ist behoben.\n")
-        tick._git(remote, "commit", "--quiet", "-am", f"Nachtrag {round_number}")
+    for remote in sorted(p for p in (folder / "remotes").iterdir() if (p / ".git").is_dir()):
+        tick.edit_one_post(remote)
 
 
 def one_pass(agency_path: Path, label: str) -> dict[str, Any]:
@@ -137,7 +136,7 @@ def run(sites: int, posts: int, rounds: int) -> dict[str, Any]:
         idle = [one_pass(agency_path, f"idle-{n}") for n in range(1, rounds + 1)]
         changed = []
         for n in range(1, rounds + 1):
-            change_every_site(folder, n)
+            change_every_site(folder)
             changed.append(one_pass(agency_path, f"change-{n}"))
     for row in idle:
         if row["built"]:
