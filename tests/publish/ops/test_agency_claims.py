@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner
@@ -32,7 +33,7 @@ from publish.ops.agency_run import (
     renew_lease,
     run_worker,
 )
-from publish.store import Store
+from publish.store import Store, channel_state
 from publish.store.models import AgencySiteState, AgencyTick
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -227,3 +228,32 @@ def test_the_tick_child_runs_the_command_only_for_the_worker_that_started_it() -
     usage = subprocess.run([*module, "tick"], capture_output=True, text=True, check=False,
                            timeout=60)  # fmt: skip
     assert usage.returncode == 2 and "usage:" in usage.stderr
+
+
+def test_status_shows_each_sites_own_paused_channels_and_expiring_tokens(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    """One database, two sites: a pause and a token of client A never show as client B's."""
+    config = agency(postgresql_url, tmp_path, count=2)
+
+    def site_store(key: str) -> Store:
+        return cast(Store, cast(Any, Store)(postgresql_url, site=key).upgrade())
+
+    a = site_store("site-0")
+    try:
+        with a.transaction() as session:
+            channel_state.pause(session, "twitter", T0 + timedelta(hours=1), "rate limit", T0)
+            channel_state.record_token_expiry(session, "facebook", T0 + timedelta(days=3), T0)
+    finally:
+        a.dispose()
+    b = site_store("site-1")
+    try:
+        with b.transaction() as session:
+            channel_state.record_token_expiry(session, "facebook", T0 + timedelta(days=60), T0)
+    finally:
+        b.dispose()
+    sites = {row["key"]: row for row in agency_status(config, now=T0)["sites"]}
+    assert sites["site-0"]["paused_channels"] == {"twitter": "rate limit"}
+    assert list(sites["site-0"]["expiring_tokens"]) == ["facebook"]
+    assert sites["site-1"]["paused_channels"] == {} and sites["site-1"]["expiring_tokens"] == {}
+    assert sites["site-0"]["last_tick"] is None and sites["site-0"]["next_tick_at"] is None
