@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
 #: what a tick child's stderr keeps in the tick record when it fails
 DETAIL_CHARS = 2000
-#: how long a tick told to stop (SIGTERM) may finish its step before it is killed
+#: how long an overrunning tick may take to stop on SIGTERM before it is killed
 STOP_GRACE_SECONDS = 30.0
 CLONE_TIMEOUT_SECONDS = 600.0
 #: outcomes after which a site's failures count up (and it backs off)
@@ -314,14 +314,13 @@ def run_tick_child(
     site: AgencySite,
     environ: Mapping[str, str],
     keep_going: Callable[[], bool],
-    stop: threading.Event,
 ) -> TickResult:
     """Run one site's tick as a child process and say how it ended.
 
     The child is :mod:`publish.cli.tick_child`, which dies with this worker.
     ``keep_going`` is asked while it runs: False (the lease is in danger) kills the
-    child at once. ``stop`` set (the worker was told to stop) sends it SIGTERM and waits
-    :data:`STOP_GRACE_SECONDS`.
+    child at once; one that overruns ``tick_timeout_seconds`` gets SIGTERM, then after
+    :data:`STOP_GRACE_SECONDS` SIGKILL.
     """
     try:
         workspace = prepare_workspace(agency, site)
@@ -345,8 +344,10 @@ def run_tick_child(
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
+                # Ctrl-C at the worker's terminal is the worker's to handle, not the tick's
+                start_new_session=True,
             )
-            outcome = _wait(process, agency.tick_timeout_seconds, keep_going, stop)
+            outcome = _wait(process, agency.tick_timeout_seconds, keep_going)
         stdout = out_path.read_text(encoding="utf-8", errors="replace")
         stderr = _tail(err_path)
     code = process.returncode
@@ -370,11 +371,13 @@ def _wait(
     process: subprocess.Popen[bytes],
     timeout: float,
     keep_going: Callable[[], bool],
-    stop: threading.Event,
 ) -> str | None:
-    """Wait for the child; the reason it was killed (``timeout``, ``lost``), or None."""
+    """Wait for the child; the reason it was killed (``timeout``, ``lost``), or None.
+
+    A worker told to stop lets its tick finish (a half-done deploy or post would be
+    worse than waiting); only the time limit and a lease in danger cut it short.
+    """
     deadline = time.monotonic() + timeout
-    told_to_stop_at: float | None = None
     while True:
         try:
             process.wait(timeout=0.1)
@@ -394,11 +397,6 @@ def _wait(
                 process.kill()
                 process.wait()
             return "timeout"
-        if stop.is_set() and told_to_stop_at is None:
-            told_to_stop_at = time.monotonic()
-            process.terminate()
-        if told_to_stop_at is not None and time.monotonic() - told_to_stop_at > STOP_GRACE_SECONDS:
-            process.kill()
 
 
 class _Heartbeat:
@@ -462,7 +460,6 @@ def tick_one(
     engine: Engine,
     worker: str,
     environ: Mapping[str, str],
-    stop: threading.Event,
 ) -> tuple[Claim, TickResult] | None:
     """Claim one due site and tick it; None when no site is due (or all are held)."""
     keys = tuple(site.key for site in agency.sites)
@@ -475,7 +472,7 @@ def tick_one(
     heartbeat = _Heartbeat(engine, claim, worker, agency.lease_seconds)
     heartbeat.start()  # before the clone, which may take longer than a lease
     try:
-        result = run_tick_child(agency, site, environ, heartbeat.healthy, stop)
+        result = run_tick_child(agency, site, environ, heartbeat.healthy)
     except Exception as exc:  # an OSError starting the child: recorded, never fatal
         logger.exception("event=agency.tick_crashed site=%s", claim.site)
         result = TickResult("error", detail=f"{type(exc).__name__}: {exc}")
@@ -497,6 +494,9 @@ def run_worker(
 ) -> WorkerReport:
     """Tick due sites until ``stop`` is set (``once``: until no site is due that it can claim).
 
+    A tick that runs when ``stop`` is set finishes first (SIGTERM: the worker exits
+    after it); give the service manager a stop timeout longer than a tick.
+
     An idle worker looks again after at most ``idle_seconds`` (sooner when the next site
     is due sooner), so that a dead worker's sites are taken soon after its leases end.
 
@@ -513,7 +513,7 @@ def run_worker(
         register_sites(engine, agency, database_now(engine))
         logger.info("event=agency.worker_started worker=%s sites=%s", name, len(agency.sites))
         while not stop.is_set():
-            done = tick_one(agency, engine, name, environ, stop)
+            done = tick_one(agency, engine, name, environ)
             if done is not None:
                 claim, result = done
                 seconds = (database_now(engine) - claim.started_at).total_seconds()
