@@ -256,8 +256,8 @@ def run_command(
     With --agency, ticks the sites of an agency file instead (docs/agency.md): run one
     such worker per machine or several; they share the agency's PostgreSQL, each site's
     tick is claimed by exactly one of them, and a dead worker's sites are taken over
-    when its lease runs out. --once ticks the due sites it can claim and exits (1 when a
-    tick did not end ok).
+    when its lease runs out. SIGTERM lets the running tick finish, then exit 0. --once
+    ticks the due sites it can claim and exits (1 when a tick did not end ok).
 
     Example:
 
