@@ -11,7 +11,8 @@ ticks. Then:
   (``agency_ticks``) nor the runs the ticks recorded themselves (``scheduler_runs``, in
   the site's own view of the store) overlap;
 - the killed worker's site is taken over by another worker once its lease (3 s) ran out;
-- the tick latency per site is reported (printed and in the test's properties).
+- the tick latency per site is reported (printed in every run, and in the test's
+  properties for the JUnit report).
 
 All sites have the same file names, so the pieces' ids are the same on every site: only
 the store's site scoping keeps one client's ledger from answering for another's.
@@ -236,6 +237,7 @@ def test_three_workers_tick_twelve_sites_post_each_part_once_and_take_over_a_kil
     sandbox: Sandbox,
     postgresql_url: str,
     record_property: Callable[[str, object], None],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     agency_path = make_agency(tmp_path, sandbox, postgresql_url)
     agency = load_agency(agency_path)
@@ -361,6 +363,7 @@ def test_three_workers_tick_twelve_sites_post_each_part_once_and_take_over_a_kil
         )
     report.append(f"  takeover of {lost.site} after the kill: {takeover:.1f} s "
                   f"(lease {LEASE_SECONDS} s, longest tick {longest:.1f} s)")
-    print("\n".join(report))
+    with capsys.disabled():  # reported in every run, not only with -s
+        print("\n" + "\n".join(report))
     record_property("tick_latency", latency)
     record_property("takeover_seconds", round(takeover, 2))
