@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -75,9 +75,11 @@ class AgencySite:
 
 @dataclass(frozen=True)
 class Agency:
-    """The agency file as read: one database, one workdir, the sites in file order."""
+    """The agency file as read: one database, one workdir, the sites in file order.
 
-    database_url: str
+    The database URL holds its password: it stays out of the repr (and so of logs)."""
+
+    database_url: str = field(repr=False)
     workdir: Path
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     every_minutes: float = DEFAULT_EVERY_MINUTES

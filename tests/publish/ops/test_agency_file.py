@@ -38,7 +38,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_a_good_file_is_read_with_its_paths_resolved_and_defaults_filled(tmp_path: Path) -> None:
     agency = load_agency(write(tmp_path, GOOD), {"DP_AGENCY_DATABASE_URL": URL})
-    assert agency.database_url == URL
+    assert agency.database_url == URL and URL not in repr(agency)  # it holds the password
     assert agency.workdir == tmp_path / "work"
     assert (agency.lease_seconds, agency.every_minutes) == (30, 2.5)
     a, b = agency.sites
