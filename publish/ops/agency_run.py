@@ -289,18 +289,27 @@ def child_environment(
 
 
 def prepare_workspace(agency: Agency, site: AgencySite) -> Path:
-    """The site's git workspace, cloned from its remote on first use (the tick pulls)."""
+    """The site's git workspace, cloned from its remote on first use (the tick pulls).
+
+    The clone goes to a folder of its own and is renamed into place when complete: a
+    worker that dies while cloning leaves no half-made workspace for the next one.
+    """
     workspace = agency.workspace(site)
     if (workspace / ".git").exists():
         return workspace
     workspace.parent.mkdir(parents=True, exist_ok=True)
     logger.info("event=agency.clone site=%s remote=%s", site.key, site.remote)
-    git.run(
-        ["clone", "--quiet", "--branch", site.branch, "--", site.remote, str(workspace)],
-        cwd=workspace.parent,
-        timeout=CLONE_TIMEOUT_SECONDS,
-        ssh=True,
-    )
+    with tempfile.TemporaryDirectory(prefix=f".{site.key}.clone-", dir=workspace.parent) as tmp:
+        fresh = Path(tmp) / site.key
+        git.run(
+            ["clone", "--quiet", "--branch", site.branch, "--", site.remote, str(fresh)],
+            cwd=workspace.parent,
+            timeout=CLONE_TIMEOUT_SECONDS,
+            ssh=True,
+        )
+        if workspace.exists() and not any(workspace.iterdir()):
+            workspace.rmdir()  # an empty folder an operator made: the clone takes its place
+        fresh.rename(workspace)
     return workspace
 
 
