@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
+from editorial.git import GitError
 from publish.cli import main
 from publish.ops.agency import Agency, AgencySite
 from publish.ops.agency_run import (
@@ -29,6 +30,7 @@ from publish.ops.agency_run import (
     agency_status,
     claim_site,
     finish_tick,
+    prepare_workspace,
     register_sites,
     renew_lease,
     run_worker,
@@ -252,3 +254,23 @@ def test_status_shows_each_sites_own_paused_channels_and_expiring_tokens(
     assert list(sites["site-0"]["expiring_tokens"]) == ["facebook"]
     assert sites["site-1"]["paused_channels"] == {} and sites["site-1"]["expiring_tokens"] == {}
     assert sites["site-0"]["last_tick"] is None and sites["site-0"]["next_tick_at"] is None
+
+
+def test_a_workspace_is_cloned_once_and_a_failed_clone_leaves_none(tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    subprocess.run(["git", "init", "-q", "-b", "live", str(remote)], check=True)
+    (remote / "pelicanconf.py").write_text("PATH = 'content'\n")
+    subprocess.run(["git", "-C", str(remote), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(remote), "-c", "user.name=A", "-c", "user.email=a@b.c",
+                    "commit", "-q", "-m", "start"], check=True)  # fmt: skip
+    site = AgencySite("kunde", "Kunde", str(remote), branch="live")
+    config = Agency("postgresql://unused", tmp_path / "work", LEASE, 5.0, (site,))
+    workspace = prepare_workspace(config, site)
+    assert workspace == tmp_path / "work" / "kunde"
+    assert (workspace / "pelicanconf.py").is_file()
+    (workspace / "local-note").write_text("kept")
+    assert prepare_workspace(config, site) == workspace and (workspace / "local-note").exists()
+    gone = AgencySite("gone", "Gone", str(tmp_path / "missing"))
+    with pytest.raises(GitError):
+        prepare_workspace(config, gone)
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["kunde"]  # no leftovers
