@@ -558,14 +558,6 @@ def _idle(engine: Engine, agency: Agency, longest: float) -> float:
 TOKEN_WARNING = timedelta(days=7)
 
 
-def _scoped(store: Store, key: str) -> Store:
-    """The store's view of one site (``Store.scoped``, issue 20's site column)."""
-    scoped = getattr(store, "scoped", None)
-    if scoped is None:  # a store from before the site column: one site, the whole store
-        return store
-    return cast(Store, scoped(key))
-
-
 def _iso(when: datetime | None) -> str | None:
     return when.isoformat(timespec="seconds") if when is not None else None
 
@@ -604,7 +596,7 @@ def agency_status(agency: Agency, now: datetime | None = None) -> dict[str, Any]
         for site in agency.sites:
             state = states.get(site.key)
             last = ticks.get(state.last_tick) if state is not None and state.last_tick else None
-            view = _scoped(store, site.key)
+            view = store.scoped(site.key)
             with view.read() as session:
                 paused = {
                     s.channel: s.auth_problem or s.paused_reason or "paused"

@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner
@@ -234,7 +233,7 @@ def test_status_shows_each_sites_own_paused_channels_and_expiring_tokens(
     config = agency(postgresql_url, tmp_path, count=2)
 
     def site_store(key: str) -> Store:
-        return cast(Store, cast(Any, Store)(postgresql_url, site=key).upgrade())
+        return Store(postgresql_url, site=key).upgrade()
 
     a = site_store("site-0")
     try:

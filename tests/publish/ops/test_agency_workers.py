@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -203,7 +203,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 def site_store(url: str, key: str) -> Store:
     """The site's view of the agency's store (issue 20: every row carries its site)."""
-    return cast(Store, cast(Any, Store)(url, site=key).upgrade())
+    return Store(url, site=key).upgrade()
 
 
 def children(pid: int) -> list[int]:
