@@ -21,6 +21,7 @@ the store's site scoping keeps one client's ledger from answering for another's.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import statistics
@@ -35,9 +36,11 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 from gitsite import JONAS, LENA, PETRA, GitSite, make_keys
 from sqlalchemy import create_engine, select
 
+from publish.cli import main
 from publish.ops.agency import load_agency
 from publish.sandbox import Sandbox
 from publish.store import Store, ledger
@@ -343,6 +346,15 @@ def test_three_workers_tick_twelve_sites_post_each_part_once_and_take_over_a_kil
     # free as soon as the lease ends; taken when a worker is between ticks
     assert takeover <= LEASE_SECONDS + longest + 6, (takeover, longest)
     assert not any(t.worker == victim and t.started_at > killed_at for t in ticks)
+
+    # `status --agency` tells it the same way: every site's last tick ok, nothing paused
+    shown = CliRunner().invoke(main, ["status", "--agency", str(agency_path), "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    status = {row["key"]: row for row in json.loads(shown.stdout)["sites"]}
+    assert sorted(status) == keys
+    for key, row in status.items():
+        assert row["last_tick"]["outcome"] in OK_OUTCOMES and row["running"] is None, row
+        assert row["failed_posts"] == 0 and row["paused_channels"] == {}, (key, row)
 
     # the tick latency per site: how long its ticks took, the first (build and post) apart
     report = [f"agency: {SITES} sites, {WORKERS} workers (one killed), {wall:.0f} s wall"]
