@@ -196,6 +196,8 @@ class _Runner:
 
 def _run_agency(agency_path: str, worker: str | None, once: bool) -> NoReturn:
     """``run --agency``: a worker of the agency (publish.ops.agency_run), until stopped."""
+    from sqlalchemy.exc import DBAPIError
+
     from publish.ops.agency import AgencyError, load_agency
     from publish.ops.agency_run import run_worker
 
@@ -215,6 +217,8 @@ def _run_agency(agency_path: str, worker: str | None, once: bool) -> NoReturn:
         report = run_worker(agency, worker=worker, once=once, stop=stop)
     except (StoreError, ValueError) as exc:
         fail(str(exc), EXIT_USAGE)
+    except DBAPIError as exc:  # the database went away during --once
+        fail(str(exc).strip().splitlines()[0], EXIT_FINDINGS)
     failed = [site for site, outcome, _ in report.ticks if outcome not in ("ok", "skipped")]
     for site, outcome, seconds in report.ticks:
         logger.info("event=agency.summary site=%s outcome=%s seconds=%.1f", site, outcome, seconds)

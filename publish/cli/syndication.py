@@ -187,6 +187,8 @@ def _health(context: Context, now: datetime) -> dict[str, dict[str, Any]]:
 
 def _agency_status(agency_path: str, output_format: str) -> None:
     """``status --agency``: every site's last tick, failures, paused channels, tokens."""
+    from sqlalchemy.exc import DBAPIError
+
     from publish.ops.agency import AgencyError, load_agency
     from publish.ops.agency_run import agency_status
 
@@ -195,6 +197,8 @@ def _agency_status(agency_path: str, output_format: str) -> None:
         data = agency_status(agency)
     except (AgencyError, StoreError, ValueError) as exc:
         fail(str(exc), EXIT_USAGE)
+    except DBAPIError as exc:  # the database went away while reading
+        fail(str(exc).strip().splitlines()[0], EXIT_FINDINGS)
     if output_format == "json":
         emit_json(data)
         return

@@ -47,6 +47,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
 
 from editorial import git
 from editorial.git import GitError
@@ -522,19 +523,32 @@ def run_worker(
         register_sites(engine, agency, database_now(engine))
         logger.info("event=agency.worker_started worker=%s sites=%s", name, len(agency.sites))
         while not stop.is_set():
-            done = tick_one(agency, engine, name, environ)
-            if done is not None:
-                claim, result = done
-                seconds = (database_now(engine) - claim.started_at).total_seconds()
-                report.ticks.append((claim.site, result.outcome, seconds))
-                continue
-            if once:
-                break
-            stop.wait(_idle(engine, agency, idle_seconds))
+            try:
+                done = tick_one(agency, engine, name, environ)
+                if done is not None:
+                    claim, result = done
+                    seconds = (database_now(engine) - claim.started_at).total_seconds()
+                    report.ticks.append((claim.site, result.outcome, seconds))
+                    continue
+                if once:
+                    break
+                wait = _idle(engine, agency, idle_seconds)
+            except DBAPIError as exc:
+                # the database is away (restart, network): a service waits and tries again;
+                # a tick it could not record is taken over as lost when its lease ends
+                if once:
+                    raise
+                logger.error("event=agency.database_error error=%s", _first_line(exc))
+                wait = idle_seconds
+            stop.wait(wait)
     finally:
         store.dispose()
     logger.info("event=agency.worker_stopped worker=%s ticks=%s", name, len(report.ticks))
     return report
+
+
+def _first_line(exc: BaseException) -> str:
+    return '"' + str(exc).strip().splitlines()[0].replace('"', "'") + '"' if str(exc) else '""'
 
 
 def _idle(engine: Engine, agency: Agency, longest: float) -> float:

@@ -5,6 +5,7 @@ the back-off follow the outcome. Functions take ``now``, so time is the test's."
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -36,6 +37,7 @@ from publish.ops.agency_run import (
 )
 from publish.store import Store, channel_state
 from publish.store.models import AgencySiteState, AgencyTick
+from tests.conftest import PostgresServer
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 EVERY = timedelta(minutes=5)
@@ -273,3 +275,36 @@ def test_a_workspace_is_cloned_once_and_a_failed_clone_leaves_none(tmp_path: Pat
     with pytest.raises(GitError):
         prepare_workspace(config, gone)
     assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["kunde"]  # no leftovers
+
+
+def test_a_worker_outlives_its_database_going_away_and_stops_when_told(
+    postgresql_server: PostgresServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database dropped under an idle service worker: it logs, waits and tries again
+    (never a traceback, never an exit), and still stops at SIGTERM's event."""
+    name = postgresql_server.create_database()
+    config = agency(postgresql_server.url(name), tmp_path, count=1)
+    stop = threading.Event()
+    outcome: list[object] = []
+
+    def serve() -> None:
+        try:
+            outcome.append(run_worker(config, worker="w", stop=stop, idle_seconds=0.2))
+        except BaseException as exc:  # reported below
+            outcome.append(exc)
+
+    with caplog.at_level(logging.INFO, logger="publish.ops.agency_run"):
+        thread = threading.Thread(target=serve)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while "event=agency.claimed" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.1)  # the one site's tick (it cannot clone: an error tick)
+        postgresql_server.drop_database(name)
+        while "event=agency.database_error" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert thread.is_alive(), outcome
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and not isinstance(outcome[0], BaseException), outcome
+    assert "event=agency.database_error" in caplog.text
