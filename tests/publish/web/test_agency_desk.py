@@ -4,19 +4,23 @@ across sites by due time, granting and revoking, and the one-site desk unchanged
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import inspect
 
-from publish.store import Store, channel_state
+from publish.cli import main
+from publish.store import Store, audit, channel_state
 from publish.store.models import Comment
 from publish.web import site_roles
 from publish.web.accounts import AccountError
-from tests.publish.web.agency_site import ADMIN, LENA, AgencyDesk, make_agency
+from publish.web.agency_file import AgencyError, load_agency
+from tests.publish.web.agency_site import ADMIN, LENA, AgencyDesk, make_agency, write_agency
 from tests.publish.web.conftest import NOW, Desk, email
 
 
@@ -206,3 +210,126 @@ def test_migration_0011_adds_and_removes_the_roles_table(tmp_path: Path) -> None
         store.upgrade()
         columns = {c["name"] for c in inspect(store.engine).get_columns("desk_site_roles")}
         assert columns == {"id", "user_id", "site", "role", "granted_by", "granted_at"}
+
+
+def test_the_cli_adds_grants_lists_and_revokes_roles_per_site(
+    site_root: Path, tmp_path: Path
+) -> None:
+    path = write_agency(tmp_path / "agency", site_root)
+    runner = CliRunner()
+    env = {"DP_ACTOR": "chefin@agentur-kranich.example"}
+    agency = ["--agency", str(path)]
+    added = runner.invoke(
+        main,
+        [
+            "user",
+            "add",
+            "Jonas@agentur-kranich.example",
+            "--role",
+            "moderator",
+            *agency,
+            "--site",
+            "mueller",
+        ],
+        env=env,
+    )
+    assert added.exit_code == 0, added.output
+    assert "added jonas@agentur-kranich.example as moderator (and on mueller)" in added.output
+    granted = runner.invoke(
+        main,
+        [
+            "user",
+            "grant",
+            "jonas@agentur-kranich.example",
+            *agency,
+            "--site",
+            "weber",
+            "--role",
+            "editor",
+        ],
+        env=env,
+    )
+    assert granted.exit_code == 0, granted.output
+    listed = runner.invoke(main, ["user", "list", "--format", "json", *agency], env=env)
+    assert json.loads(listed.output)[0]["sites"] == {"mueller": "moderator", "weber": "editor"}
+    revoked = runner.invoke(
+        main,
+        ["user", "revoke", "jonas@agentur-kranich.example", *agency, "--site", "weber"],
+        env=env,
+    )
+    assert revoked.exit_code == 0 and "no role on weber any more" in revoked.output
+    again = runner.invoke(
+        main,
+        ["user", "revoke", "jonas@agentur-kranich.example", *agency, "--site", "weber"],
+        env=env,
+    )
+    assert again.exit_code != 0 and "had no role on weber" in again.output
+    unknown = runner.invoke(
+        main,
+        [
+            "user",
+            "grant",
+            "jonas@agentur-kranich.example",
+            *agency,
+            "--site",
+            "nowhere",
+            "--role",
+            "editor",
+        ],
+        env=env,
+    )
+    assert unknown.exit_code == 2
+    assert "no site 'nowhere' (the file lists mueller, schmidt, weber)" in unknown.output
+    nobody = runner.invoke(
+        main,
+        [
+            "user",
+            "grant",
+            "nobody@agentur-kranich.example",
+            *agency,
+            "--site",
+            "weber",
+            "--role",
+            "editor",
+        ],
+        env=env,
+    )
+    assert nobody.exit_code != 0 and "there is no account nobody@" in nobody.output
+    no_agency = runner.invoke(
+        main,
+        [
+            "user",
+            "add",
+            "x@agentur-kranich.example",
+            "--role",
+            "editor",
+            "--site",
+            "weber",
+            "-s",
+            str(site_root / "pelicanconf.py"),
+        ],
+        env=env,
+    )
+    assert no_agency.exit_code == 2 and "--site needs --agency FILE" in no_agency.output
+    with Store(load_agency(path).database_url) as store, store.read() as session:
+        events = audit.events_for(session, "desk-user", "jonas@agentur-kranich.example")
+        actions = [event.action for event in events]
+    assert "desk-user.site-role-granted" in actions and "desk-user.site-role-revoked" in actions
+
+
+def test_a_bad_agency_file_is_refused_with_file_line_and_field(
+    site_root: Path, tmp_path: Path
+) -> None:
+    path = write_agency(tmp_path / "agency", site_root)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("key: schmidt", "key: Schmidt GmbH"), encoding="utf-8")
+    with pytest.raises(AgencyError, match=r"agency.yml:8: sites\[1\]\.key: 'Schmidt GmbH'"):
+        load_agency(path)
+    path.write_text(text.replace("key: schmidt", "key: mueller"), encoding="utf-8")
+    with pytest.raises(AgencyError, match="listed twice"):
+        load_agency(path)
+    result = CliRunner().invoke(
+        main, ["desk", "--agency", str(path)], env={"DP_DESK_SECRET_KEY": "x" * 40}
+    )
+    assert result.exit_code == 2 and "listed twice" in result.output
+    assert "Traceback" not in result.output
