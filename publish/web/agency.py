@@ -16,7 +16,6 @@ desk is valid where it posts. What an account may do on a site is its role there
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Mapping
@@ -151,22 +150,13 @@ def create_agency_app(
             raise SettingsError(
                 f"agency site {site.key!r}: no settings file {path} (is its workspace there?)"
             )
-        site_options = dataclasses.replace(
-            desk_settings(production_settings(path)),
-            secure_cookies=shared.secure_cookies,
-            session_hours=shared.session_hours,
-            lockout_failures=shared.lockout_failures,
-            lockout_minutes=shared.lockout_minutes,
-            address_failures=shared.address_failures,
-            proxy_hops=shared.proxy_hops,
-        )
         app = create_app(
             path,
             environ=env,
             clock=state.clock,
             store=scoped(store, site.key),
             site_key=site.key,
-            options=site_options,
+            options=shared,
             channels=(channels or {}).get(site.key),
         )
         state.sites[site.key] = MountedSite(site.key, site.name, app)

@@ -14,6 +14,7 @@ defaults to ``os.environ``; tests pass their own).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -97,12 +98,15 @@ def create_app(
     environment's credentials (tests); ``store`` an opened store. ``site_key`` makes it
     one site's desk in an agency desk (:mod:`publish.web.agency` mounts it under
     ``/sites/<key>``): roles are then the accounts' roles on that site, and ``options``
-    the agency's ``DESK`` options, so every mounted desk sets the same cookies. Raises
+    the agency's ``DESK`` options, whose cookie, session and login limits replace the
+    site's own, so every mounted desk sets and reads the same cookies. Raises
     :class:`SettingsError` for bad settings or a missing secret key.
     """
     env = os.environ if environ is None else environ
     settings = production_settings(Path(settings_path))
-    options = options or desk_settings(settings)
+    options = (
+        shared_options(desk_settings(settings), options) if options else desk_settings(settings)
+    )
     opened = store if store is not None else open_store(settings)
     state = Desk(
         settings=settings,
@@ -128,6 +132,20 @@ def create_app(
         options.secure_cookies,
     )
     return app
+
+
+def shared_options(own: DeskSettings, agency: DeskSettings) -> DeskSettings:
+    """A mounted site's ``DESK``: its own, with the agency's cookies, sessions and login
+    limits (one login for all: every part must set and read the same cookie)."""
+    return dataclasses.replace(
+        own,
+        secure_cookies=agency.secure_cookies,
+        session_hours=agency.session_hours,
+        lockout_failures=agency.lockout_failures,
+        lockout_minutes=agency.lockout_minutes,
+        address_failures=agency.address_failures,
+        proxy_hops=agency.proxy_hops,
+    )
 
 
 def configure(app: Flask, state: Gate) -> None:
@@ -167,9 +185,7 @@ def _page_helpers() -> dict[str, Any]:
         "csrf_token": csrf_token,
         "now": state.now(),
         "may": lambda rule: g.get("role") is not None and g.role in getattr(access, rule),
-        "local": lambda moment, pattern=None: display.local(
-            moment, zone, pattern, i18n.language()
-        ),
+        "local": lambda moment, pattern=None: display.local(moment, zone, pattern, i18n.language()),
         "countdown": lambda due: display.countdown(due, state.now()),
         "site_name": state.title,
         "zone_name": str(zone),
@@ -209,7 +225,6 @@ def _register(app: Flask) -> None:
     app.add_url_rule("/", "home", _home)
 
 
-
 @access.requires(access.EVERYONE)
 def _home() -> BaseResponse:
     """Where a login lands: the inbox for those who work it, else the dashboard."""
@@ -234,11 +249,7 @@ def _guard() -> BaseResponse | None:
                 g.role = state.role_for(session, g.user)
         if g.user is not None:
             g.session_token = token
-    binding = (
-        g.session_token
-        or _portal_binding()
-        or request.cookies.get(state.csrf_cookie_name)
-    )
+    binding = g.session_token or _portal_binding() or request.cookies.get(state.csrf_cookie_name)
     if binding is None:
         binding = csrf.new_binding()
         g.new_csrf_binding = binding
@@ -254,7 +265,9 @@ def _guard() -> BaseResponse | None:
         # whether a comment exists, and before the CSRF check so every method gets 403
         logger.info(
             "desk: %s refused %s %s: no role on this site",
-            g.user.email, request.method, mask(request.path),
+            g.user.email,
+            request.method,
+            mask(request.path),
         )
         return _error_page(Forbidden(i18n._("You have no role on this site.")))
     if access.needs_csrf(view, request.method):
@@ -262,7 +275,8 @@ def _guard() -> BaseResponse | None:
         if not csrf.valid(state.secret, binding, presented):
             # masked: the path of a portal link holds its unused token
             logger.warning(
-                "desk: %s %s refused: missing or wrong CSRF token", request.method,
+                "desk: %s %s refused: missing or wrong CSRF token",
+                request.method,
                 mask(request.path),
             )
             return _error_page(
@@ -330,5 +344,3 @@ def _headers(response: Response) -> Response:
     if binding is not None and g.get("session_token") is None:
         set_cookie(response, state.csrf_cookie_name, binding, max_age=None)
     return response
-
-
