@@ -333,3 +333,11 @@ def test_a_bad_agency_file_is_refused_with_file_line_and_field(
     )
     assert result.exit_code == 2 and "listed twice" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_comment_is_assigned_only_to_those_who_moderate_that_site(agency: AgencyDesk) -> None:
+    comment = agency.comment("mueller", "m_assign", timedelta(minutes=30))
+    page = agency.login(LENA).get(f"/sites/mueller/inbox/{comment}").get_data(as_text=True)
+    offered = re.findall(r'<option value="([^"]+@agentur-kranich\.example)"', page)
+    # the agency's admin is no moderator of Müller: only an admin of Weber
+    assert offered == [LENA]
