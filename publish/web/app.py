@@ -258,6 +258,8 @@ def _guard() -> BaseResponse | None:
     if roles is not None and g.user is None:
         if request.method in access.SAFE_METHODS:
             wanted = request.full_path if request.query_string else request.path
+            # under a mount (an agency desk's /sites/<key>) the way back includes it
+            wanted = request.script_root + wanted
             return redirect(url_for("auth.login", next=wanted))
         return redirect(url_for("auth.login"))
     if roles is not None and g.role is None:

@@ -15,13 +15,14 @@ from click.testing import CliRunner
 from sqlalchemy import inspect
 
 from publish.cli import main
-from publish.store import Store, audit, channel_state
-from publish.store.models import Comment
-from publish.web import site_roles
+from publish.review import requests as reviews
+from publish.store import Store, audit, channel_state, ledger
+from publish.store.models import Comment, SchedulerRun
+from publish.web import agency_overview, site_roles
 from publish.web.accounts import AccountError
 from publish.web.agency_file import AgencyError, load_agency
 from tests.publish.web.agency_site import ADMIN, LENA, AgencyDesk, make_agency, write_agency
-from tests.publish.web.conftest import NOW, Desk, email
+from tests.publish.web.conftest import NOW, PASSWORD, Desk, desk_of_app, email
 
 
 @pytest.fixture
@@ -341,3 +342,62 @@ def test_a_comment_is_assigned_only_to_those_who_moderate_that_site(agency: Agen
     offered = re.findall(r'<option value="([^"]+@agentur-kranich\.example)"', page)
     # the agency's admin is no moderator of Müller: only an admin of Weber
     assert offered == [LENA]
+
+
+def test_a_login_asked_for_by_a_sites_page_returns_to_that_page(agency: AgencyDesk) -> None:
+    client = agency.client()
+    asked = client.get("/sites/mueller/inbox?state=escalated")
+    assert asked.status_code == 302
+    assert asked.headers["Location"] == (
+        "/sites/mueller/login?next=/sites/mueller/inbox?state%3Descalated"
+    )
+    client.get(asked.headers["Location"])
+    back = client.post(
+        "/sites/mueller/login",
+        {"email": LENA, "password": PASSWORD, "next": "/sites/mueller/inbox?state=escalated"},
+    )
+    assert back.headers["Location"] == "/sites/mueller/inbox?state=escalated"
+    assert client.get("/sites/mueller/inbox?state=escalated").status_code == 200
+
+
+def test_every_kind_of_item_comes_with_its_due_time(desk: Desk) -> None:
+    """What the overview asks of one site's store (here a one-site desk's): failed posts,
+    pending reviews, broken channels, expiring tokens and a failed scheduler run."""
+    now = desk.clock.now
+    state = desk_of_app(desk.app)
+    with desk.store.transaction() as session:
+        entry = ledger.record_intent(
+            session, "social/advent.md", "facebook", 0, "h", "Text", now - timedelta(hours=5)
+        )
+        ledger.mark_failed(session, entry.id, "the network refused it", now)
+        channel_state.report_auth_problem(session, "twitter", "token revoked", now)
+        channel_state.record_token_expiry(session, "facebook", now + timedelta(days=2), now)
+        reviews.create_review(
+            session,
+            branch="advent",
+            base="main",
+            head="0" * 40,
+            pieces=[reviews.RequestedPiece("posts/advent.md", "sha256:1", "Advent")],
+            approvers=["kunde@example.org"],
+            requested_by="editor@agentur-kranich.example",
+            note=None,
+            now=now - timedelta(days=1),
+            link_lifetime=timedelta(days=2),
+        )
+        session.add(
+            SchedulerRun(
+                started_at=now - timedelta(minutes=3), status="failed", summary={}, error="boom"
+            )
+        )
+    with desk.app.test_request_context("/"):
+        items = agency_overview.merge(
+            [agency_overview.items_for_site("k", "K", state, "editor", now, lambda e, v: e)]
+        )
+    assert [(item.kind, item.due - now) for item in items] == [
+        ("failed", timedelta(hours=-5)),
+        ("run-failed", timedelta(minutes=-3)),
+        ("auth-problem", timedelta(0)),
+        ("review", timedelta(days=1)),
+        ("token-expiring", timedelta(days=2)),
+    ]
+    assert items[0].detail == "the network refused it" and items[3].detail == "Advent"
