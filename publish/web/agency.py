@@ -38,7 +38,7 @@ from publish.settings import DeskSettings, desk_settings
 from publish.store import Store
 from publish.store.errors import NotFound
 from publish.web import access, accounts, agency_overview, auth, site_roles, users
-from publish.web.agency_file import Agency
+from publish.web.agency_file import Agency, load_agency
 from publish.web.app import _secret, configure, create_app
 from publish.web.i18n import N_, _
 from publish.web.state import (
@@ -111,7 +111,7 @@ def scoped(store: Store, key: str) -> Store:
 
 
 def create_agency_app(
-    agency: Agency,
+    agency: Agency | str | os.PathLike[str],
     *,
     environ: Mapping[str, str] | None = None,
     clock: Clock | None = None,
@@ -126,9 +126,13 @@ def create_agency_app(
     logins (default: the first site's production ``DESK``; the per-site ones such as
     ``report_days`` stay each site's). ``store`` an opened agency store (default: the
     agency file's database, migrated); ``clock`` and ``channels`` (by site key) for tests.
-    Raises :class:`SettingsError` for a site's bad settings or a missing secret key.
+    ``agency`` is the agency file (its path, for a WSGI server's command line) or the
+    file as read. Raises :class:`SettingsError` for a site's bad settings or a missing
+    secret key, :class:`~publish.web.agency_file.AgencyError` for a bad agency file.
     """
     env = os.environ if environ is None else environ
+    if not isinstance(agency, Agency):
+        agency = load_agency(agency, env)
     if store is None:
         store = Store(agency.database_url).upgrade()
     secret = _secret(env)
