@@ -32,14 +32,16 @@ ADMIN = "chefin@agentur-kranich.example"
 LENA = "lena.berger@agentur-kranich.example"
 
 
-def write_agency(folder: Path, site_root: Path) -> Path:
-    """The agency file, with every site's workspace a link to ``site_root``."""
+def write_agency(folder: Path, site_root: Path, database_url: str | None = None) -> Path:
+    """The agency file, with every site's workspace a link to ``site_root``; the
+    database is ``database_url``, else a SQLite file beside it."""
     workdir = folder / "sites"
     workdir.mkdir(parents=True)
     for key in SITES:
         (workdir / key).symlink_to(site_root, target_is_directory=True)
+    url = database_url or f"sqlite:///{folder / 'agency.db'}"
     lines = [
-        f"database_url: sqlite:///{folder / 'agency.db'}",
+        f"database_url: {url}",
         f"workdir: {workdir}",
         "sites:",
     ]
@@ -113,8 +115,10 @@ class AgencyDesk:
             ledger.mark_late(session, entry.id, "the tick was down", self.clock.now)
 
 
-def make_agency(folder: Path, site_root: Path, *, secure: bool = True) -> AgencyDesk:
-    path = write_agency(folder, site_root)
+def make_agency(
+    folder: Path, site_root: Path, *, secure: bool = True, database_url: str | None = None
+) -> AgencyDesk:
+    path = write_agency(folder, site_root, database_url)
     agency = load_agency(path)
     store = Store(agency.database_url).upgrade()
     with store.transaction() as session:

@@ -163,6 +163,30 @@ def test_the_overview_lists_the_sites_with_a_role_most_urgent_first(agency: Agen
     assert len(rows) == 5
 
 
+@pytest.mark.skipif(
+    not hasattr(Store, "scoped"), reason="needs Store.scoped (issue 20: the site column)"
+)
+def test_three_sites_in_one_postgresql_database(
+    site_root: Path, tmp_path: Path, postgresql_url: str
+) -> None:
+    agency = make_agency(tmp_path / "agency", site_root, database_url=postgresql_url)
+    try:
+        weber = agency.comment("weber", "w_pg", timedelta(minutes=-50))
+        mueller = agency.comment("mueller", "m_pg", timedelta(minutes=-20))
+        agency.late_post("schmidt", "social/advent.md", timedelta(minutes=-30))
+        lena = agency.login(LENA)
+        assert _rows(lena.get("/").get_data(as_text=True)) == [
+            ("late", "schmidt", "/sites/schmidt/dashboard"),
+            ("overdue", "mueller", f"/sites/mueller/inbox/{mueller}"),
+        ]
+        assert lena.get(f"/sites/weber/inbox/{weber}").status_code == 403
+        assert lena.get(f"/sites/mueller/inbox/{mueller}").status_code == 200
+        # a comment of another site is not found under this one's address
+        assert lena.get(f"/sites/mueller/inbox/{weber}").status_code == 404
+    finally:
+        agency.store.dispose()
+
+
 def _rows(page: str) -> list[tuple[str, str, str]]:
     """(kind, site, link) of each item of the overview, in the page's order."""
     return re.findall(
