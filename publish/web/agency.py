@@ -20,7 +20,6 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -136,6 +135,12 @@ def create_agency_app(
     if store is None:
         store = Store(agency.database_url).upgrade()
     secret = _secret(env)
+    for site in agency.sites:
+        if not agency.settings_path(site).is_file():
+            raise SettingsError(
+                f"agency site {site.key!r}: no settings file {agency.settings_path(site)} "
+                "(is its workspace there?)"
+            )
     first = agency.settings_path(agency.sites[0])
     first_settings = production_settings(first)
     shared = options or desk_settings(first_settings)
@@ -149,13 +154,8 @@ def create_agency_app(
         home_language=site_language(first_settings),
     )
     for site in agency.sites:
-        path = agency.settings_path(site)
-        if not Path(path).is_file():
-            raise SettingsError(
-                f"agency site {site.key!r}: no settings file {path} (is its workspace there?)"
-            )
         app = create_app(
-            path,
+            agency.settings_path(site),
             environ=env,
             clock=state.clock,
             store=scoped(store, site.key),
@@ -171,7 +171,7 @@ def create_agency_app(
     app.register_blueprint(blueprint)
     app.add_url_rule("/", "home", overview)
     app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
-        app.wsgi_app, {MOUNT + key: site.app.wsgi_app for key, site in state.sites.items()}
+        app.wsgi_app, {MOUNT + key: site.app for key, site in state.sites.items()}
     )
     logger.info(
         "agency desk for %s sites on store %s (secure cookies: %s)",

@@ -358,6 +358,14 @@ def test_a_bad_agency_file_is_refused_with_file_line_and_field(
     )
     assert result.exit_code == 2 and "listed twice" in result.output
     assert "Traceback" not in result.output
+    # a site whose workspace is not there yet: named, before anything is served
+    path.write_text(text, encoding="utf-8")
+    (path.parent / "sites" / "weber").unlink()
+    result = CliRunner().invoke(
+        main, ["desk", "--agency", str(path)], env={"DP_DESK_SECRET_KEY": "x" * 40}
+    )
+    assert result.exit_code == 2, result.output
+    assert "agency site 'weber': no settings file" in result.output
 
 
 def test_a_comment_is_assigned_only_to_those_who_moderate_that_site(agency: AgencyDesk) -> None:
