@@ -34,18 +34,72 @@ NOW = "2026-11-24 10:00"
 AUTHORS = ["lena.berger@agentur-kranich.example", "jonas.meier@agentur-kranich.example"]
 CATEGORIES = ["Service", "Störungen", "Energie", "Wasser", "Unternehmen"]
 TAGS = [
-    "Fernwärme", "Strom", "Wasserhärte", "Kundenservice", "Baustellen", "Zählerstand",
-    "Abschlag", "Energiesparen", "Öffnungszeiten", "Netzausbau", "Glasfaser", "Tarife",
+    "Fernwärme",
+    "Strom",
+    "Wasserhärte",
+    "Kundenservice",
+    "Baustellen",
+    "Zählerstand",
+    "Abschlag",
+    "Energiesparen",
+    "Öffnungszeiten",
+    "Netzausbau",
+    "Glasfaser",
+    "Tarife",
 ]
 WORDS = [
-    "Kundinnen", "Kunden", "Zähler", "Straße", "Hausanschluss", "Leitung", "Versorgung",
-    "Störung", "Rückmeldung", "Abrechnung", "Grundgebühr", "Wärmepumpe", "Trinkwasser",
-    "Härtegrad", "Netzgebiet", "Umstellung", "Prüfung", "Bürgerbüro", "Öffnungszeiten",
-    "Übergabe", "Gebäude", "Maßnahme", "Qualität", "Sicherheit", "Kläranlage", "Fernwärme",
-    "Solaranlage", "Einspeisung", "Vertrag", "Kündigung", "Frist", "Ausweis", "Wohnung",
-    "Nachbarschaft", "schnell", "zuverlässig", "geprüft", "gemeinsam", "pünktlich",
-    "übersichtlich", "größer", "schöner", "nächste", "wöchentlich", "täglich", "heute", "morgen",
-    "außerdem", "natürlich", "selbstverständlich", "dafür", "darüber",
+    "Kundinnen",
+    "Kunden",
+    "Zähler",
+    "Straße",
+    "Hausanschluss",
+    "Leitung",
+    "Versorgung",
+    "Störung",
+    "Rückmeldung",
+    "Abrechnung",
+    "Grundgebühr",
+    "Wärmepumpe",
+    "Trinkwasser",
+    "Härtegrad",
+    "Netzgebiet",
+    "Umstellung",
+    "Prüfung",
+    "Bürgerbüro",
+    "Öffnungszeiten",
+    "Übergabe",
+    "Gebäude",
+    "Maßnahme",
+    "Qualität",
+    "Sicherheit",
+    "Kläranlage",
+    "Fernwärme",
+    "Solaranlage",
+    "Einspeisung",
+    "Vertrag",
+    "Kündigung",
+    "Frist",
+    "Ausweis",
+    "Wohnung",
+    "Nachbarschaft",
+    "schnell",
+    "zuverlässig",
+    "geprüft",
+    "gemeinsam",
+    "pünktlich",
+    "übersichtlich",
+    "größer",
+    "schöner",
+    "nächste",
+    "wöchentlich",
+    "täglich",
+    "heute",
+    "morgen",
+    "außerdem",
+    "natürlich",
+    "selbstverständlich",
+    "dafür",
+    "darüber",
 ]
 LINKS = [
     "https://www.stadtwerke-elbtal.example/stoerungen",
@@ -60,9 +114,16 @@ GENERATED_SETTINGS = """
 """
 # Every generated post counts as live before approvals started (docs/adopting.md), so a
 # production tick builds them all without 5,000 signatures; no layout approval either.
+# One client approver signs the edits the benchmark makes, as in a real newsroom: an edit
+# without a fresh approval withdraws the post instead (and rebuilds every page listing it).
+APPROVER = ("Kundin Stadtwerke", "kundin@stadtwerke-elbtal.example")
+EDITOR = ("Lena Berger", AUTHORS[0])
 GENERATED_TRUST = """\
 version: 1
-approvers: []
+approvers:
+  - name: {name}
+    email: {email}
+    key: {key}
 approvals_start: "2099-12-31T00:00:00+00:00"
 authorship:
   unsigned: author-field
@@ -122,9 +183,12 @@ def post_text(rng: random.Random, number: int) -> tuple[str, str]:
     return f"{slug}.md", f"---\n{front}\n---\n\n" + "\n\n".join(body) + "\n"
 
 
-def _git(folder: Path, *args: str) -> None:
+BENCH = ("Bench", "bench@kranich.example")
+
+
+def _git(folder: Path, *args: str, who: tuple[str, str] = BENCH) -> None:
     subprocess.run(
-        ["git", "-c", "user.name=Bench", "-c", "user.email=bench@kranich.example", *args],
+        ["git", "-c", f"user.name={who[0]}", "-c", f"user.email={who[1]}", *args],
         cwd=folder,
         check=True,
         capture_output=True,
@@ -139,7 +203,14 @@ def generate_site(folder: Path, posts: int, seed: int) -> None:
         shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
     with (folder / "pelicanconf.py").open("a", encoding="utf-8") as settings:
         settings.write(GENERATED_SETTINGS)
-    (folder / "trust.yml").write_text(GENERATED_TRUST, encoding="utf-8")
+    (folder / "trust.yml").write_text(
+        GENERATED_TRUST.format(
+            name=APPROVER[0],
+            email=APPROVER[1],
+            key=approver_key(folder).with_suffix(".pub").read_text(encoding="utf-8").strip(),
+        ),
+        encoding="utf-8",
+    )
     target = folder / "content" / "posts"
     target.mkdir(parents=True)
     rng = random.Random(seed)  # noqa: S311 -- reproducible text, not secrets
@@ -149,6 +220,18 @@ def generate_site(folder: Path, posts: int, seed: int) -> None:
     _git(folder, "init", "--quiet", "--initial-branch=main")
     _git(folder, "add", ".")
     _git(folder, "commit", "--quiet", "-m", f"{posts} generated posts")
+
+
+def approver_key(site: Path) -> Path:
+    """The client approver's SSH key, made by ``ssh-keygen`` beside (not in) the site."""
+    key = site.parent / f"{site.name}-approver-key"
+    if not key.exists():
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", APPROVER[1], "-f", str(key)],
+            check=True,
+            capture_output=True,
+        )
+    return key
 
 
 def clone_example(folder: Path) -> None:
@@ -211,10 +294,37 @@ def check_second(site: str, second: dict[str, Any]) -> None:
 
 
 def edit_one_post(site: Path) -> None:
-    """Change one post's body, as an editor's commit would."""
+    """Change one post's body as a newsroom does: the editor commits, the client approves.
+
+    The approval is signed with ``dialogpress approve`` and committed by the approver, so
+    the edited post stays public and the tick's build renders only what the edit touched.
+    (The example site has no approver key here: its edit stays uncommitted and withdraws
+    the post, which is also a tick after one change.)
+    """
     posts = sorted((site / "content" / "posts").glob("*.md"))
-    with posts[len(posts) // 2].open("a", encoding="utf-8") as file:
+    post = posts[len(posts) // 2]
+    with post.open("a", encoding="utf-8") as file:
         file.write("\nNachtrag: Die Störung ist behoben.\n")
+    key = site.parent / f"{site.name}-approver-key"
+    if not key.exists():
+        return
+    _git(site, "commit", "--quiet", "-am", "Nachtrag", who=EDITOR)
+    approve = [
+        _dialogpress(),
+        "approve",
+        str(post),
+        "--key",
+        str(key),
+        "--yes",
+        "--base",
+        "HEAD~1",
+        "--now",
+        "2026-11-24 09:00",
+    ]
+    done = subprocess.run(approve, cwd=site, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"approving the edit failed: {done.stderr.strip()}")
+    _git(site, "commit", "--quiet", "-am", "Freigabe", who=APPROVER)
 
 
 def bench_site(name: str, folder: Path, posts: int, now: str) -> dict[str, Any]:
@@ -222,9 +332,15 @@ def bench_site(name: str, folder: Path, posts: int, now: str) -> dict[str, Any]:
     second = run_tick(folder, now)
     check_second(name, second)
     edit_one_post(folder)
+    started = time.time()
     edited = run_tick(folder, now)
     if edited["build"] != "done":
         raise BenchError(f"{name}: the tick after an edit did not build ({edited['build']})")
+    # what the incremental build wrote: the pages whose inputs the edit changed
+    built = folder / ".dialogpress" / "build" / "site"
+    edited["pages_written"] = sum(
+        1 for path in built.rglob("*.html") if path.stat().st_mtime >= started
+    )
     return {
         "site": name,
         "posts": posts,
@@ -259,8 +375,11 @@ def stock_full_seconds(scratch: Path, posts: int, seed: int) -> float | None:
 
 # the issue's rows (#19) this script measures: today, goal
 ROWS = {
-    "tick_edit": ("tick after one post's body changed vs stock Pelican full build",
-                  "≈ 0.6× (full)", "≤ 0.05×"),
+    "tick_edit": (
+        "tick after one post's body changed vs stock Pelican full build",
+        "≈ 0.6× (full)",
+        "≤ 0.05×",
+    ),
     "idle_cpu": ("idle tick, CPU seconds", "≈ 2.4 s (example)", "≤ 0.5 s"),
     "help_cpu": ("`dialogpress --help` CPU", "≈ 1.6 s", "≤ 0.3 s"),
 }
@@ -318,8 +437,10 @@ def main(argv: list[str] | None = None) -> int:
             generated.mkdir()
             generate_site(generated, args.posts, args.seed)
             results.append(bench_site("generated", generated, args.posts, args.now))
-            stock = None if args.skip_stock else stock_full_seconds(
-                Path(scratch), args.posts, args.seed
+            stock = (
+                None
+                if args.skip_stock
+                else stock_full_seconds(Path(scratch), args.posts, args.seed)
             )
     except BenchError as exc:
         print(f"bench/tick.py: {exc}", file=sys.stderr)

@@ -47,6 +47,13 @@ REF_ENV = "DP_TRUST_REF"
 #: optional ``sha256:…`` of the first trusted version (instead of trust on first use)
 ROOT_PIN_ENV = "DP_TRUST_ROOT"
 DEFAULT_REFS = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
+DEFAULT_FULL_REFS = {
+    "origin/HEAD": "refs/remotes/origin/HEAD",
+    "origin/main": "refs/remotes/origin/main",
+    "origin/master": "refs/remotes/origin/master",
+    "main": "refs/heads/main",
+    "master": "refs/heads/master",
+}
 #: the id signed by approvals of a new trust file
 TRUST_PIECE = "trust.yml"
 #: files that frame every page unless trust.yml names others (``site: files:``)
@@ -385,8 +392,15 @@ def _git(root: Path, *args: str, input: bytes | None = None) -> GitResult:
         raise TrustError(f"cannot run git in {root}: {exc.reason}") from None
 
 
+# a folder's repository does not move while a process runs: asked once per folder
+_REPOSITORIES: dict[str, tuple[Path, str]] = {}
+
+
 def _repository(site_root: Path) -> tuple[Path, str]:
     """The repository's top folder and the site root's path inside it ('' or 'x/')."""
+    known = _REPOSITORIES.get(str(site_root))
+    if known is not None and known[0].is_dir():
+        return known
     result = _git(site_root, "rev-parse", "--show-toplevel", "--show-prefix")
     if result.returncode != 0:
         raise NoTrustRoot(
@@ -394,28 +408,52 @@ def _repository(site_root: Path) -> tuple[Path, str]:
             f"read {TRUST_FILE} from: nothing counts as approved"
         )
     lines = result.stdout.decode("utf-8", "replace").splitlines()
-    return Path(lines[0]), (lines[1] if len(lines) > 1 else "")
-
-
-def _exists(top: Path, ref: str) -> bool:
-    return _git(top, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}").returncode == 0
+    found = Path(lines[0]), (lines[1] if len(lines) > 1 else "")
+    _REPOSITORIES[str(site_root)] = found
+    return found
 
 
 def protected_ref(site_root: Path, ref: str | None = None) -> str:
     """The ref trust is read from: ``ref``, else ``DP_TRUST_REF``, else the first of
     origin/HEAD, origin/main, origin/master, main, master that exists."""
-    top, _ = _repository(site_root)
+    return _protected(_repository(site_root)[0], ref)[0]
+
+
+def protected_commit(site_root: Path, ref: str | None = None) -> tuple[str, str]:
+    """The protected ref's name (as :func:`protected_ref`) and the commit it points to."""
+    name, _, commit = _protected(_repository(site_root)[0], ref)
+    return name, commit
+
+
+def _protected(top: Path, ref: str | None) -> tuple[str, str, str]:
+    """The protected ref as named, as git is asked for it, and its commit.
+
+    The default candidates are looked up by their full names in one ``for-each-ref``: a
+    tag that someone pushed under the name ``main`` is not the branch ``main`` (git's
+    short names prefer tags), and an idle tick asks git once instead of five times.
+    """
     chosen = ref or os.environ.get(REF_ENV, "").strip()
     if chosen:
-        if not _exists(top, chosen):
+        tip = _git(top, "rev-parse", "--verify", "-q", f"{chosen}^{{commit}}")
+        if tip.returncode != 0:
             raise TrustError(
                 f"the protected ref {chosen!r} ({REF_ENV}) does not exist in {top}; fetch it "
                 "(git fetch origin) or name another"
             )
-        return chosen
-    for candidate in DEFAULT_REFS:
-        if _exists(top, candidate):
-            return candidate
+        return chosen, chosen, tip.stdout.decode().strip()
+    listed = _git(
+        top, "for-each-ref", "--format=%(refname) %(objectname) %(objecttype)",
+        *DEFAULT_FULL_REFS.values(),
+    )
+    found = {}
+    for line in listed.stdout.decode("utf-8", "replace").splitlines():
+        name, _, rest = line.partition(" ")
+        commit, _, kind = rest.partition(" ")
+        if kind == "commit":
+            found[name] = commit
+    for candidate, full in DEFAULT_FULL_REFS.items():
+        if full in found:
+            return candidate, full, found[full]
     raise NoTrustRoot(
         f"no protected branch in {top} (none of {', '.join(DEFAULT_REFS)}); set {REF_ENV}"
     )
@@ -490,8 +528,7 @@ def load_trust(site_root: Path, ref: str | None = None) -> TrustRoot:
     first version that does not parse): then nothing counts as approved.
     """
     top, prefix = _repository(Path(site_root))
-    chosen = protected_ref(Path(site_root), ref)
-    tip = _git(top, "rev-parse", f"{chosen}^{{commit}}").stdout.decode().strip()
+    chosen, rev, tip = _protected(top, ref)
     pin = os.environ.get(ROOT_PIN_ENV, "").strip()
     key = (str(top), prefix, tip, pin)
     if key in _CACHE:
@@ -500,7 +537,7 @@ def load_trust(site_root: Path, ref: str | None = None) -> TrustRoot:
     accepted: TrustRoot | None = None
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="dp-trust-") as tmp:
-        for commit, blob in _versions(top, chosen, path):
+        for commit, blob in _versions(top, rev, path):
             where = f"{path} in commit {commit[:7]}"
             if blob is None:
                 if accepted is not None:

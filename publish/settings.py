@@ -278,6 +278,8 @@ DEPLOY_DEFAULTS: dict[str, dict[str, Any]] = {
 
 # The environment variable that overrides DATABASE_URL and may carry the password.
 ENV_DATABASE_URL = "DP_DATABASE_URL"
+# the site key of the store's rows (issue 20); "" for a one-site installation
+ENV_SITE = "DP_SITE"
 DEFAULT_DATABASE = ".dialogpress/dialogpress.db"
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -428,6 +430,17 @@ def database_url(settings: Settings) -> str:
         _check_database_url(settings.get("DP_SETTINGS_FILE", "the settings"), configured)
         return str(configured)
     return f"sqlite:///{DEFAULT_DATABASE}"
+
+
+def database_site() -> str:
+    """The site whose rows this command reads and writes: ``DP_SITE``, else ``""``.
+
+    Read next to ``DP_DATABASE_URL``: an agency worker runs each site's ``tick`` with the
+    agency database's URL and the site's key in the child's environment (issue 20).
+    ``""`` is a one-site installation. The key's format is checked by the store
+    (:func:`publish.store.sites.check_site_key`), which names ``DP_SITE`` when it refuses.
+    """
+    return os.environ.get(ENV_SITE, "").strip()
 
 
 def parse_duration(value: object) -> timedelta:

@@ -47,10 +47,12 @@ def test_small_generated_site_ticks_twice_and_the_second_skips(tmp_path: Path) -
     assert not second["built"] and not second["deployed"] and second["posted"] == 0
     assert first["seconds"] > 0 and second["seconds"] > 0
     assert "generated" in done.stdout and "second tick s" in done.stdout
-    # the tick after one edit builds (the generated posts carry no approvals, so the
-    # production site may not change and the deploy may skip); CPU is measured too
+    # the tick after one approved edit builds and deploys, and renders only what the edit
+    # touched (the post's page and the feeds' pages), not the site; CPU is measured too
     edit = site["edit"]
     assert (edit["build"], edit["built"]) == ("done", True) and edit["exit_code"] == 0
+    assert edit["deploy"] == "done" and edit["deployed"], edit["steps"]
+    assert 1 <= edit["pages_written"] <= 5 < first["pages"], (edit["pages_written"], first)
     assert second["cpu_seconds"] > 0 and report["help_cpu_seconds"] > 0
     assert report["stock_full_seconds"] > 0
     for row in ("tick after one post's body changed", "idle tick, CPU seconds",

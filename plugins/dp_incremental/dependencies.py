@@ -8,6 +8,12 @@ page it read. A name's value is digested by structure, with articles and pages b
 identity (their source path), so that an edit of one post's body changes the digest of
 only the pages that read that post's ``content`` or ``summary``.
 
+Pelican's ``categories``, ``tags`` and ``authors`` pair each name with its articles, and
+every page's navigation walks ``categories`` for the names alone. Their entries are
+digested by name (:class:`Entry`), and a page that looks into one name's articles (counts
+them, lists the newest) depends on that list (:class:`Members`) by a name of its own, so
+that a new post re-renders the pages that show its category, not every page of the site.
+
 When a page reads one attribute of very many contents (an archive lists every title;
 a "related posts" filter looks at every category), it depends on that attribute as a
 *column*: one digest over all contents of the site, which keeps the record small.
@@ -31,6 +37,75 @@ from pelican.urlwrappers import URLWrapper
 COLUMN_THRESHOLD = 64
 
 Dependencies = tuple[list[str], list[tuple[str, str]], list[str]]
+
+
+# the recorded name of a taxonomy's article list: MEMBERS + "categories" + "\0" + name
+MEMBERS = "\0members:"
+
+
+class Members(list[Any]):
+    """One category's (tag's, author's) articles; a page that looks into it depends on it.
+
+    Every way a template can see the articles (iterating, counting, indexing, slicing,
+    ``in``, truth) notes the list's name with the page being rendered. It is a list in
+    every other respect, so Pelican and the templates render exactly as before.
+    """
+
+    dp_name: str = ""
+
+    def _note(self) -> None:
+        if _current and self.dp_name:
+            _current[-1].names.add(self.dp_name)
+
+    def __iter__(self) -> Any:
+        self._note()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._note()
+        return super().__len__()
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice) and _current and self.dp_name:
+            # "the four newest of this category" depends on those four, not on all
+            _current[-1].names.add(f"{self.dp_name}\0{_slice_text(index)}")
+        else:
+            self._note()
+        return super().__getitem__(index)
+
+    def __contains__(self, item: object) -> bool:
+        self._note()
+        return super().__contains__(item)
+
+    def __reversed__(self) -> Any:
+        self._note()
+        return super().__reversed__()
+
+
+class Entry(tuple[Any, ...]):
+    """A ``(name, articles)`` pair of a taxonomy: its digest is the name's alone."""
+
+
+def members_name(kind: str, name: object) -> str:
+    return f"{MEMBERS}{kind}\0{name}"
+
+
+def _slice_text(index: slice) -> str:
+    return ":".join("" if part is None else str(part) for part in (
+        index.start, index.stop, index.step))
+
+
+def _members_digest(name: str, members: dict[str, Members], digester: Digester) -> str:
+    """A recorded taxonomy list (or slice of one, ``…\0start:stop:step``) as it is now."""
+    # MEMBERS starts with a NUL, kind and name are joined by one: a third one is a slice
+    base, _, spec = name.rpartition("\0") if name.count("\0") > 2 else (name, "", "")
+    found = members.get(base)
+    if found is None:
+        return "gone"
+    if not spec:
+        return digester.digest(found)
+    start, stop, step = (int(part) if part else None for part in spec.split(":"))
+    return digester.digest(list.__getitem__(found, slice(start, stop, step)))
 
 
 class Unstable(Exception):
@@ -68,6 +143,9 @@ class Digester:
             return repr(value)
         if isinstance(value, Content):
             return "c:" + content_key(value)
+        if isinstance(value, Entry):
+            # the articles' list is a dependency of its own, noted when a page reads it
+            return "e:" + self._parts(value[0])
         if isinstance(value, URLWrapper):
             return f"u:{type(value).__name__}:{value.name}"
         if isinstance(value, datetime | date):
@@ -257,15 +335,19 @@ def track(environment: Environment) -> None:
 
 def digest_names(
     names: Iterable[str], localcontext: dict[str, Any], digester: Digester,
-    settings: dict[str, Any],
+    settings: dict[str, Any], members: dict[str, Members] | None = None,
 ) -> dict[str, str] | None:
     """Digests of the context names a page used; ``None`` if one cannot be digested.
 
     A setting used as it is (a function in ``JINJA_GLOBALS``, say) is covered by the
-    build key and needs no digest of its own.
+    build key and needs no digest of its own. A taxonomy's article list (``members``,
+    by :func:`members_name`) that is gone digests as ``"gone"``.
     """
     result: dict[str, str] = {}
     for name in names:
+        if name.startswith(MEMBERS):
+            result[name] = _members_digest(name, members or {}, digester)
+            continue
         if name not in localcontext:
             continue
         value = localcontext[name]

@@ -45,7 +45,7 @@ from pelican.contents import Article, Content
 from editorial.times import TimeError, parse_time, zone
 
 from . import record as records
-from .dependencies import content_key, track
+from .dependencies import Entry, Members, content_key, members_name, track
 from .writer import BuildState, IncrementalWriter, current, render_queued, start
 
 logger = logging.getLogger(__name__)
@@ -144,6 +144,36 @@ def generator_init(generator: Any) -> None:
     generator.env.auto_reload = False
 
 
+def taxonomies(generator: Any) -> None:
+    """Make the articles' categories, tags and authors dependencies by name and by list.
+
+    Each ``(name, articles)`` pair becomes an :class:`Entry` and each list a
+    :class:`Members`, in the generator (which writes the category pages from them) and in
+    the context alike, so a page walking ``categories`` for the names depends on the
+    names, and a page looking into a category's articles on that category's list.
+    """
+    state = current()
+    if state is None:
+        return
+    for kind in ("categories", "tags", "authors"):
+        value = getattr(generator, kind, None)
+        if value is None:
+            continue
+        pairs = list(value.items()) if isinstance(value, dict) else list(value)
+        converted = []
+        for name, items in pairs:
+            members = Members(items)
+            members.dp_name = members_name(kind, name)
+            state.members[members.dp_name] = members
+            converted.append(Entry((name, members)))
+        if isinstance(value, dict):
+            value.clear()
+            value.update(converted)
+        else:
+            setattr(generator, kind, converted)
+        generator.context[kind] = converted
+
+
 def finalized(pelican: Any) -> None:
     """Render what was queued, remove what is stale, write the record."""
     state = current()
@@ -219,4 +249,5 @@ def register() -> None:
     signals.initialized.connect(initialized)
     signals.get_writer.connect(get_writer)
     signals.generator_init.connect(generator_init)
+    signals.article_generator_finalized.connect(taxonomies)
     signals.finalized.connect(finalized)

@@ -25,7 +25,7 @@ import pelican
 
 logger = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2  # 2: taxonomy lists are dependencies of their own
 # settings whose effect reaches pages only through what the record already tracks:
 # the gate's clock decides which articles exist, and the list of them is tracked
 VOLATILE_SETTINGS = {"DP_NOW"}

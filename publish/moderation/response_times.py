@@ -88,11 +88,14 @@ def report(
     """Rows for the comments received in ``[start, end)``; mentions are not counted,
     since nobody asked the client anything there.
 
-    Counted by the database in one grouped query over the index ``kind, created_at``;
+    Counted by the database in one grouped query over the index ``site, kind, created_at``;
     the percentiles are PostgreSQL's ``percentile_disc`` (which is the nearest rank),
     and on SQLite the nearest rank over the one column of response minutes, read sorted.
     """
     where = [Comment.kind == "reply"]
+    if store.site is not None:
+        # read on the connection, past the store's ORM scoping: the site is named here
+        where.append(Comment.site == store.site)
     if start is not None:
         where.append(Comment.created_at >= start)
     if end is not None:

@@ -55,6 +55,7 @@ from publish.store.models import (
     Status,
     SyncCursor,
 )
+from publish.store.sites import writing_site
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ def _stored_copies(
     for first in range(0, len(ordered), LOOKUP_BATCH):
         for key, at in session.execute(
             select(_COMMENTS.c.text_hash, _COMMENTS.c.created_at).where(
+                _COMMENTS.c.site == writing_site(session),
                 _COMMENTS.c.text_hash.in_(ordered[first : first + LOOKUP_BATCH]),
                 _COMMENTS.c.created_at >= since,
             )
@@ -301,7 +303,14 @@ def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """``INSERT`` of ``rows`` (all with the same keys) as one ``executemany`` of the
     driver: the statement is compiled once per table and columns, and each value goes
     through its column type's own bind processor, as SQLAlchemy would send it, without
-    SQLAlchemy's per-row parameter handling (most of the time of a bulk insert)."""
+    SQLAlchemy's per-row parameter handling (most of the time of a bulk insert).
+
+    A Core statement is not scoped by the store: each row of a site table gets the
+    session's site here (issue 20)."""
+    if "site" in table.c:
+        site = writing_site(session)
+        for row in rows:
+            row["site"] = site
     connection = session.connection()
     dialect = connection.dialect
     columns = tuple(rows[0])
@@ -361,6 +370,7 @@ def _known(session: Session, channel: str, remote_ids: list[str]) -> dict[str, i
             (str(remote_id), int(comment_id))
             for remote_id, comment_id in session.execute(
                 select(_COMMENTS.c.remote_id, _COMMENTS.c.id).where(
+                    _COMMENTS.c.site == writing_site(session),
                     _COMMENTS.c.channel == channel,
                     _COMMENTS.c.remote_id.in_(remote_ids[first : first + LOOKUP_BATCH]),
                 )
@@ -451,7 +461,9 @@ def _set(session: Session, comment: Comment, changes: dict[str, Any], now: datet
 
 
 def _cursor(session: Session, channel: str, source: str) -> SyncCursor | None:
-    return session.get(SyncCursor, (channel, source), populate_existing=True)
+    return session.get(
+        SyncCursor, (writing_site(session), channel, source), populate_existing=True
+    )
 
 
 def _save_cursor(

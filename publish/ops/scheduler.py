@@ -39,7 +39,7 @@ from editorial.guideline import GuidelineError, guideline_for
 from editorial.links import post_save_as
 from editorial.pieces import Post
 from editorial.settings import Settings, settings_root
-from editorial.trust import TrustError, protected_ref
+from editorial.trust import TrustError, protected_commit
 from publish.moderation import purge, send_replies
 from publish.moderation.sync import maintained, maintenance_due, sync, sync_due
 from publish.notify.delivery import notify
@@ -179,8 +179,8 @@ def _git_state(root: Path) -> str:
     except GitError:
         parts.append("HEAD none")
     try:
-        ref = protected_ref(root)
-        parts.append(f"trust {ref} " + git.output(["rev-parse", ref], cwd=root))
+        ref, commit = protected_commit(root)
+        parts.append(f"trust {ref} {commit}")
     except (TrustError, GitError):
         parts.append("trust none")
     return "\n".join(parts)

@@ -169,15 +169,14 @@ def protected_ref(workspace: Workspace, branch: str | None = None) -> str:
     """
     if branch:
         return workspace.tip(branch)
-    from editorial.trust import TrustError
-    from editorial.trust import protected_ref as trusted_ref
+    from editorial.trust import TrustError, protected_commit
 
     with workspace.locked():
         try:
-            ref = trusted_ref(workspace.path)
+            # by its full name: a pushed tag called ``origin/HEAD`` is not the branch
+            return protected_commit(workspace.path)[1]
         except TrustError as exc:
             raise WorkspaceError(str(exc)) from None
-        return workspace.commit_of(ref)
 
 
 def _ref_format_ok(ref: str) -> bool:

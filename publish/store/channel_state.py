@@ -27,7 +27,12 @@ SUBJECT = "channel"
 
 def get(session: Session, channel: str) -> ChannelState | None:
     """The stored state of ``channel``; None if nothing ever happened to it."""
-    return session.get(ChannelState, channel, populate_existing=True)
+    # a query, not session.get: the key is (site, channel) and the store adds the site
+    return session.scalars(
+        select(ChannelState)
+        .where(ChannelState.channel == channel)
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def is_paused(session: Session, channel: str, now: datetime) -> bool:

@@ -19,6 +19,16 @@ have to upgrade its snapshot, which is exactly the failure above.
 comment indexes are chosen from them.
 
 The URL may carry a password: it is only ever logged through :func:`mask_url`.
+
+**Sites** (issue 20). A store is opened for one site (``site``; ``""`` is a one-site
+installation): every ORM query of :class:`~publish.store.models.SiteScoped` rows run
+through its sessions is filtered to that site (``with_loader_criteria`` added in
+``do_orm_execute``, SQLAlchemy's documented pattern for global criteria; it covers
+``select``, ``session.get``, ORM ``update`` and ``delete``), and new objects get the
+site at flush. Core statements bypass the ORM: the few in the store's code set and filter
+the site themselves (:func:`publish.store.sites.writing_site`). ``site=None`` is the
+agency-wide view: it reads every site's rows and refuses to write any. :meth:`Store.scoped`
+gives another site's view on the same engine, so a desk serving many sites keeps one pool.
 """
 
 from __future__ import annotations
@@ -35,11 +45,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
 from editorial.settings import Settings, settings_root
-from publish.settings import database_url
+from publish.settings import ENV_SITE, database_site, database_url
 from publish.store.errors import StoreError
+from publish.store.models import SiteScoped
+from publish.store.sites import SESSION_SITE, check_site_key, writing_site
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -223,6 +235,45 @@ def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
         )
 
 
+def _scope_to_site(state: ORMExecuteState) -> None:
+    """Filter every ORM statement on site rows to the session's site (``site=None``: all
+    sites for reading, no ORM ``update``/``delete`` of site rows at all)."""
+    if state.is_column_load or state.is_relationship_load:
+        return  # rows of objects loaded already through the filter
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    site = state.session.info.get(SESSION_SITE, "")
+    if site is None:
+        if (state.is_update or state.is_delete) and any(
+            issubclass(mapper.class_, SiteScoped) for mapper in state.all_mappers
+        ):
+            writing_site(state.session)  # raises: the agency-wide view writes no site rows
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(SiteScoped, lambda cls: cls.site == site, include_aliases=True)
+    )
+
+
+def _stamp_site(session: Session, _context: Any, _instances: Any) -> None:
+    """New site rows belong to the session's site; changing any site row needs one."""
+    site: str | None = session.info.get(SESSION_SITE, "")
+    for instance in session.new:
+        if not isinstance(instance, SiteScoped):
+            continue
+        site = writing_site(session)
+        if instance.site is None:
+            instance.site = site
+        elif instance.site != site:
+            raise StoreError(
+                f"a {type(instance).__name__} of site {instance.site!r} cannot be added "
+                f"through the store of site {site!r}"
+            )
+    if site is None and any(
+        isinstance(instance, SiteScoped) for instance in (*session.dirty, *session.deleted)
+    ):
+        writing_site(session)  # raises
+
+
 def _engine(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
@@ -243,17 +294,43 @@ class Store:
     changes) into one transaction with :meth:`transaction`.
     """
 
-    def __init__(self, url: str | URL, root: Path | None = None) -> None:
+    def __init__(
+        self, url: str | URL, root: Path | None = None, *, site: str | None = ""
+    ) -> None:
         self.url = normalize_url(url, root)
         self.engine = _engine(self.url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._bind(site)
+
+    def _bind(self, site: str | None) -> None:
+        """Make the sessions of ``site`` on this store's engine."""
+        self.site = None if site is None else check_site_key(site)
+        info = {SESSION_SITE: self.site}
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self.readers = sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+            self.engine.execution_options(**{READ_ONLY: True}),
+            expire_on_commit=False,
+            info=info,
         )
         event.listen(self.readers, "before_flush", _refuse_flush)
         self.relaxed = sessionmaker(
-            self.engine.execution_options(**{NOT_DURABLE: True}), expire_on_commit=False
+            self.engine.execution_options(**{NOT_DURABLE: True}),
+            expire_on_commit=False,
+            info=info,
         )
+        for maker in (self.sessions, self.readers, self.relaxed):
+            event.listen(maker, "do_orm_execute", _scope_to_site)
+            event.listen(maker, "before_flush", _stamp_site)
+
+    def scoped(self, site: str | None) -> Store:
+        """The view of ``site`` (``None``: agency-wide) on the same engine and pool.
+
+        Disposing of any view closes the shared pool; the engine reconnects on next use.
+        """
+        view = object.__new__(Store)
+        view.url = self.url
+        view.engine = self.engine
+        view._bind(site)
+        return view
 
     @property
     def masked_url(self) -> str:
@@ -264,7 +341,8 @@ class Store:
         return self.engine.dialect.name
 
     def __repr__(self) -> str:
-        return f"<Store {self.masked_url}>"
+        site = "all sites" if self.site is None else f"site={self.site!r}"
+        return f"<Store {self.masked_url} {site}>"
 
     def session(self) -> Session:
         """A session the caller manages (``with store.session() as s, s.begin(): ...``)."""
@@ -429,7 +507,9 @@ def open_store(settings: Settings) -> Store:
     """The site's store, migrated to head: what every command and job starts with.
 
     The URL is ``DP_DATABASE_URL`` from the environment, else the ``DATABASE_URL``
-    setting, else a SQLite file in the site's git-ignored ``.dialogpress/`` folder.
+    setting, else a SQLite file in the site's git-ignored ``.dialogpress/`` folder. The
+    store is scoped to ``DP_SITE`` (``""``, a one-site installation, when unset).
     """
-    store = Store(database_url(settings), root=settings_root(settings))
+    site = check_site_key(database_site(), ENV_SITE)
+    store = Store(database_url(settings), root=settings_root(settings), site=site)
     return store.upgrade()

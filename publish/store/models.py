@@ -45,6 +45,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class SiteScoped:
+    """A row that belongs to one site: ``site`` is the site's key (``""`` for a one-site
+    installation; issue 20, migration 0010).
+
+    The :class:`~publish.store.db.Store` filters every ORM query of such rows to its own
+    site and sets ``site`` on new ones at flush, so code that reads and writes them never
+    names the site. There is no Python-side default on purpose: a Core insert that forgot
+    the site must fail, not quietly file the row under the one-site key. The server
+    default ``''`` is only for the rows that existed before 0010.
+    """
+
+    site: Mapped[str] = mapped_column(String(63), server_default="")
+
+
 class Status(StrEnum):
     """Where a ledger entry stands; the transitions live in :mod:`publish.store.ledger`."""
 
@@ -59,7 +73,7 @@ class Status(StrEnum):
 _STATUSES = ", ".join(f"'{status.value}'" for status in Status)
 
 
-class LedgerEntry(Base):
+class LedgerEntry(SiteScoped, Base):
     """One part of one piece on one channel: what was meant to go out and what did.
 
     ``sending_since`` is set while a network call may have created the post and is
@@ -69,14 +83,15 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger"
     __table_args__ = (
-        UniqueConstraint("piece_id", "channel", "part_index"),
+        UniqueConstraint("site", "piece_id", "channel", "part_index"),
         CheckConstraint(f"status IN ({_STATUSES})", name="status"),
         CheckConstraint("part_index >= 0", name="part_index"),
-        Index(None, "status", "next_attempt_at"),
-        # one network post carries one part: never recorded for a second entry (NULLs,
-        # the parts not posted yet, are distinct on SQLite and PostgreSQL alike)
-        Index(None, "channel", "remote_id", unique=True),
-        Index(None, "updated_at"),  # the site data's change stamp (migration 0009)
+        Index(None, "site", "status", "next_attempt_at"),
+        # one network post carries one part: never recorded for a second entry of the
+        # site (NULLs, the parts not posted yet, are distinct on SQLite and PostgreSQL
+        # alike); per site, see migration 0010
+        Index(None, "site", "channel", "remote_id", unique=True),
+        Index(None, "site", "updated_at"),  # the site data's change stamp (0009, 0010)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -113,11 +128,12 @@ class LedgerEntry(Base):
         )
 
 
-class ChannelState(Base):
+class ChannelState(SiteScoped, Base):
     """Whether a channel may be used now: paused by a rate limit or by broken credentials."""
 
     __tablename__ = "channel_state"
 
+    site: Mapped[str] = mapped_column(String(63), primary_key=True, server_default="")
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_reason: Mapped[str | None] = mapped_column(Text)
@@ -135,13 +151,13 @@ class ChannelState(Base):
         return f"<ChannelState {self.channel} until={self.paused_until} auth={self.auth_problem}>"
 
 
-class AuditEvent(Base):
+class AuditEvent(SiteScoped, Base):
     """Who changed what, when: one row per state change, written in the change's transaction."""
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        Index(None, "subject_type", "subject_id"),
-        Index(None, "at"),
+        Index(None, "site", "subject_type", "subject_id"),
+        Index(None, "site", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -156,7 +172,7 @@ class AuditEvent(Base):
         return f"<AuditEvent {self.id} {self.action} {self.subject_type}:{self.subject_id}>"
 
 
-class SchedulerRun(Base):
+class SchedulerRun(SiteScoped, Base):
     """One scheduler tick and what it did: the next tick learns from it what is live."""
 
     __tablename__ = "scheduler_runs"
@@ -164,7 +180,7 @@ class SchedulerRun(Base):
         CheckConstraint(
             "status IN ('running', 'ok', 'skipped', 'failed', 'stopped')", name="status"
         ),
-        Index(None, "started_at"),
+        Index(None, "site", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -198,7 +214,7 @@ ERASED_REASONS = ("forgotten", "purged")
 _COMMENT_STATES = ", ".join(f"'{state.value}'" for state in CommentState)
 
 
-class Comment(Base):
+class Comment(SiteScoped, Base):
     """A reply (X), comment (Facebook) or mention by someone else, as moderation sees it.
 
     Only what a moderator needs and the site may show is kept: handle, display name,
@@ -208,17 +224,18 @@ class Comment(Base):
 
     __tablename__ = "comments"
     __table_args__ = (
-        UniqueConstraint("channel", "remote_id"),
+        UniqueConstraint("site", "channel", "remote_id"),
         CheckConstraint(f"state IN ({_COMMENT_STATES})", name="state"),
         CheckConstraint("kind IN ('reply', 'mention')", name="kind"),
-        # each index answers one screen's query; see migration 0006 and issue 24
-        Index(None, "state", "due_at", "created_at", "id"),
-        Index(None, "state", "channel", "due_at", "created_at", "id"),
-        Index(None, "channel", "post_remote_id", "created_at", "id"),
-        Index(None, "kind", "created_at"),
-        Index(None, "text_hash", "created_at"),
-        Index(None, "channel", "author_handle"),
-        Index(None, "updated_at"),  # the site data's change stamp (migration 0009)
+        # each index answers one screen's query of one site; see migrations 0006, 0010
+        # and issue 24
+        Index(None, "site", "state", "due_at", "created_at", "id"),
+        Index(None, "site", "state", "channel", "due_at", "created_at", "id"),
+        Index(None, "site", "channel", "post_remote_id", "created_at", "id"),
+        Index(None, "site", "kind", "created_at"),
+        Index(None, "site", "text_hash", "created_at"),
+        Index(None, "site", "channel", "author_handle"),
+        Index(None, "site", "updated_at"),  # the site data's change stamp (0009, 0010)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -277,7 +294,7 @@ class ReplyStatus(StrEnum):
 _REPLY_STATUSES = ", ".join(f"'{status.value}'" for status in ReplyStatus)
 
 
-class CommentReply(Base):
+class CommentReply(SiteScoped, Base):
     """Our answer to a comment. Sending it uses the ledger (piece ``reply:<id>``), so the
     answer goes out exactly once by the same protocol as posts."""
 
@@ -285,7 +302,7 @@ class CommentReply(Base):
     __table_args__ = (
         CheckConstraint(f"status IN ({_REPLY_STATUSES})", name="status"),
         Index(None, "comment_id"),
-        Index(None, "updated_at"),  # the site data's change stamp (migration 0009)
+        Index(None, "site", "updated_at"),  # the site data's change stamp (0009, 0010)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -306,11 +323,12 @@ class CommentReply(Base):
         return f"<CommentReply {self.id} comment={self.comment_id} {self.status}>"
 
 
-class SyncCursor(Base):
+class SyncCursor(SiteScoped, Base):
     """How far comment sync has read one conversation (a post) or one search (mentions)."""
 
     __tablename__ = "sync_cursors"
 
+    site: Mapped[str] = mapped_column(String(63), primary_key=True, server_default="")
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     source: Mapped[str] = mapped_column(String(300), primary_key=True)
     cursor: Mapped[str | None] = mapped_column(String(300))
@@ -393,7 +411,7 @@ class LoginAttempt(Base):
     succeeded: Mapped[bool] = mapped_column(Boolean)
 
 
-class ReviewRequest(Base):
+class ReviewRequest(SiteScoped, Base):
     """A branch's pieces sent to client approvers for review in the portal.
 
     ``head`` is the branch's commit when the review was requested; the pieces and the
@@ -411,7 +429,7 @@ class ReviewRequest(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-class ReviewPiece(Base):
+class ReviewPiece(SiteScoped, Base):
     """One piece of a review, in the version the link was sent for."""
 
     __tablename__ = "review_pieces"
@@ -424,7 +442,7 @@ class ReviewPiece(Base):
     title: Mapped[str | None] = mapped_column(String(500))
 
 
-class ReviewLink(Base):
+class ReviewLink(SiteScoped, Base):
     """A magic link: single-use, expiring, bound to one approver and one review.
 
     Only SHA-256 hashes are stored: of the link's token, and of the portal session the
@@ -450,7 +468,7 @@ class ReviewLink(Base):
     session_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ReviewDecision(Base):
+class ReviewDecision(SiteScoped, Base):
     """What an approver decided in the portal about one piece, and the commit it made."""
 
     __tablename__ = "review_decisions"
@@ -489,17 +507,17 @@ class NotificationStatus(StrEnum):
 _NOTIFICATION_STATUSES = ", ".join(f"'{status.value}'" for status in NotificationStatus)
 
 
-class Notification(Base):
+class Notification(SiteScoped, Base):
     """One event for one recipient: ``event_key`` (kind, subject, threshold) × ``recipient``
     is unique, so an event is recorded, and sent, once per recipient however often the
     scheduler finds it and however many workers tick."""
 
     __tablename__ = "notifications"
     __table_args__ = (
-        UniqueConstraint("event_key", "recipient"),
+        UniqueConstraint("site", "event_key", "recipient"),
         CheckConstraint(f"status IN ({_NOTIFICATION_STATUSES})", name="status"),
-        Index(None, "status", "not_before"),
-        Index(None, "created_at"),
+        Index(None, "site", "status", "not_before"),
+        Index(None, "site", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -385,3 +385,25 @@ def test_check_warns_where_it_can_see_the_set_up_is_missing(
     weak = CliRunner().invoke(main, ["check", "-s", settings])
     assert "authorship.unsigned is author-field" in weak.stderr
     assert "no trust root" not in weak.stderr
+
+
+@pytest.mark.parametrize("tag", ["origin/HEAD", "main"])
+def test_a_pushed_tag_named_like_the_protected_branch_is_not_the_trust_root(
+    world: World, keys: dict[str, Path], tag: str
+) -> None:
+    """git's short names prefer tags to branches (``origin/main`` → refs/tags/origin/main
+    first): an editor who pushes a tag of that name, on a history of her own whose first
+    trust file names her, must not become the root every new clone reads trust from."""
+    editor = world.clone(LENA)
+    editor.git("checkout", "-q", "--orphan", "eigene-geschichte")
+    editor.write("trust.yml", trust_text(keys, approvers=(LENA,)))
+    editor.commit("My own trust root")
+    editor.git("tag", tag)
+    editor.git("push", "-q", "origin", f"refs/tags/{tag}")
+    # the scheduler's workspace: a fresh clone gets every tag, and git names it ambiguous
+    fresh = world.clone(LEAD)
+    assert fresh.git("tag", "--list", tag).strip() == tag
+    trust = fresh.dp("trust")
+    assert trust.code == 0, trust.output
+    assert f"approver {PETRA.name}" in trust.out
+    assert f"approver {LENA.name}" not in trust.out
