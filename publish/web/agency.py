@@ -100,13 +100,7 @@ class AgencyDesk(Gate):
 
 def scoped(store: Store, key: str) -> Store:
     """The agency store as one site's store (``Store.scoped``, sharing its engine)."""
-    # TODO(issue 20): Store.scoped lands with the site column (migration 0010); until
-    # then every site's desk reads the one store unscoped
-    scope = getattr(store, "scoped", None)
-    if scope is None:
-        return store
-    view: Store = scope(key)
-    return view
+    return store.scoped(key)
 
 
 def create_agency_app(

@@ -12,7 +12,6 @@ Granting and revoking are audited in the same transaction, like every account ch
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -21,12 +20,12 @@ from sqlalchemy.orm import Session
 from publish.store import audit
 from publish.store.errors import NotFound
 from publish.store.models import DeskSiteRole, DeskUser, Role
+from publish.store.sites import SITE_KEY
 from publish.web import accounts
 
 logger = logging.getLogger(__name__)
 
 ROLES = tuple(role.value for role in Role)
-SITE_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 def _user(session: Session, email: str) -> DeskUser:

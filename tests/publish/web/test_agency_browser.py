@@ -16,14 +16,9 @@ import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from publish.store import Store
 from tests.publish.web.agency_site import LENA, SITES, AgencyDesk, make_agency
 from tests.publish.web.browser import CHROMIUM, CHROMIUM_ARGS, accessible, shot
 from tests.publish.web.conftest import PASSWORD
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(Store, "scoped"), reason="needs Store.scoped (issue 20: the site column)"
-)
 
 
 @pytest.fixture(scope="module")

@@ -122,9 +122,6 @@ def test_the_agency_admin_manages_accounts_and_roles_others_may_not(
     assert moved.status_code == 302 and moved.headers["Location"] == "/admin/users"
 
 
-@pytest.mark.skipif(
-    not hasattr(Store, "scoped"), reason="needs Store.scoped (issue 20: the site column)"
-)
 def test_the_overview_lists_the_sites_with_a_role_most_urgent_first(agency: AgencyDesk) -> None:
     agency.comment("mueller", "m_soon", timedelta(minutes=20))  # neither overdue nor escalated
     overdue = agency.comment("mueller", "m_overdue", timedelta(minutes=-10))
@@ -163,9 +160,6 @@ def test_the_overview_lists_the_sites_with_a_role_most_urgent_first(agency: Agen
     assert len(rows) == 5
 
 
-@pytest.mark.skipif(
-    not hasattr(Store, "scoped"), reason="needs Store.scoped (issue 20: the site column)"
-)
 def test_three_sites_in_one_postgresql_database(
     site_root: Path, tmp_path: Path, postgresql_url: str
 ) -> None:
