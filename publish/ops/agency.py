@@ -19,7 +19,9 @@ Every mistake is an :class:`AgencyError` naming the file, the line and the field
 ``guideline.yml`` is read (the same node walker, so a value keeps its line). Relative
 paths (``workdir``, ``secrets``, a local ``remote``) start at the agency file's folder:
 the file can be moved with the folder it describes. The password of the database stays
-out of the file when ``database_url_env`` names the variable that holds the URL.
+out of the file when ``database_url_env`` names the variable that holds the URL. The
+workers need PostgreSQL (:func:`publish.ops.agency_run.open_agency_store` says so); the
+desk reads the same file, also over SQLite on one machine.
 """
 
 from __future__ import annotations
@@ -93,6 +95,10 @@ class Agency:
     def workspace(self, site: AgencySite) -> Path:
         """The site's own git workspace: ``<workdir>/<key>``."""
         return self.workdir / site.key
+
+    def settings_path(self, site: AgencySite) -> Path:
+        """The site's settings file in its workspace (what its tick and its desk read)."""
+        return self.workspace(site) / site.settings
 
 
 def _display(path: Path) -> str:
@@ -172,13 +178,6 @@ def _read(reader: _Reader, root: yaml.Node, file: Path, environ: Mapping[str, st
         url = environ.get(name, "").strip()
         if not url:
             raise reader.error(node, "database_url_env", f"the variable {name} is not set")
-    if not url.startswith(("postgresql://", "postgresql+")):
-        where = keys.get("database_url", keys.get("database_url_env"))
-        raise reader.error(
-            where[1] if where else root, "database_url",
-            "an agency shares one PostgreSQL database (postgresql+psycopg://…); SQLite "
-            "serves one site on one machine",
-        )  # fmt: skip
     workdir = _resolve(base, reader.text(keys["workdir"][1], "workdir"))
     lease = DEFAULT_LEASE_SECONDS
     if "lease_seconds" in keys:
@@ -206,7 +205,7 @@ def _read(reader: _Reader, root: yaml.Node, file: Path, environ: Mapping[str, st
         if site.key in seen:
             raise reader.error(
                 node, f"{field}.key",
-                f"the key '{site.key}' is taken by sites[{seen[site.key]}]; keys are unique",
+                f"'{site.key}' is listed twice (also sites[{seen[site.key]}]); keys are unique",
             )  # fmt: skip
         seen[site.key] = index
         sites.append(site)

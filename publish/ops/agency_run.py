@@ -100,12 +100,15 @@ def database_now(engine: Engine) -> datetime:
 
 
 def open_agency_store(agency: Agency) -> Store:
-    """The agency's database, migrated; refuses anything but PostgreSQL."""
-    store = Store(agency.database_url)
-    if store.dialect != "postgresql":  # load_agency refuses it already; a direct caller too
-        store.dispose()
-        raise ValueError("an agency needs PostgreSQL: row locks with SKIP LOCKED coordinate it")
-    return store.upgrade()
+    """The agency's database, migrated; refuses anything but PostgreSQL (ValueError)."""
+    if not agency.database_url.startswith(("postgresql://", "postgresql+")):
+        where = f"{agency.path}: " if agency.path else ""
+        raise ValueError(
+            f"{where}database_url: the agency's workers share one PostgreSQL database "
+            "(postgresql+psycopg://…), whose row locks coordinate them; SQLite serves one "
+            "site on one machine"
+        )
+    return Store(agency.database_url).upgrade()
 
 
 def register_sites(engine: Engine, agency: Agency, now: datetime) -> None:

@@ -544,6 +544,36 @@ class Notification(SiteScoped, Base):
         return f"<Notification {self.id} {self.event_key} → {self.recipient} {self.status}>"
 
 
+# --- issue 20, part 4: desk roles per site (migration 0011) -------------------------------
+
+
+class DeskSiteRole(Base):
+    """An account's role on one site of an agency desk (``site`` is the agency file's key).
+
+    Agency-wide like ``desk_users``: never filtered by a store's site scope. In agency
+    mode a site's pages admit an account only with a row for that site, and with that
+    row's role; ``DeskUser.role`` is then the account's role in the agency desk itself
+    (admin: accounts and roles). A one-site desk never reads this table.
+    """
+
+    __tablename__ = "desk_site_roles"
+    __table_args__ = (
+        UniqueConstraint("user_id", "site"),
+        CheckConstraint(f"role IN ({_ROLES})", name="role"),
+        Index(None, "site"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId)
+    site: Mapped[str] = mapped_column(String(63))
+    role: Mapped[str] = mapped_column(String(16))
+    granted_by: Mapped[str] = mapped_column(String(200))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<DeskSiteRole user={self.user_id} {self.site} {self.role}>"
+
+
 # --- issue 20, agency workers (migration 0012): agency-wide, not scoped to a site -------
 
 _AGENCY_OUTCOMES = "'running', 'ok', 'skipped', 'incomplete', 'failed', 'timeout', 'lost', 'error'"

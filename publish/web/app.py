@@ -14,6 +14,7 @@ defaults to ``os.environ``; tests pass their own).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -31,7 +32,7 @@ from editorial.guideline import guideline_for
 from editorial.settings import Settings, SettingsError
 from publish.ops.context import production_settings
 from publish.posting.channels import Channel
-from publish.settings import desk_settings
+from publish.settings import DeskSettings, desk_settings
 from publish.store import Store, open_store
 from publish.web import (
     access,
@@ -53,9 +54,10 @@ from publish.web.state import (
     EXTENSION,
     Clock,
     Desk,
+    Gate,
     csrf_token,
-    current_user,
-    desk,
+    current_role,
+    gate,
     set_cookie,
     utc_now,
 )
@@ -87,16 +89,24 @@ def create_app(
     clock: Clock | None = None,
     channels: dict[str, Channel] | None = None,
     store: Store | None = None,
+    site_key: str | None = None,
+    options: DeskSettings | None = None,
 ) -> Flask:
     """The desk for the site of ``settings_path`` (its publishconf.py when there is one).
 
     ``clock`` and ``channels`` replace the wall clock and the channels built from the
-    environment's credentials (tests); ``store`` an opened store. Raises
+    environment's credentials (tests); ``store`` an opened store. ``site_key`` makes it
+    one site's desk in an agency desk (:mod:`publish.web.agency` mounts it under
+    ``/sites/<key>``): roles are then the accounts' roles on that site, and ``options``
+    the agency's ``DESK`` options, whose cookie, session and login limits replace the
+    site's own, so every mounted desk sets and reads the same cookies. Raises
     :class:`SettingsError` for bad settings or a missing secret key.
     """
     env = os.environ if environ is None else environ
     settings = production_settings(Path(settings_path))
-    options = desk_settings(settings)
+    options = (
+        shared_options(desk_settings(settings), options) if options else desk_settings(settings)
+    )
     opened = store if store is not None else open_store(settings)
     state = Desk(
         settings=settings,
@@ -109,8 +119,40 @@ def create_app(
         environ=env,
         clock=clock or utc_now,
         fixed_channels=channels,
+        site_key=site_key,
     )
     app = Flask(__name__)
+    configure(app, state)
+    _register(app)
+    _warm(settings)
+    logger.info(
+        "desk for %s on store %s (secure cookies: %s)",
+        settings_path,
+        opened.masked_url,
+        options.secure_cookies,
+    )
+    return app
+
+
+def shared_options(own: DeskSettings, agency: DeskSettings) -> DeskSettings:
+    """A mounted site's ``DESK``: its own, with the agency's cookies, sessions and login
+    limits (one login for all: every part must set and read the same cookie)."""
+    return dataclasses.replace(
+        own,
+        secure_cookies=agency.secure_cookies,
+        session_hours=agency.session_hours,
+        lockout_failures=agency.lockout_failures,
+        lockout_minutes=agency.lockout_minutes,
+        address_failures=agency.address_failures,
+        proxy_hops=agency.proxy_hops,
+    )
+
+
+def configure(app: Flask, state: Gate) -> None:
+    """What a site's desk and the agency desk's pages share: the state, the cookie and
+    proxy settings, the guard and the headers of every request, the error pages and the
+    catalogs."""
+    options = state.options
     app.extensions[EXTENSION] = state
     # Flask's signed-cookie session carries only the one-time messages after an action
     # (flash); who is logged in lives in the store (publish.web.sessions)
@@ -127,15 +169,29 @@ def create_app(
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
-    _register(app)
-    _warm(settings)
-    logger.info(
-        "desk for %s on store %s (secure cookies: %s)",
-        settings_path,
-        opened.masked_url,
-        options.secure_cookies,
-    )
-    return app
+    app.before_request(_guard)
+    app.after_request(_headers)
+    app.register_error_handler(HTTPException, _error_page)
+    i18n.install(app)
+    app.context_processor(_page_helpers)
+
+
+def _page_helpers() -> dict[str, Any]:
+    state = gate()
+    zone = state.zone
+    return {
+        "user": g.get("user"),
+        "role": g.get("role"),
+        "csrf_token": csrf_token,
+        "now": state.now(),
+        "may": lambda rule: g.get("role") is not None and g.role in getattr(access, rule),
+        "local": lambda moment, pattern=None: display.local(moment, zone, pattern, i18n.language()),
+        "countdown": lambda due: display.countdown(due, state.now()),
+        "site_name": state.title,
+        "zone_name": str(zone),
+        "agency_pages": state.agency_pages,
+        "agency_home": state.agency_home(),
+    }
 
 
 def _warm(settings: Settings) -> None:
@@ -166,35 +222,13 @@ def _register(app: Flask) -> None:
         notifications.blueprint,
     ):
         app.register_blueprint(blueprint)
-    app.before_request(_guard)
-    app.after_request(_headers)
-    app.register_error_handler(HTTPException, _error_page)
     app.add_url_rule("/", "home", _home)
-    i18n.install(app)
-
-    @app.context_processor
-    def page_helpers() -> dict[str, Any]:
-        state = desk()
-        zone = state.zone
-        return {
-            "user": g.get("user"),
-            "csrf_token": csrf_token,
-            "now": state.now(),
-            "may": lambda rule: g.get("user") is not None and g.user.role in getattr(access, rule),
-            "local": lambda moment, pattern=None: display.local(
-                moment, zone, pattern, i18n.language()
-            ),
-            "countdown": lambda due: display.countdown(due, state.now()),
-            "site_name": state.settings.get("SITENAME", "dialogpress"),
-            "zone_name": str(zone),
-        }
 
 
 @access.requires(access.EVERYONE)
 def _home() -> BaseResponse:
     """Where a login lands: the inbox for those who work it, else the dashboard."""
-    user = current_user()
-    if user.role in access.READ_INBOX:
+    if current_role() in access.READ_INBOX:
         return redirect(url_for("inbox.index"))
     return redirect(url_for("dashboard.index"))
 
@@ -203,20 +237,19 @@ def _guard() -> BaseResponse | None:
     if request.endpoint is None or request.endpoint == "static":
         return None
     view = current_app.view_functions[request.endpoint]
-    state = desk()
+    state = gate()
     g.user = None
+    g.role = None
     g.session_token = None
     token = request.cookies.get(state.cookie_name)
     if token:
         with state.store.read() as session:
             g.user = sessions.user_for(session, token, state.now())
+            if g.user is not None:
+                g.role = state.role_for(session, g.user)
         if g.user is not None:
             g.session_token = token
-    binding = (
-        g.session_token
-        or _portal_binding()
-        or request.cookies.get(state.csrf_cookie_name)
-    )
+    binding = g.session_token or _portal_binding() or request.cookies.get(state.csrf_cookie_name)
     if binding is None:
         binding = csrf.new_binding()
         g.new_csrf_binding = binding
@@ -225,14 +258,27 @@ def _guard() -> BaseResponse | None:
     if roles is not None and g.user is None:
         if request.method in access.SAFE_METHODS:
             wanted = request.full_path if request.query_string else request.path
+            # under a mount (an agency desk's /sites/<key>) the way back includes it
+            wanted = request.script_root + wanted
             return redirect(url_for("auth.login", next=wanted))
         return redirect(url_for("auth.login"))
+    if roles is not None and g.role is None:
+        # an agency desk's site the account has no role on: nothing of it, not even
+        # whether a comment exists, and before the CSRF check so every method gets 403
+        logger.info(
+            "desk: %s refused %s %s: no role on this site",
+            g.user.email,
+            request.method,
+            mask(request.path),
+        )
+        return _error_page(Forbidden(i18n._("You have no role on this site.")))
     if access.needs_csrf(view, request.method):
         presented = request.form.get(csrf.FIELD) or request.headers.get(csrf.HEADER)
         if not csrf.valid(state.secret, binding, presented):
             # masked: the path of a portal link holds its unused token
             logger.warning(
-                "desk: %s %s refused: missing or wrong CSRF token", request.method,
+                "desk: %s %s refused: missing or wrong CSRF token",
+                request.method,
                 mask(request.path),
             )
             return _error_page(
@@ -243,7 +289,7 @@ def _guard() -> BaseResponse | None:
                     )
                 )
             )
-    if roles is not None and g.user.role not in roles:
+    if roles is not None and g.role not in roles:
         return _error_page(Forbidden(i18n._("Your role may not do this.")))
     if (
         g.user is not None
@@ -251,6 +297,11 @@ def _guard() -> BaseResponse | None:
         and request.endpoint not in ("auth.password", "auth.logout")
     ):
         return redirect(url_for("auth.password"))
+    if isinstance(state, Desk) and request.blueprint == "users":
+        # accounts are the agency's: an agency desk manages them on its own pages
+        agency = state.agency_url("/admin/users")
+        if agency is not None:
+            return redirect(agency)
     return None
 
 
@@ -275,7 +326,7 @@ def _error_page(error: HTTPException) -> BaseResponse:
 
 
 def _headers(response: Response) -> Response:
-    state = desk()
+    state = gate()
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -295,5 +346,3 @@ def _headers(response: Response) -> Response:
     if binding is not None and g.get("session_token") is None:
         set_cookie(response, state.csrf_cookie_name, binding, max_age=None)
     return response
-
-

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from publish.web import access, accounts, sessions
 from publish.web.i18n import _
-from publish.web.state import current_user, desk, safe_next, set_cookie
+from publish.web.state import current_user, gate, safe_next, set_cookie
 
 blueprint = Blueprint("auth", __name__)
 
@@ -17,7 +17,7 @@ blueprint = Blueprint("auth", __name__)
 @blueprint.route("/login", methods=["GET", "POST"])
 @access.public()
 def login() -> BaseResponse | tuple[str, int] | str:
-    state = desk()
+    state = gate()
     target = safe_next(request.values.get("next"))
     if request.method == "GET":
         if g.user is not None:
@@ -47,7 +47,7 @@ def login() -> BaseResponse | tuple[str, int] | str:
 @blueprint.route("/logout", methods=["POST"])
 @access.requires(access.EVERYONE)
 def logout() -> BaseResponse:
-    state = desk()
+    state = gate()
     with state.store.transaction() as session:
         sessions.end(session, g.session_token)
     response = redirect(url_for("auth.login", out="1"))
@@ -58,7 +58,7 @@ def logout() -> BaseResponse:
 @blueprint.route("/account/password", methods=["GET", "POST"])
 @access.requires(access.EVERYONE)
 def password() -> BaseResponse | tuple[str, int] | str:
-    state = desk()
+    state = gate()
     user = current_user()
     if request.method == "GET":
         return render_template("password.html", problem=None)

@@ -88,9 +88,9 @@ def language() -> str:
         return i18n.SOURCE_LANGUAGE  # library code called from the CLI: English
     chosen: str | None = g.get("language")
     if chosen is None:
-        from publish.web.state import desk
+        from publish.web.state import gate
 
-        default = i18n.site_language(desk().settings)
+        default = gate().default_language
         chosen = i18n.negotiate((value for value, _q in request.accept_languages), default)
         g.language = chosen
     return chosen
@@ -125,9 +125,9 @@ def install(app: Flask) -> None:
 
     @app.context_processor
     def language_helpers() -> dict[str, Any]:
-        from publish.web.state import desk
+        from publish.web.state import gate
 
-        zone = desk().zone
+        zone = gate().zone
         lang = language()
         return {
             "lang": lang,
@@ -144,6 +144,6 @@ def install(app: Flask) -> None:
 
 def format_datetime(moment: datetime | None) -> str:
     """``moment`` in the site's zone, as this request's language writes it."""
-    from publish.web.state import desk
+    from publish.web.state import gate
 
-    return i18n.format_datetime(moment, language(), desk().zone)
+    return i18n.format_datetime(moment, language(), gate().zone)

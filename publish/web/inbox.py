@@ -28,7 +28,7 @@ from publish import moderation
 from publish.moderation import CommentView, ModerationError, NotAllowed, ReplyRefused
 from publish.store.errors import Conflict, NotFound
 from publish.store.models import CommentState, ReplyStatus
-from publish.web import access, accounts
+from publish.web import access
 from publish.web.i18n import N_, _
 from publish.web.state import current_user, desk
 
@@ -105,8 +105,8 @@ def _comment_or_404(comment_id: int) -> CommentView:
 def _assignees() -> list[str]:
     state = desk()
     with state.store.read() as session:
-        users = accounts.all_users(session)
-    return [u.email for u in users if u.role in access.MODERATE]
+        members = state.members(session)
+    return [email for email, role in members if role in access.MODERATE]
 
 
 def _page(

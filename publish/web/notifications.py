@@ -12,7 +12,7 @@ from flask import Blueprint, render_template, request
 from publish.notify.delivery import MEANINGS, listing
 from publish.notify.events import URGENT
 from publish.web import access
-from publish.web.state import current_user, desk
+from publish.web.state import current_role, desk
 
 blueprint = Blueprint("notifications", __name__)
 
@@ -27,7 +27,7 @@ def index() -> tuple[str, int]:
     if status not in MEANINGS:
         status = None
     rows = listing(desk().store, limit=200, status=status)
-    if current_user().role not in access.READ_INBOX:
+    if current_role() not in access.READ_INBOX:
         rows = [row for row in rows if row.kind not in COMMENT_KINDS]
     return render_template(
         "notifications.html", rows=rows, meanings=MEANINGS, status=status

@@ -242,7 +242,7 @@ def _notify(
 def preview(review_id: int, sha: str, name: str) -> Response:
     """A file of the branch's preview build, for the approver or a logged-in editor."""
     found = _current(review_id)
-    if found is None and (g.user is None or g.user.role not in access.READ_REVIEWS):
+    if found is None and (g.get("role") not in access.READ_REVIEWS):
         abort(403, _("This preview is open only through the review's link."))
     if not sha.isalnum() or len(sha) > 64:
         abort(404)

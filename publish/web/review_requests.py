@@ -15,7 +15,7 @@ from publish.review.portal import PortalError
 from publish.review.requests import ReviewError
 from publish.web import access
 from publish.web.i18n import _, ngettext
-from publish.web.state import current_user, desk
+from publish.web.state import current_role, current_user, desk
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def _page(problem: str | None = None, status: int = 200, form: dict[str, Any] | 
     state = desk()
     branches: list[str] = []
     branch_problem = None
-    if current_user().role in access.REQUEST_REVIEW:
+    if current_role() in access.REQUEST_REVIEW:
         try:
             branches = state.portal().branches()
         except PortalError as exc:

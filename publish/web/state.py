@@ -14,17 +14,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g
+from flask import current_app, g, request
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from editorial import git
 from editorial.approvals import ApprovalState, approval_states
 from editorial.git import GitError
 from editorial.guideline import Guideline
+from editorial.i18n import site_language
 from editorial.links import post_url
 from editorial.pieces import Piece, Site, load_site
 from editorial.settings import Settings, site_zone
@@ -36,7 +38,7 @@ from publish.review.portal import Portal
 from publish.settings import DeskSettings, channels_settings
 from publish.store import Store
 from publish.store.models import DeskUser
-from publish.web import csrf
+from publish.web import accounts, csrf, site_roles
 from publish.web.accounts import Throttle
 
 #: the key of the :class:`Desk` in ``app.extensions``
@@ -50,31 +52,57 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
-class Desk:
-    """What the desk's views need, built once per application."""
+@dataclass(frozen=True)
+class AccountSites:
+    """The sites of an agency desk (key, name) and each account's role on them by id."""
 
-    settings: Settings
-    options: DeskSettings
+    sites: tuple[tuple[str, str], ...]
+    roles: dict[int, dict[str, str]]
+
+
+@dataclass(kw_only=True)
+class Gate:
+    """What the guard, the login and the cookies need: the accounts' store, the ``DESK``
+    options, the secret and the clock. A site's desk is one (:class:`Desk`); the agency
+    desk's own pages (:mod:`publish.web.agency`) are another, with no site of their own.
+    """
+
     store: Store
-    guideline: Guideline
+    options: DeskSettings
     secret: bytes = field(repr=False)
-    app_secret: bytes | None = field(repr=False)
-    verify_token: str | None = field(repr=False)
     environ: Mapping[str, str] = field(repr=False)
     clock: Clock = utc_now
-    fixed_channels: dict[str, Channel] | None = None
-    _portal: Portal | None = field(default=None, repr=False)
-    _site: tuple[tuple[Any, ...], Site] | None = field(default=None, repr=False)
-    _post_urls: tuple[tuple[Any, ...], dict[str, str]] | None = field(default=None, repr=False)
-    _approvals: tuple[tuple[Any, ...], dict[str, ApprovalState]] | None = field(
-        default=None, repr=False
-    )
-    _git_dirs: tuple[str, ...] | None = field(default=None, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
-        return site_zone(self.settings)
+        """The zone the pages show times in."""
+        raise NotImplementedError
+
+    @property
+    def default_language(self) -> str:
+        """The language of a browser that asks for none the desk speaks."""
+        raise NotImplementedError
+
+    #: the agency desk's own pages (overview, accounts), not a site's desk
+    agency_pages: ClassVar[bool] = False
+
+    @property
+    def title(self) -> str:
+        """What the pages are of, next to the brand: the site's name, or the agency."""
+        raise NotImplementedError
+
+    def agency_home(self) -> str | None:
+        """The agency overview's address, for a site's desk mounted in an agency desk."""
+        return None
+
+    def role_for(self, session: Session, user: DeskUser) -> str | None:
+        """The account's role on these pages; None: it may see none of them."""
+        return user.role
+
+    def account_sites(self, session: Session) -> AccountSites | None:
+        """For the accounts page of an agency desk: the sites and every account's roles
+        on them; None where roles are not per site."""
+        return None
 
     @property
     def throttle(self) -> Throttle:
@@ -91,16 +119,77 @@ class Desk:
         return "__Host-dp-desk" if self.options.secure_cookies else "dp-desk"
 
     @property
-    def channel_names(self) -> tuple[str, ...]:
-        """The channels of ``CHANNELS``, sorted."""
-        return channels_settings(self.settings).names
-
-    @property
     def csrf_cookie_name(self) -> str:
         return self.cookie_name + "-csrf"
 
     def now(self) -> datetime:
         return self.clock()
+
+
+@dataclass(kw_only=True)
+class Desk(Gate):
+    """What a site's desk views need, built once per application.
+
+    ``site_key`` None is a one-site desk: an account's role is ``DeskUser.role``. In an
+    agency desk it is the site's key in the agency file, and an account's role is its
+    role on that site (:mod:`publish.web.site_roles`), none without a grant.
+    """
+
+    settings: Settings
+    guideline: Guideline
+    app_secret: bytes | None = field(repr=False)
+    verify_token: str | None = field(repr=False)
+    fixed_channels: dict[str, Channel] | None = None
+    site_key: str | None = None
+    _portal: Portal | None = field(default=None, repr=False)
+    _site: tuple[tuple[Any, ...], Site] | None = field(default=None, repr=False)
+    _post_urls: tuple[tuple[Any, ...], dict[str, str]] | None = field(default=None, repr=False)
+    _approvals: tuple[tuple[Any, ...], dict[str, ApprovalState]] | None = field(
+        default=None, repr=False
+    )
+    _git_dirs: tuple[str, ...] | None = field(default=None, repr=False)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return site_zone(self.settings)
+
+    @property
+    def default_language(self) -> str:
+        return site_language(self.settings)
+
+    @property
+    def title(self) -> str:
+        return str(self.settings.get("SITENAME", "dialogpress"))
+
+    def agency_home(self) -> str | None:
+        return self.agency_url("/")
+
+    def role_for(self, session: Session, user: DeskUser) -> str | None:
+        if self.site_key is None:
+            return user.role
+        return site_roles.role_on(session, user.id, self.site_key)
+
+    def members(self, session: Session) -> list[tuple[str, str]]:
+        """Who works on this site, with the role: every account of a one-site desk, the
+        accounts with a role on the site in an agency desk."""
+        if self.site_key is None:
+            return [(user.email, user.role) for user in accounts.all_users(session)]
+        return [
+            (user.email, role) for user, role in site_roles.site_members(session, self.site_key)
+        ]
+
+    def agency_url(self, path: str) -> str | None:
+        """``path`` of the agency desk's own pages, when this site's desk is mounted in one
+        (under ``/sites/<key>``); None for a one-site desk."""
+        if self.site_key is None:
+            return None
+        root = request.script_root.removesuffix(f"/sites/{self.site_key}")
+        return root + path
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        """The channels of ``CHANNELS``, sorted."""
+        return channels_settings(self.settings).names
 
     def site(self) -> Site:
         """The production site as it is now: read again only when a file under the
@@ -244,10 +333,24 @@ def trust_environment() -> tuple[str, str]:
     return (os.environ.get(TRUST_REF_ENV, ""), os.environ.get(ROOT_PIN_ENV, ""))
 
 
-def desk() -> Desk:
-    """The running application's :class:`Desk`."""
-    found: Desk = current_app.extensions[EXTENSION]
+def gate() -> Gate:
+    """The running application's :class:`Gate`: a site's desk or the agency's pages."""
+    found: Gate = current_app.extensions[EXTENSION]
     return found
+
+
+def desk() -> Desk:
+    """The running application's :class:`Desk` (the views of a site's desk)."""
+    found = current_app.extensions[EXTENSION]
+    if not isinstance(found, Desk):
+        raise RuntimeError("a site's view outside a site's desk")
+    return found
+
+
+def current_role() -> str | None:
+    """The logged-in user's role on these pages (the guard put it in ``g.role``)."""
+    role: str | None = g.get("role")
+    return role
 
 
 def current_user() -> DeskUser:
@@ -259,7 +362,7 @@ def current_user() -> DeskUser:
 
 
 def csrf_token() -> str:
-    return csrf.token(desk().secret, g.csrf_binding)
+    return csrf.token(gate().secret, g.csrf_binding)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -283,5 +386,5 @@ def set_cookie(response: BaseResponse, name: str, value: str, max_age: int | Non
         path="/",
         httponly=True,
         samesite="Lax",
-        secure=desk().options.secure_cookies,
+        secure=gate().options.secure_cookies,
     )

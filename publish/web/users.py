@@ -9,15 +9,22 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from publish.store.errors import Conflict, NotFound
 from publish.web import access, accounts
-from publish.web.state import current_user, desk
+from publish.web.state import current_user, gate
 
 blueprint = Blueprint("users", __name__)
 
 
-def _page(status: int = 200, **extra: object) -> tuple[str, int]:
-    with desk().store.transaction() as session:
+def page(status: int = 200, **extra: object) -> tuple[str, int]:
+    state = gate()
+    with state.store.transaction() as session:
         users = accounts.all_users(session)
-    values: dict[str, object] = {"problem": None, "issued": None, "issued_for": None}
+        sites = state.account_sites(session)
+    values: dict[str, object] = {
+        "problem": None,
+        "issued": None,
+        "issued_for": None,
+        "agency": sites,
+    }
     values.update(extra)
     return render_template("users.html", users=users, roles=accounts.ROLES, **values), status
 
@@ -25,13 +32,13 @@ def _page(status: int = 200, **extra: object) -> tuple[str, int]:
 @blueprint.route("/admin/users")
 @access.requires(access.MANAGE_USERS)
 def index() -> tuple[str, int]:
-    return _page()
+    return page()
 
 
 @blueprint.route("/admin/users", methods=["POST"])
 @access.requires(access.MANAGE_USERS)
 def add() -> BaseResponse | tuple[str, int]:
-    state = desk()
+    state = gate()
     email = request.form.get("email", "")
     password = accounts.temporary_password()
     try:
@@ -46,14 +53,14 @@ def add() -> BaseResponse | tuple[str, int]:
                 name=request.form.get("name") or None,
             )
     except accounts.AccountError as exc:
-        return _page(422, problem=f"{str(exc).capitalize()}.")
-    return _page(201, issued=password, issued_for=user.email)
+        return page(422, problem=f"{str(exc).capitalize()}.")
+    return page(201, issued=password, issued_for=user.email)
 
 
 @blueprint.route("/admin/users/<int:user_id>/reset-password", methods=["POST"])
 @access.requires(access.MANAGE_USERS)
 def reset(user_id: int) -> BaseResponse | tuple[str, int]:
-    state = desk()
+    state = gate()
     password = accounts.temporary_password()
     try:
         with state.store.transaction() as session:
@@ -64,5 +71,5 @@ def reset(user_id: int) -> BaseResponse | tuple[str, int]:
                 session, user.email, password, state.now(), actor=current_user().email
             )
     except (NotFound, Conflict) as exc:
-        return _page(409, problem=f"{str(exc).capitalize()}.")
-    return _page(issued=password, issued_for=user.email)
+        return page(409, problem=f"{str(exc).capitalize()}.")
+    return page(issued=password, issued_for=user.email)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from publish.cli import main
 from publish.ops.agency import AgencyError, SecretsError, load_agency, read_secrets
-from publish.ops.agency_run import child_environment, next_due
+from publish.ops.agency_run import child_environment, next_due, open_agency_store
 
 GOOD = """\
 database_url_env: DP_AGENCY_DATABASE_URL
@@ -50,6 +50,7 @@ def test_a_good_file_is_read_with_its_paths_resolved_and_defaults_filled(tmp_pat
         "client-b", str(tmp_path / "repos" / "client-b"), "live", None
     )
     assert agency.workspace(b) == tmp_path / "work" / "client-b"
+    assert agency.settings_path(b) == tmp_path / "work" / "client-b" / "site" / "publishconf.py"
     with pytest.raises(AttributeError):
         a.key = "other"  # type: ignore[misc]  # frozen: the test tries to break it
 
@@ -57,7 +58,7 @@ def test_a_good_file_is_read_with_its_paths_resolved_and_defaults_filled(tmp_pat
 @pytest.mark.parametrize(
     ("change", "line", "field", "words"),
     [
-        (("key: client-b", "key: client-a"), 10, "sites[1].key", "taken by sites[0]"),
+        (("key: client-b", "key: client-a"), 10, "sites[1].key", "listed twice (also sites[0])"),
         (("key: client-b", "key: Client_B"), 10, "sites[1].key", "not a site key"),
         (("    branch: live\n", "    brnach: live\n"), 12, "sites[1].brnach", "did you mean"),
         (("lease_seconds: 30", "lease_seconds: soon"), 3, "lease_seconds", "whole number"),
@@ -83,8 +84,13 @@ def test_the_database_is_postgresql_and_its_variable_must_be_set(tmp_path: Path)
     with pytest.raises(AgencyError, match=r":1: database_url_env: the variable "
                        "DP_AGENCY_DATABASE_URL is not set"):
         load_agency(path, {})
-    with pytest.raises(AgencyError, match="one PostgreSQL database"):
-        load_agency(path, {"DP_AGENCY_DATABASE_URL": "sqlite:///x.db"})
+    # the desk may read an agency over SQLite on one machine; the workers refuse it
+    lite = load_agency(path, {"DP_AGENCY_DATABASE_URL": "sqlite:///x.db"})
+    with pytest.raises(ValueError, match=r"agency.yml: database_url: .*one PostgreSQL database"):
+        open_agency_store(lite)
+    run = CliRunner().invoke(main, ["run", "--agency", str(path), "--once"],
+                             env={"DP_AGENCY_DATABASE_URL": "sqlite:///x.db"})  # fmt: skip
+    assert run.exit_code == 2 and "one PostgreSQL database" in run.output, run.output
     both = write(tmp_path, f"database_url: {URL}\n" + GOOD)
     with pytest.raises(AgencyError, match="either 'database_url' or 'database_url_env'"):
         load_agency(both, {"DP_AGENCY_DATABASE_URL": URL})

@@ -31,6 +31,7 @@ TABLES = {
     "desk_users",
     "desk_sessions",
     "desk_login_attempts",
+    "desk_site_roles",
     "review_requests",
     "review_pieces",
     "agency_sites",
