@@ -96,7 +96,17 @@ def _slice_text(index: slice) -> str:
 
 
 def _members_digest(name: str, members: dict[str, Members], digester: Digester) -> str:
-    """A recorded taxonomy list (or slice of one, ``…\0start:stop:step``) as it is now."""
+    """A recorded taxonomy list (or slice of one, ``…\0start:stop:step``) as it is now.
+
+    Thousands of pages name the same lists and slices: each is digested once per build.
+    """
+    known = digester.named.get(name)
+    if known is None:
+        known = digester.named[name] = _members_digest_now(name, members, digester)
+    return known
+
+
+def _members_digest_now(name: str, members: dict[str, Members], digester: Digester) -> str:
     # MEMBERS starts with a NUL, kind and name are joined by one: a third one is a slice
     base, _, spec = name.rpartition("\0") if name.count("\0") > 2 else (name, "", "")
     found = members.get(base)
@@ -126,6 +136,8 @@ class Digester:
         # id → (object, digest) of the values whose parts are memoized, and of texts
         # (immutable): the shared context values every page of a build looks up
         self._digests: dict[int, tuple[Any, str]] = {}
+        # digests by a recorded name that is no context value (a taxonomy list's slice)
+        self.named: dict[str, str] = {}
 
     def digest(self, value: Any) -> str:
         known = self._digests.get(id(value))
