@@ -35,9 +35,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# pytest-xdist: one worker per core (TEST_WORKERS=1 for one), each test file kept on one
+# worker so that its module fixtures are made once; each worker starts its own PostgreSQL.
+# The tests marked `alone` time themselves against a limit and run afterwards, by themselves.
+TEST_WORKERS ?= auto
 test: install lint
 	@scripts/apt-install.sh $(TEST_PACKAGES)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not alone"
+	$(BIN)/pytest -m alone
 
 # Benchmarks time things and so are no tests: scheduler ticks (bench/tick.py), builds,
 # stock Pelican against ours (bench/build.py), and the guideline check on 5,000 pieces

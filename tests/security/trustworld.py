@@ -10,6 +10,7 @@ command in its own process, the way CI and the scheduler run it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -187,8 +188,30 @@ class World:
         return Clone(root, who, self.keys)
 
 
+# The server of each world made, by its keys and trust: setting one up takes two
+# approvals, three clones and four pushes through the real command (4-5 s of each of the
+# 24 tests' set-up on a busy machine). Every later test gets a copy of that bare
+# repository (it holds no absolute paths), so what it pushes stays its own.
+_SERVERS: dict[tuple[str, str], tuple[Path, int]] = {}
+
+
 def make_world(folder: Path, keys: dict[str, Path], **trust: object) -> World:
     """A protected ``main`` with the site, its trust file and the approved layout."""
+    known = (repr(sorted((k, str(v)) for k, v in keys.items())), repr(sorted(trust.items())))
+    if known in _SERVERS and _SERVERS[known][0].is_dir():
+        template, clones = _SERVERS[known]
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(template, folder / "server.git", symlinks=True)
+        return World(folder / "server.git", keys, folder, clones)
+    world = _make_world(folder, keys, **trust)
+    # beside the keys, which live as long as the module that made them
+    template = next(iter(keys.values())).parent / "servers" / f"{len(_SERVERS)}.git"
+    shutil.copytree(world.server, template, symlinks=True)
+    _SERVERS[known] = (template, world.clones)
+    return world
+
+
+def _make_world(folder: Path, keys: dict[str, Path], **trust: object) -> World:
     server = folder / "server.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(server)], check=True)
     world = World(server, keys, folder)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -58,6 +59,24 @@ class Clock:
 
 def email(role: str) -> str:
     return f"{role}@agentur-kranich.example"
+
+
+# argon2id still, at its cheapest settings: the desk tests log in about a thousand times,
+# and at the production settings (64 MiB, three passes) each login cost 0.1-0.2 s. What
+# they test is who may log in and what follows, not the hash's cost; the production
+# hasher is tested where it matters (tests/security/test_desk_small_fixes.py times a
+# locked account against an unknown one), and a hash made here is verified by its own
+# parameters, as argon2 encodes them in the hash.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Per module, before the module's store template hashes its four passwords."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", CHEAP_HASHER)
+        patch.setattr(accounts, "_DUMMY_HASH", CHEAP_HASHER.hash("no such account"))
+        yield
 
 
 def clone_site(target: Path) -> Path:
