@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -323,12 +324,30 @@ def _render_chunk(indexes: list[int]) -> list[tuple[int, Dependencies | None, st
     return done
 
 
+def _may_fork(pages: int) -> bool:
+    """Whether forking workers is safe here: only in a process running one thread.
+
+    A fork copies the locks other threads hold (a log handler's, a buffered writer's, a
+    database pool's) but not the threads that would release them, so a worker can hang
+    on its first log line. A build inside a threaded process (a web server, a test
+    runner's worker) renders its pages here instead.
+    """
+    threads = threading.active_count()
+    if threads > 1:
+        logger.info(
+            "dp_incremental: rendering %s pages in this process: %s threads run here, and "
+            "forking a threaded process can deadlock its workers", pages, threads,
+        )
+        return False
+    return True
+
+
 def render_queued(state: BuildState) -> None:
     """Render every queued page, in worker processes when it pays."""
     global _jobs
     jobs = state.jobs
     results: list[tuple[int, Dependencies | None, str | None]]
-    if state.workers > 1 and len(jobs) >= PARALLEL_MIN:
+    if state.workers > 1 and len(jobs) >= PARALLEL_MIN and _may_fork(len(jobs)):
         _jobs = jobs
         # The first page of each template renders here, before the fork: plugins that
         # set up on first use (pelican-webassets creates its cache folder and builds its
