@@ -48,8 +48,8 @@ from editorial.phrases import (
 )
 from editorial.settings import (
     CHANNELS,
+    DataFileError,
     Settings,
-    SettingsError,
     editorial_settings,
     settings_root,
     site_zone,
@@ -70,16 +70,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class GuidelineError(SettingsError):
+class GuidelineError(DataFileError):
     """The guideline file cannot be used; the message names file, line and field."""
-
-    def __init__(self, path: str, line: int | None, field: str | None, message: str):
-        where = f"{path}:{line}" if line else path
-        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
-        self.path = path
-        self.line = line
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

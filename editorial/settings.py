@@ -32,6 +32,19 @@ class SettingsError(Exception):
     """A setting that cannot work; the message names the setting and the file."""
 
 
+class DataFileError(SettingsError):
+    """A data file (the guideline, the agency file) cannot be used: the message names
+    the file, the line and the field, so that whoever edits it finds the place."""
+
+    def __init__(self, path: str, line: int | None, field: str | None, message: str):
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+        self.path = path
+        self.line = line
+        self.field = field
+        self.message = message
+
+
 def settings_root(settings: Settings) -> Path:
     """The folder of the settings file: the site's root, where relative paths start."""
     return Path(settings["DP_SETTINGS_FILE"]).parent

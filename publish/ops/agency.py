@@ -35,7 +35,7 @@ from pathlib import Path
 import yaml
 
 from editorial.guideline import GuidelineError, _Reader
-from editorial.settings import SettingsError
+from editorial.settings import DataFileError
 
 #: a site's key: what ``DP_SITE`` and the store's ``site`` column hold
 SITE_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -51,16 +51,8 @@ _TOP = (
 _SITE = ("key", "name", "remote", "branch", "settings", "secrets")
 
 
-class AgencyError(SettingsError):
+class AgencyError(DataFileError):
     """The agency file cannot be used; the message names file, line and field."""
-
-    def __init__(self, path: str, line: int | None, field: str | None, message: str):
-        where = f"{path}:{line}" if line else path
-        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
-        self.path = path
-        self.line = line
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
