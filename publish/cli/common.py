@@ -87,6 +87,14 @@ def settings_option(func: F) -> F:
     )(func)
 
 
+def agency_option(help_text: str, *, required: bool = False) -> Callable[[F], F]:
+    """``--agency FILE``: the agency file (its sites, its database)."""
+    return click.option(
+        "--agency", "agency_path", required=required, type=click.Path(dir_okay=False),
+        help=help_text,
+    )
+
+
 def format_option(*choices: str) -> Callable[[F], F]:
     """``--format`` with the given choices, the first being the default."""
 

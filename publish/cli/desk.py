@@ -17,6 +17,7 @@ from publish.cli import main
 from publish.cli.common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
+    agency_option,
     emit_json,
     fail,
     format_option,
@@ -33,16 +34,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # the desk (Flask) is imported by the commands that need it, not by every `dialogpress`
 ROLES = tuple(role.value for role in Role)
-
-
-def agency_option(help_text: str) -> Callable[[F], F]:
-    """``--agency FILE``: the agency file whose database holds the agency's accounts."""
-    return click.option(
-        "--agency",
-        "agency_path",
-        type=click.Path(dir_okay=False),
-        help=help_text,
-    )
 
 
 @main.command("desk")
@@ -209,13 +200,7 @@ def user_add_command(
 
 @user_group.command("grant")
 @click.argument("email")
-@click.option(
-    "--agency",
-    "agency_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The agency file.",
-)
+@agency_option("The agency file.", required=True)
 @click.option("--site", required=True, help="The site's key in the agency file.")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="The role on that site.")
 def user_grant_command(email: str, agency_path: str, site: str, role: str) -> None:
@@ -244,13 +229,7 @@ def user_grant_command(email: str, agency_path: str, site: str, role: str) -> No
 
 @user_group.command("revoke")
 @click.argument("email")
-@click.option(
-    "--agency",
-    "agency_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The agency file.",
-)
+@agency_option("The agency file.", required=True)
 @click.option("--site", required=True, help="The site's key in the agency file.")
 def user_revoke_command(email: str, agency_path: str, site: str) -> None:
     """Take an account's role on one site away: it sees nothing of that site any more.

@@ -23,6 +23,7 @@ from publish.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     _,
+    agency_option,
     emit_json,
     error,
     fail,
@@ -226,12 +227,7 @@ def _run_agency(agency_path: str, worker: str | None, once: bool) -> NoReturn:
 
 
 @main.command("run")
-@click.option(
-    "--agency",
-    "agency_path",
-    type=click.Path(dir_okay=False),
-    help="Tick every site of this agency file, sharing its PostgreSQL with other workers.",
-)
+@agency_option("Tick every site of this agency file, sharing its PostgreSQL with other workers.")
 @click.option("--worker", help="This worker's name in leases and tick records (default host:pid).")
 @click.option("--once", is_flag=True, help="With --agency: tick the due sites once, then exit.")
 @click.option(

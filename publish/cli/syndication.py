@@ -15,6 +15,7 @@ from publish.cli.common import (
     EXIT_FINDINGS,
     EXIT_USAGE,
     _,
+    agency_option,
     emit_json,
     error,
     fail,
@@ -228,12 +229,7 @@ def _agency_status(agency_path: str, output_format: str) -> None:
 
 
 @main.command("status")
-@click.option(
-    "--agency",
-    "agency_path",
-    type=click.Path(dir_okay=False),
-    help="Every site of this agency file: last tick, failures, paused channels, tokens.",
-)
+@agency_option("Every site of this agency file: last tick, failures, paused channels, tokens.")
 @now_option
 @format_option("text", "json")
 @settings_option
