@@ -41,7 +41,15 @@ from editorial.approvals import (
     file_digest,
     referenced_media,
 )
-from editorial.pieces import Piece, ReadMemo, Site, load_site, site_folders, symlinks
+from editorial.pieces import (
+    Piece,
+    ReadMemo,
+    Site,
+    lent_site,
+    load_site,
+    site_folders,
+    symlinks,
+)
 from editorial.settings import SettingsError, apply_defaults, settings_root, validate
 from editorial.site_approval import site_approval_state
 from editorial.times import TimeError, parse_time, zone
@@ -170,12 +178,18 @@ class _Judged:
     KEY = "dp_approval_gate"
 
     def __init__(self, settings: dict[str, Any]):
-        memo_path = read_memo_path(settings)
         judged = site_settings(settings)
-        memo = load_read_memo(memo_path, settings_root(judged))
-        self.site: Site = load_site(judged, memo=memo)
+        # the scheduler lends the site it read moments ago in this process (same settings
+        # file, same content folder); otherwise every piece is read here
+        lent = lent_site(judged)
+        if lent is not None:
+            self.site: Site = lent
+        else:
+            memo_path = read_memo_path(settings)
+            memo = load_read_memo(memo_path, settings_root(judged))
+            self.site = load_site(judged, memo=memo)
+            save_read_memo(memo_path, memo, settings_root(judged))
         self.states = approval_states(self.site, [*self.site.posts, *self.site.pages])
-        save_read_memo(memo_path, memo, settings_root(judged))
         #: piece ids a production build publishes (filled as articles and pages are gated)
         self.published: set[str] = set()
         #: what a production build left out that was meant to go public: (path, why)

@@ -22,6 +22,7 @@ release, so the build folder is never what the public reads.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -37,7 +38,7 @@ from editorial import git
 from editorial.git import GitError, GitResult
 from editorial.guideline import GuidelineError, guideline_for
 from editorial.links import post_save_as
-from editorial.pieces import Post
+from editorial.pieces import Post, Site, lend
 from editorial.settings import Settings, settings_root
 from editorial.trust import TrustError, protected_commit
 from publish.moderation import purge, send_replies
@@ -271,9 +272,12 @@ class _Deployer:
     """
 
     def __init__(
-        self, settings_path: str | Path, target: DeployTarget, folder: Path, now: datetime
+        self, settings_path: str | Path, target: DeployTarget, folder: Path, now: datetime,
+        site: Site | None = None,
     ) -> None:
         self.settings_path = settings_path
+        # the site the tick read: lent to the build's approval gate, which would read it again
+        self.site = site
         self.target = target
         self.folder = folder
         self.now = now
@@ -289,13 +293,16 @@ class _Deployer:
             summary.step(label, "failed", f"the build folder {self.folder} is inside {live}")
             summary.error = f"the deploy target {live} holds the build folder {self.folder}"
             return False
-        result = build_site(
-            self.settings_path,
-            production=True,
-            output=output,
-            override={"DP_NOW": self.now.isoformat(), "CACHE_PATH": str(self.folder / "cache")},
-            summarise=True,
-        )
+        with lend(self.site) if self.site is not None else contextlib.nullcontext():
+            result = build_site(
+                self.settings_path,
+                production=True,
+                output=output,
+                override={
+                    "DP_NOW": self.now.isoformat(), "CACHE_PATH": str(self.folder / "cache")
+                },
+                summarise=True,
+            )
         if not result.ok:
             summary.step(label, "failed", "; ".join(result.errors))
             summary.error = f"the build failed ({len(result.errors)} errors): {result.errors[0]}"
@@ -409,7 +416,7 @@ def _steps(
     settings: Settings = context.settings
     dry_run = summary.dry_run
     target = make_target(settings)
-    deployer = _Deployer(settings_path, target, build_folder(settings), now)
+    deployer = _Deployer(settings_path, target, build_folder(settings), now, context.site)
     if not dry_run:
         write_site_data(context.site, context.store, now)
     summary.fingerprint = fingerprint(context, settings_path, now)
