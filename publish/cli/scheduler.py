@@ -83,6 +83,19 @@ def _structured_logging() -> None:
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _stop_on_signals() -> threading.Event:
+    """An event SIGTERM and SIGINT set: the running tick finishes, then the loop ends."""
+    stop = threading.Event()
+
+    def on_signal(number: int, _frame: FrameType | None) -> None:
+        logger.info("event=run.stopping signal=%s", signal.Signals(number).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
 def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -206,14 +219,7 @@ def _run_agency(agency_path: str, worker: str | None, once: bool) -> NoReturn:
         agency = load_agency(agency_path)
     except AgencyError as exc:
         fail(str(exc), EXIT_USAGE)
-    stop = threading.Event()
-
-    def on_signal(number: int, _frame: FrameType | None) -> None:
-        logger.info("event=run.stopping signal=%s", signal.Signals(number).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = _stop_on_signals()
     try:
         report = run_worker(agency, worker=worker, once=once, stop=stop)
     except (StoreError, ValueError) as exc:
@@ -279,14 +285,7 @@ def run_command(
         fail(str(exc), EXIT_USAGE)
     every = max(1, round(minutes * 60))
     lock = _lock(settings_path)
-    stop = threading.Event()
-
-    def on_signal(number: int, _frame: FrameType | None) -> None:
-        logger.info("event=run.stopping signal=%s", signal.Signals(number).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = _stop_on_signals()
     runner = _Runner(settings_path, pull, every, stop)
     scheduler = schedule.Scheduler()
     runner.job = scheduler.every(every).seconds.do(runner)

@@ -212,3 +212,18 @@ def desk(site_root: Path, tmp_path: Path, store_template: Path) -> Iterator[Desk
         yield made
     finally:
         made.store.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, one per test module that asks for it."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.publish.web.browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -13,11 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from tests.publish.web.agency_site import LENA, SITES, AgencyDesk, make_agency
-from tests.publish.web.browser import CHROMIUM, CHROMIUM_ARGS, accessible, shot
+from tests.publish.web.browser import accessible, shot
 from tests.publish.web.conftest import PASSWORD
 
 
@@ -35,16 +35,6 @@ def live(
         server.shutdown()
         thread.join(timeout=10)
         agency.store.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def test_a_moderator_of_two_clients_sees_both_and_nothing_of_the_third(

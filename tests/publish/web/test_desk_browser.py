@@ -22,7 +22,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 from gitsite import approve_example_frame
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -34,7 +34,7 @@ from publish.store import open_store
 from publish.store.models import Comment
 from publish.web import accounts, create_app
 from publish.web.webhook import signature
-from tests.publish.web.browser import CHROMIUM, CHROMIUM_ARGS, accessible, shot
+from tests.publish.web.browser import accessible, shot
 from tests.publish.web.conftest import APP_SECRET, ENVIRON, PASSWORD, Clock, clone_site
 
 NOW = datetime.fromisoformat("2026-11-24T10:00:00+01:00")
@@ -166,16 +166,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDesk]:
         finally:
             server.shutdown()
             thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture
