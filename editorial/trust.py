@@ -46,7 +46,8 @@ TRUST_FILE = "trust.yml"
 REF_ENV = "DP_TRUST_REF"
 #: optional ``sha256:…`` of the first trusted version (instead of trust on first use)
 ROOT_PIN_ENV = "DP_TRUST_ROOT"
-DEFAULT_REFS = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
+#: the protected branch's candidates, first found wins: the name people read, and the
+#: full name git is asked for (a short name would find a tag of that name first)
 DEFAULT_FULL_REFS = {
     "origin/HEAD": "refs/remotes/origin/HEAD",
     "origin/main": "refs/remotes/origin/main",
@@ -54,6 +55,7 @@ DEFAULT_FULL_REFS = {
     "main": "refs/heads/main",
     "master": "refs/heads/master",
 }
+DEFAULT_REFS = tuple(DEFAULT_FULL_REFS)
 #: the id signed by approvals of a new trust file
 TRUST_PIECE = "trust.yml"
 #: files that frame every page unless trust.yml names others (``site: files:``)
