@@ -95,29 +95,6 @@ def _slice_text(index: slice) -> str:
         index.start, index.stop, index.step))
 
 
-def _members_digest(name: str, members: dict[str, Members], digester: Digester) -> str:
-    """A recorded taxonomy list (or slice of one, ``…\0start:stop:step``) as it is now.
-
-    Thousands of pages name the same lists and slices: each is digested once per build.
-    """
-    known = digester.named.get(name)
-    if known is None:
-        known = digester.named[name] = _members_digest_now(name, members, digester)
-    return known
-
-
-def _members_digest_now(name: str, members: dict[str, Members], digester: Digester) -> str:
-    # MEMBERS starts with a NUL, kind and name are joined by one: a third one is a slice
-    base, _, spec = name.rpartition("\0") if name.count("\0") > 2 else (name, "", "")
-    found = members.get(base)
-    if found is None:
-        return "gone"
-    if not spec:
-        return digester.digest(found)
-    start, stop, step = (int(part) if part else None for part in spec.split(":"))
-    return digester.digest(list.__getitem__(found, slice(start, stop, step)))
-
-
 class Unstable(Exception):
     """A value without a stable digest (a function, an open file): always render."""
 
@@ -136,8 +113,10 @@ class Digester:
         # id → (object, digest) of the values whose parts are memoized, and of texts
         # (immutable): the shared context values every page of a build looks up
         self._digests: dict[int, tuple[Any, str]] = {}
-        # digests by a recorded name that is no context value (a taxonomy list's slice)
-        self.named: dict[str, str] = {}
+        # this build's taxonomy lists by recorded name (:func:`members_name`), and the
+        # digests of those names and of their slices, each computed once per build
+        self.members: dict[str, Members] = {}
+        self._named: dict[str, str] = {}
 
     def digest(self, value: Any) -> str:
         known = self._digests.get(id(value))
@@ -147,6 +126,25 @@ class Digester:
         if type(value) is str or id(value) in self._memo:
             self._digests[id(value)] = (value, result)
         return result
+
+    def named(self, name: str) -> str:
+        """A recorded taxonomy list (or slice of one, ``…\0start:stop:step``) as it is now;
+        ``"gone"`` when the build has no such list. Thousands of pages name the same ones."""
+        known = self._named.get(name)
+        if known is not None:
+            return known
+        # MEMBERS starts with a NUL, kind and name are joined by one: a third one is a slice
+        base, _, spec = name.rpartition("\0") if name.count("\0") > 2 else (name, "", "")
+        found = self.members.get(base)
+        if found is None:
+            known = "gone"
+        elif not spec:
+            known = self.digest(found)
+        else:
+            start, stop, step = (int(part) if part else None for part in spec.split(":"))
+            known = self.digest(list.__getitem__(found, slice(start, stop, step)))
+        self._named[name] = known
+        return known
 
     def _parts(self, value: Any) -> str:
         if isinstance(value, str):  # Markup too
@@ -347,18 +345,18 @@ def track(environment: Environment) -> None:
 
 def digest_names(
     names: Iterable[str], localcontext: dict[str, Any], digester: Digester,
-    settings: dict[str, Any], members: dict[str, Members] | None = None,
+    settings: dict[str, Any],
 ) -> dict[str, str] | None:
     """Digests of the context names a page used; ``None`` if one cannot be digested.
 
     A setting used as it is (a function in ``JINJA_GLOBALS``, say) is covered by the
-    build key and needs no digest of its own. A taxonomy's article list (``members``,
-    by :func:`members_name`) that is gone digests as ``"gone"``.
+    build key and needs no digest of its own. A taxonomy's article list is digested by
+    its recorded name (:meth:`Digester.named`).
     """
     result: dict[str, str] = {}
     for name in names:
         if name.startswith(MEMBERS):
-            result[name] = _members_digest(name, members or {}, digester)
+            result[name] = digester.named(name)
             continue
         if name not in localcontext:
             continue

@@ -164,7 +164,7 @@ def taxonomies(generator: Any) -> None:
         for name, items in pairs:
             members = Members(items)
             members.dp_name = members_name(kind, name)
-            state.members[members.dp_name] = members
+            state.digester.members[members.dp_name] = members
             converted.append(Entry((name, members)))
         if isinstance(value, dict):
             value.clear()

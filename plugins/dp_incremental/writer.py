@@ -31,7 +31,6 @@ from .dependencies import (
     Attributes,
     Dependencies,
     Digester,
-    Members,
     Recording,
     Unstable,
     digest_names,
@@ -75,15 +74,11 @@ class BuildState:
         self.kept = 0
         self.rendered = 0
         self.feeds_kept = 0
-        # the taxonomies' article lists by recorded name (``taxonomies`` fills it)
-        self.members: dict[str, Members] = {}
 
     def page_unchanged(self, entry: PageEntry, localcontext: dict[str, Any], siteurl: str) -> bool:
         if entry.siteurl != siteurl:
             return False
-        names = digest_names(
-            entry.names, localcontext, self.digester, self.settings, self.members
-        )
+        names = digest_names(entry.names, localcontext, self.digester, self.settings)
         if names != entry.names:
             return False
         # the table of this build's attribute digests, shared by all pages: most reads
@@ -103,9 +98,7 @@ class BuildState:
         """The record of a page just rendered; ``None`` when an input has no digest."""
         names, reads, columns = dependencies
         siteurl = job.siteurl
-        digests = digest_names(
-            names, job.localcontext, self.digester, self.settings, self.members
-        )
+        digests = digest_names(names, job.localcontext, self.digester, self.settings)
         if digests is None:
             return None
         values = []
