@@ -284,3 +284,25 @@ def read_secrets(path: Path) -> dict[str, str]:
             value = value[1:-1]
         found[name] = value
     return found
+
+
+#: what a client's code never gets from the process that runs it: the agency's own
+#: settings and secrets (every ``DP_*`` variable, the database), and so no other client's
+WITHHELD_PREFIXES = ("DP_",)
+WITHHELD = ("DATABASE_URL",)
+
+
+def site_environment(
+    site: AgencySite, environ: Mapping[str, str], *, keep: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """The environment one client's site is served or ticked with: ours without the
+    withheld variables (but those named in ``keep``), then that site's secrets file
+    (:class:`SecretsError`), so that one client's tokens never act for another."""
+    own = {
+        name: value
+        for name, value in environ.items()
+        if name in keep or not (name.startswith(WITHHELD_PREFIXES) or name in WITHHELD)
+    }
+    if site.secrets is not None:
+        own.update(read_secrets(site.secrets))
+    return own

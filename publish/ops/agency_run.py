@@ -51,7 +51,7 @@ from sqlalchemy.exc import DBAPIError
 
 from editorial import git
 from editorial.git import GitError
-from publish.ops.agency import Agency, AgencySite, SecretsError, read_secrets
+from publish.ops.agency import Agency, AgencySite, SecretsError, site_environment
 from publish.ops.workers import worker_id
 from publish.store import Store
 from publish.store.models import AgencySiteState, AgencyTick
@@ -67,10 +67,6 @@ STOP_GRACE_SECONDS = 30.0
 CLONE_TIMEOUT_SECONDS = 600.0
 #: outcomes after which a site's failures count up (and it backs off)
 FAILED_OUTCOMES = ("failed", "timeout", "error", "lost")
-#: the environment variables a tick child gets from the worker's (besides PATH, HOME…):
-#: everything except these prefixes, which hold the worker's own settings and secrets
-_WITHHELD_PREFIXES = ("DP_",)
-_WITHHELD = ("DATABASE_URL",)
 
 
 @dataclass(frozen=True)
@@ -280,13 +276,7 @@ def child_environment(
 ) -> dict[str, str]:
     """The tick child's environment: the worker's without its ``DP_*`` variables, then the
     agency's database, the site's key and the site's own secrets (:class:`SecretsError`)."""
-    child = {
-        name: value
-        for name, value in environ.items()
-        if not name.startswith(_WITHHELD_PREFIXES) and name not in _WITHHELD
-    }
-    if site.secrets is not None:
-        child.update(read_secrets(site.secrets))
+    child = site_environment(site, environ)
     child["DP_DATABASE_URL"] = database_url
     child["DP_SITE"] = site.key
     return child

@@ -31,6 +31,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from editorial.i18n import site_language
 from editorial.settings import SettingsError, site_zone
+from publish.ops.agency import SecretsError, site_environment
 from publish.ops.context import production_settings
 from publish.posting.channels import Channel
 from publish.settings import DeskSettings, desk_settings
@@ -38,7 +39,14 @@ from publish.store import Store
 from publish.store.errors import NotFound
 from publish.web import access, accounts, agency_overview, auth, site_roles, users
 from publish.web.agency_file import Agency, load_agency
-from publish.web.app import _secret, configure, create_app
+from publish.web.app import (
+    ENV_APP_SECRET,
+    ENV_SECRET_KEY,
+    ENV_VERIFY_TOKEN,
+    _secret,
+    configure,
+    create_app,
+)
 from publish.web.i18n import N_, _
 from publish.web.state import (
     EXTENSION,
@@ -50,6 +58,11 @@ from publish.web.state import (
     gate,
     utc_now,
 )
+
+#: what every site's desk takes from the agency desk's environment: the session key, and
+#: the agency's Facebook app (its webhook secret and verify token; a site's secrets file
+#: may name its own); the channels' tokens come from each site's secrets file alone
+SHARED_ENV = (ENV_SECRET_KEY, ENV_APP_SECRET, ENV_VERIFY_TOKEN)
 
 logger = logging.getLogger(__name__)
 
@@ -148,9 +161,15 @@ def create_agency_app(
         home_language=site_language(first_settings),
     )
     for site in agency.sites:
+        try:
+            # the site's own tokens, none of another client's: a reply sent from this
+            # site's inbox goes out with its credentials only
+            site_env = site_environment(site, env, keep=SHARED_ENV)
+        except SecretsError as exc:
+            raise SettingsError(f"agency site {site.key!r}: {exc}") from None
         app = create_app(
             agency.settings_path(site),
-            environ=env,
+            environ=site_env,
             clock=state.clock,
             store=scoped(store, site.key),
             site_key=site.key,

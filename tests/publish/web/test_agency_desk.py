@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect
 
+from editorial.settings import SettingsError
 from publish.cli import main
 from publish.review import requests as reviews
 from publish.store import Store, audit, channel_state, ledger
@@ -22,7 +23,7 @@ from publish.web import agency_overview, site_roles
 from publish.web.accounts import AccountError
 from publish.web.agency_file import AgencyError, load_agency
 from tests.publish.web.agency_site import ADMIN, LENA, AgencyDesk, make_agency, write_agency
-from tests.publish.web.conftest import NOW, PASSWORD, Desk, desk_of_app, email
+from tests.publish.web.conftest import ENVIRON, NOW, PASSWORD, Desk, desk_of_app, email
 
 
 @pytest.fixture
@@ -427,3 +428,38 @@ def test_every_kind_of_item_comes_with_its_due_time(desk: Desk) -> None:
         ("token-expiring", timedelta(days=2)),
     ]
     assert items[0].detail == "the network refused it" and items[3].detail == "Advent"
+
+
+def test_each_site_desk_sends_with_its_own_tokens_only(site_root: Path, tmp_path: Path) -> None:
+    """A reply sent from one client's inbox goes out with that client's credentials: the
+    agency desk's own DP_* variables (a token set there by mistake, the database) reach no
+    site, each site gets its secrets file, and the session key and the Facebook app stay."""
+    import dataclasses
+
+    from publish.web.agency import create_agency_app
+    from publish.web.state import EXTENSION
+
+    path = write_agency(tmp_path / "agency", site_root)
+    agency = load_agency(path)
+    secrets = {}
+    for site in agency.sites:
+        secrets[site.key] = tmp_path / f"{site.key}.env"
+        secrets[site.key].write_text(f"DP_X_ACCESS_TOKEN=token-of-{site.key}\n", "utf-8")
+        secrets[site.key].chmod(0o600)
+    agency = dataclasses.replace(
+        agency, sites=tuple(dataclasses.replace(s, secrets=secrets[s.key]) for s in agency.sites)
+    )
+    environ = {**ENVIRON, "DP_X_ACCESS_TOKEN": "the-agency-desks", "DP_DATABASE_URL": "x"}
+    app = create_agency_app(agency, environ=environ, store=Store(agency.database_url).upgrade())
+    mounted = app.extensions[EXTENSION].sites
+    assert sorted(mounted) == ["mueller", "schmidt", "weber"]
+    for key, site in mounted.items():
+        environ_of_site = desk_of_app(site.app).environ
+        assert environ_of_site["DP_X_ACCESS_TOKEN"] == f"token-of-{key}"
+        assert "DP_DATABASE_URL" not in environ_of_site
+        for name, value in ENVIRON.items():
+            assert environ_of_site[name] == value
+    # a secrets file others can read stops the desk with the site's name, no traceback
+    secrets["weber"].chmod(0o644)
+    with pytest.raises(SettingsError, match=r"agency site 'weber': .*readable by others"):
+        create_agency_app(agency, environ=environ, store=Store(agency.database_url))
