@@ -122,6 +122,15 @@ class PostgresServer:
             connection.execute(f'CREATE DATABASE "{name}"')
         return name
 
+    def shut_out(self, name: str) -> None:
+        """The database goes away for its clients: no new connections, the open ones cut."""
+        with self.admin() as connection:
+            connection.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+
     def drop_database(self, name: str) -> None:
         with self.admin() as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

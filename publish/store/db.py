@@ -61,6 +61,8 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # How long a SQLite connection waits for another process's write lock before failing.
 BUSY_TIMEOUT_SECONDS = 30
+#: seconds a PostgreSQL connection attempt may take (libpq's connect_timeout)
+CONNECT_TIMEOUT_SECONDS = 10
 # pg_advisory_xact_lock key serialising concurrent migrations on one PostgreSQL database
 # (the bytes of "dpmigr" as a number; any constant would do as long as it stays fixed).
 MIGRATION_LOCK_KEY = 0x64706D696772
@@ -281,7 +283,11 @@ def _engine(url: URL) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         event.listen(engine, "checkin", _sqlite_checkin)
         return engine
-    connect_args = {} if "application_name" in url.query else {"application_name": "dialogpress"}
+    # libpq's own defaults unless the URL says otherwise: a name in pg_stat_activity, and a
+    # connection attempt that gives up (libpq waits for ever by default, so a worker behind a
+    # lost network would hang instead of logging and trying again)
+    defaults = {"application_name": "dialogpress", "connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    connect_args = {key: value for key, value in defaults.items() if key not in url.query}
     # pre-ping: a scheduler outlives database restarts and must not fail on a dead socket
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 

@@ -227,6 +227,31 @@ def test_an_unreachable_server_is_a_store_error_without_the_password() -> None:
     assert f"dp:***@127.0.0.1:{port}/site" in str(caught.value)
 
 
+def test_a_server_that_never_answers_is_given_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database behind a lost network accepts nothing and refuses nothing; libpq would
+    wait for ever, and a worker with it. The store gives up after its connect timeout."""
+    monkeypatch.setattr("publish.store.db.CONNECT_TIMEOUT_SECONDS", 2)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nobody ever answers
+        port = int(silent.getsockname()[1])
+        store = Store(f"postgresql://dp@127.0.0.1:{port}/site")
+        result: list[BaseException | None] = []
+
+        def upgrade() -> None:
+            try:
+                store.upgrade()
+                result.append(None)
+            except BaseException as exc:  # the outcome is asserted below
+                result.append(exc)
+
+        attempt = threading.Thread(target=upgrade, daemon=True)
+        attempt.start()
+        attempt.join(timeout=60)
+    assert not attempt.is_alive(), "the connection attempt still waits after 60 s"
+    assert isinstance(result[0], StoreError), result
+
+
 @contextmanager
 def closed_port() -> Iterator[int]:
     """A local port nothing listens on, kept bound (not listening) so nobody else takes it."""
