@@ -58,6 +58,7 @@ bench: install
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/check.py --scaling 500
 	$(BIN)/python bench/comments.py --comments $(COMMENTS)
+	$(BIN)/python bench/summary.py
 
 # German and English: extract every marked string (babel.cfg) into the German catalog
 # editorial/locale/de/LC_MESSAGES/messages.po; new strings arrive untranslated, and a test

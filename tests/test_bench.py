@@ -15,6 +15,8 @@ from types import ModuleType
 
 import pytest
 
+from tests.bench_summary import measured
+
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "tick.py"
 
 
@@ -47,6 +49,8 @@ def test_small_generated_site_ticks_twice_and_the_second_skips(tmp_path: Path) -
     assert not second["built"] and not second["deployed"] and second["posted"] == 0
     assert first["seconds"] > 0 and second["seconds"] > 0
     assert "generated" in done.stdout and "second tick s" in done.stdout
+    # the issue's table reads the file: every row but the skipped example site has a figure
+    assert measured(output.parent, "bench/tick.py").count(None) == 1
     # the tick after one approved edit builds and deploys, and renders only what the edit
     # touched (the post's page and the feeds' pages), not the site; CPU is measured too
     edit = site["edit"]

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from tests.bench_summary import measured
+
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "build.py"
 
 
@@ -41,6 +43,7 @@ def test_a_tiny_run_measures_every_kind_of_build(tmp_path: Path) -> None:
         assert row["wall_seconds"] > 0 and row["cpu_seconds"] > 0 and row["peak_mib"] > 0
     assert median["stock"]["wall_ratio"] == 1.0
     assert "wall ×" in done.stdout and "idle" in done.stdout
+    assert None not in measured(output.parent, "bench/build.py")  # the table reads it
 
 
 def test_the_two_copies_hold_the_same_german_posts(tmp_path: Path) -> None:
