@@ -306,7 +306,7 @@ def source_key(raw: bytes, path: Path, relpath: str) -> str:
 
 
 SOURCE_KEY_VERSION = "1"
-HTML_KEY_VERSION = "1"
+HTML_KEY_VERSION = "2"
 _PLAIN = (str, int, float, bool, type(None), datetime, date)
 
 
@@ -328,17 +328,50 @@ def html_key(piece: Piece) -> str | None:
     if source is None:
         return None
     settings = piece.settings or {}
+    shown = _settings_part(settings)
     metadata = [(k, v) for k, v in piece.metadata.items() if k not in _DECISION_KEYS]
+    if shown is None or not _plain(metadata):
+        return None
+    digest = hashlib.blake2b(digest_size=20)
+    # each input length-prefixed, so that no two different inputs run together alike
+    for text in (
+        HTML_KEY_VERSION, code_digest(), str(piece.on_site), shown, repr(metadata),
+        source.body, repr(source.html),
+    ):  # fmt: skip
+        data = text.encode("utf-8", "surrogateescape")
+        digest.update(len(data).to_bytes(8, "big") + data)
+    return "html:" + digest.hexdigest()
+
+
+# the settings' part of :func:`html_key`, by the text of the settings it comes from: the
+# same for every piece of a site, and (deep-copying the Markdown settings) not cheap
+_SETTINGS_PARTS: dict[str, str | None] = {}
+
+
+def _settings_part(settings: Settings) -> str | None:
+    """The text of the settings :func:`_public_html` renders with; None when not plain.
+
+    Only settings of plain values are kept: their text shows all of them, so the same
+    text means equal settings. Settings holding objects (an extension instance, whose
+    text may hide its state) are worked out afresh each time.
+    """
+    raw = (settings.get("MARKDOWN"), settings.get("FORMATTED_FIELDS", ["summary"]),
+           settings.get("DP_FRONTMATTER"))  # fmt: skip
+    text = repr(raw)
+    if text in _SETTINGS_PARTS:
+        return _SETTINGS_PARTS[text]
     markdown = python_markdown_settings(dict(settings.get("MARKDOWN") or {}))
     formatted = sorted(str(f).lower() for f in settings.get("FORMATTED_FIELDS", ["summary"]))
-    if not _plain(metadata) or not _plain(markdown) or not _plain(formatted):
-        return None
-    inputs = (
-        HTML_KEY_VERSION, code_digest(), piece.on_site, source.body, source.html, metadata,
-        markdown_engine(settings), markdown, formatted,
+    shown = (
+        repr((markdown_engine(settings), markdown, formatted))
+        if _plain(markdown) and _plain(formatted)
+        else None
     )
-    digest = hashlib.blake2b(repr(inputs).encode("utf-8", "surrogateescape"), digest_size=20)
-    return "html:" + digest.hexdigest()
+    if _plain(raw):
+        if len(_SETTINGS_PARTS) > 64:
+            _SETTINGS_PARTS.clear()
+        _SETTINGS_PARTS[text] = shown
+    return shown
 
 
 def _public_html(piece: Piece) -> PublicHtml:
@@ -905,22 +938,49 @@ def _found_by(relative: Path, paths: list[str], excludes: set[str], ignores: lis
     return False
 
 
+@dataclass(frozen=True)
+class _KindRules:
+    """The settings :func:`_kind_of` decides by, worked out once for a whole walk."""
+
+    social: tuple[str, ...]
+    ignores: list[str]
+    articles: list[str]
+    pages: list[str]
+    article_excludes: set[str]
+    page_excludes: set[str]
+
+    @classmethod
+    def of(cls, settings: Settings) -> _KindRules:
+        articles = [str(p) for p in settings.get("ARTICLE_PATHS", [""])]
+        pages = [str(p) for p in settings.get("PAGE_PATHS", ["pages"])]
+        return cls(
+            social=tuple(editorial_settings(settings).social_paths),
+            ignores=[str(p) for p in settings.get("IGNORE_FILES", ["**/.*"])],
+            articles=articles,
+            pages=pages,
+            # Pelican adds each kind's paths to the other's excludes (pelican.settings)
+            article_excludes={
+                _folder(p) for p in [*settings.get("ARTICLE_EXCLUDES", []), *pages]
+            } - {""},
+            page_excludes={
+                _folder(p) for p in [*settings.get("PAGE_EXCLUDES", []), *articles]
+            } - {""},
+        )
+
+    def kind(self, relative: Path) -> Kind | None:
+        if _under(relative, list(self.social)):
+            return "snippet"
+        if _found_by(relative, self.articles, self.article_excludes, self.ignores):
+            return "post"
+        if _found_by(relative, self.pages, self.page_excludes, self.ignores):
+            return "page"
+        return None
+
+
 def _kind_of(relative: Path, settings: Settings) -> Kind | None:
     """Whether Pelican reads ``relative`` (under ``PATH``) as an article, a page or not
     at all, by its own settings and defaults; snippets are the folders of ``SOCIAL_PATHS``."""
-    if _under(relative, list(editorial_settings(settings).social_paths)):
-        return "snippet"
-    ignores = [str(p) for p in settings.get("IGNORE_FILES", ["**/.*"])]
-    articles = [str(p) for p in settings.get("ARTICLE_PATHS", [""])]
-    pages = [str(p) for p in settings.get("PAGE_PATHS", ["pages"])]
-    # Pelican adds each kind's paths to the other's excludes (pelican.settings)
-    article_excludes = {_folder(p) for p in [*settings.get("ARTICLE_EXCLUDES", []), *pages]}
-    page_excludes = {_folder(p) for p in [*settings.get("PAGE_EXCLUDES", []), *articles]}
-    if _found_by(relative, articles, article_excludes - {""}, ignores):
-        return "post"
-    if _found_by(relative, pages, page_excludes - {""}, ignores):
-        return "page"
-    return None
+    return _KindRules.of(settings).kind(relative)
 
 
 def markdown_extensions(settings: Settings) -> set[str]:
@@ -952,13 +1012,15 @@ def piece_files(content: Path, settings: Settings) -> list[tuple[Path, Kind]]:
     dialogpress cannot are pieces too, refused later."""
     found: list[tuple[Path, Kind]] = []
     readable = readable_extensions(settings)
-    for path in sorted(p for p in content.rglob("*") if p.is_file() or p.is_symlink()):
+    rules = _KindRules.of(settings)
+    files = (p for p in content.rglob("*") if p.is_file() or p.is_symlink())
+    for path in sorted(files, key=lambda p: p.parts):  # Path's own order, compared faster
         relative = path.relative_to(content)
         if relative.parts[0] == ".git":
             continue
         if path.suffix.lower().lstrip(".") not in readable:
             continue
-        kind = _kind_of(relative, settings)
+        kind = rules.kind(relative)
         if kind:
             found.append((path, kind))
     return found

@@ -112,6 +112,21 @@ def test_a_script_in_a_field_the_settings_format_is_seen(site: Path) -> None:
     assert piece(other).public_html == piece(fresh_other).public_html
 
 
+def test_settings_changed_in_place_between_two_reads_are_seen(site: Path) -> None:
+    """The settings' part of the key is worked out once per text of the settings, not per
+    settings object: a list changed in place is other settings, and another key."""
+    post = site / "content/posts/a.md"
+    post.write_text(POST.replace("Kurz und *klar*.", "'<b>Kurz</b> [mehr](../images/team.png)'"),
+                    "utf-8")  # fmt: skip
+    settings = settings_of(site, FORMATTED_FIELDS=[])
+    memo = ReadMemo()
+    before = load_site(settings, memo=memo)
+    settings["FORMATTED_FIELDS"].append("summary")
+    after = load_site(settings, memo=carried_over(memo))
+    assert piece(after).public_html != piece(before).public_html
+    assert piece(after).public_html == piece(load_site(settings_of(site))).public_html
+
+
 def test_the_same_bytes_under_another_name_are_read_as_that_file(site: Path) -> None:
     first = ReadMemo()
     load_site(settings_of(site), memo=first)
