@@ -31,6 +31,7 @@ import logging
 import os
 import pickle
 import re
+import stat
 import sys
 from collections.abc import Iterable
 from importlib import metadata
@@ -90,22 +91,25 @@ def _walk(digest: Any, folder: Path, *, whole: bool) -> None:
     if not folder.is_dir():
         _update(digest, b"absent")
         return
-    for parent, dirs, names in os.walk(folder, followlinks=False):
+    top = str(folder)
+    for parent, dirs, names in os.walk(top, followlinks=False):
         dirs.sort()
-        base = Path(parent)
+        inner = parent[len(top) + 1 :]  # plain strings: pathlib would cost more than reading
         for name in sorted([*names, *dirs]):
-            path = base / name
-            shown = _encoded(path.relative_to(folder).as_posix())
+            path = os.path.join(parent, name)
+            shown = _encoded(f"{inner}/{name}" if inner else name)
             try:
-                if path.is_symlink():
+                status = os.lstat(path)
+                if stat.S_ISLNK(status.st_mode):
                     _update(digest, b"link", shown, _encoded(os.readlink(path)))
                 elif not whole:
                     continue
-                elif path.is_dir():
+                elif stat.S_ISDIR(status.st_mode):
                     _update(digest, b"dir", shown)
                 else:
-                    mtime = str(path.stat().st_mtime_ns).encode()
-                    _update(digest, b"file", shown, mtime, path.read_bytes())
+                    with open(path, "rb") as file:
+                        data = file.read()
+                    _update(digest, b"file", shown, str(status.st_mtime_ns).encode(), data)
             except OSError as exc:  # gone meanwhile, unreadable: never the same as before
                 _update(digest, b"error", shown, _encoded(f"{type(exc).__name__} {exc}"))
 

@@ -139,28 +139,37 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
-def _files(folder: Path) -> list[Path]:
-    found: list[Path] = []
+def _files(folder: Path) -> list[str]:
+    """Every file under ``folder`` as a path string, in :class:`~pathlib.Path`'s order
+    (strings: on thousands of files pathlib would cost more than the reading)."""
+    found: list[str] = []
     for parent, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-        found += [Path(parent, name) for name in names if not name.endswith(".pyc")]
-    return sorted(found)
+        found += [os.path.join(parent, name) for name in names if not name.endswith(".pyc")]
+    return sorted(found, key=lambda path: path.split("/"))
 
 
 def fingerprint(context: Context, settings_path: str | Path, now: datetime) -> str:
     """sha256 over every input of a production build at ``now`` (see the module docstring)."""
     settings = context.settings
     root = settings_root(settings)
-    sources: list[Path] = [Path(settings_path).resolve(), production_settings_file(settings_path)]
+    sources: list[str] = [
+        str(Path(settings_path).resolve()), str(production_settings_file(settings_path))
+    ]
     folders = [root / settings["PATH"], Path(settings["THEME"])]
     folders += [root / p for p in settings.get("PLUGIN_PATHS", [])]
     for folder in folders:
         sources += _files(folder if folder.is_absolute() else root / folder)
-    sources.append(data_path(settings))
+    sources.append(str(data_path(settings)))
     digest = hashlib.sha256()
+    prefix = str(root).rstrip("/") + "/"
     for path in sources:
-        name = str(path.relative_to(root) if path.is_relative_to(root) else path).encode()
-        data = path.read_bytes() if path.is_file() else b"\0missing"
+        name = (path[len(prefix) :] if path.startswith(prefix) else path).encode()
+        try:
+            with open(path, "rb") as file:
+                data = file.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            data = b"\0missing"
         for chunk in (name, data):
             digest.update(len(chunk).to_bytes(8, "big") + chunk)
     come = sorted(p.id for p in context.site.posts if p.publish_at and p.publish_at <= now)
