@@ -110,8 +110,14 @@ def tick_rows(tick: Results | None) -> list[Row]:
         site = sites.get(name)
         posts = f" ({site['posts']} posts)" if site else ""
         value = site["second"]["cpu_seconds"] if site else None
-        rows.append(_row(f"idle tick CPU, {name} site{posts}", today, "≤ 0.5 s", 0.5, source,
-                         value, _seconds))  # fmt: skip
+        rows.append(_row(f"idle tick CPU, `dialogpress tick` (cron), {name} site{posts}", today,
+                         "≤ 0.5 s", 0.5, source, value, _seconds))  # fmt: skip
+    for name in ("example", "generated"):
+        site = sites.get(name)
+        posts = f" ({site['posts']} posts)" if site else ""
+        value = site.get("service_idle_cpu_seconds") if site else None
+        rows.append(_row(f"idle tick CPU inside `dialogpress run`, {name} site{posts}", "—",
+                         "≤ 0.5 s", 0.5, source, value, _seconds))  # fmt: skip
     help_cpu = (tick or {}).get("help_cpu_seconds")
     rows.append(_row("`dialogpress --help` CPU", "≈ 1.6 s", "≤ 0.3 s", 0.3, source, help_cpu,
                      _seconds))  # fmt: skip

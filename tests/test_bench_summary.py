@@ -24,9 +24,9 @@ def test_rows_whose_benchmark_did_not_run_say_so_and_the_table_still_prints(
     assert done.returncode == 0, done.stderr
     assert "not run (bench/build.py → build.json)" in done.stdout
     written = json.loads((tmp_path / "summary.json").read_text("utf-8"))["rows"]
-    assert len(written) == 16
+    assert len(written) == 18
     assert all(row["measured"] is None and row["met"] is None for row in written)
-    assert "0 of 0 measured goals met; 16 rows not run" in done.stdout
+    assert "0 of 0 measured goals met; 18 rows not run" in done.stdout
 
 
 def test_check_is_set_against_our_full_build_and_judged_by_its_goal(tmp_path: Path) -> None:
