@@ -24,7 +24,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -436,29 +436,57 @@ def _protected(top: Path, ref: str | None) -> tuple[str, str, str]:
     """
     chosen = ref or os.environ.get(REF_ENV, "").strip()
     if chosen:
-        tip = _git(top, "rev-parse", "--verify", "-q", f"{chosen}^{{commit}}")
-        if tip.returncode != 0:
-            raise TrustError(
-                f"the protected ref {chosen!r} ({REF_ENV}) does not exist in {top}; fetch it "
-                "(git fetch origin) or name another"
-            )
-        return chosen, chosen, tip.stdout.decode().strip()
-    listed = _git(
-        top, "for-each-ref", "--format=%(refname) %(objectname) %(objecttype)",
-        *DEFAULT_FULL_REFS.values(),
-    )
-    found = {}
-    for line in listed.stdout.decode("utf-8", "replace").splitlines():
-        name, _, rest = line.partition(" ")
-        commit, _, kind = rest.partition(" ")
-        if kind == "commit":
-            found[name] = commit
+        return _named(top, chosen)
+    found = _commits(top, DEFAULT_FULL_REFS.values())
     for candidate, full in DEFAULT_FULL_REFS.items():
         if full in found:
             return candidate, full, found[full]
     raise NoTrustRoot(
         f"no protected branch in {top} (none of {', '.join(DEFAULT_REFS)}); set {REF_ENV}"
     )
+
+
+def _commits(top: Path, full_names: Iterable[str]) -> dict[str, str]:
+    """The commit each of these full ref names points to, for those that exist (one git)."""
+    names = list(full_names)
+    listed = _git(
+        top, "for-each-ref", "--format=%(refname) %(objectname) %(objecttype)", *names
+    )
+    found = {}
+    for line in listed.stdout.decode("utf-8", "replace").splitlines():
+        name, _, rest = line.partition(" ")
+        commit, _, kind = rest.partition(" ")
+        if kind == "commit" and name in names:  # for-each-ref also lists refs below a name
+            found[name] = commit
+    return found
+
+
+def _named(top: Path, chosen: str) -> tuple[str, str, str]:
+    """The ref an operator named (``ref`` or ``DP_TRUST_REF``), as a branch.
+
+    git would read a short name such as ``origin/main`` as a tag first, and anyone who
+    can push can push a tag; so a short name is looked up among branches only (local,
+    then remote-tracking), and a name that is both is refused as ambiguous. A tag or any
+    other ref counts only when named in full (``refs/tags/…``).
+    """
+    if chosen.startswith("refs/"):
+        full_names = [chosen]
+    else:
+        full_names = [f"refs/heads/{chosen}", f"refs/remotes/{chosen}",
+                      f"refs/remotes/{chosen}/HEAD"]  # fmt: skip
+    found = _commits(top, full_names)
+    if not found:
+        raise TrustError(
+            f"the protected branch {chosen!r} ({REF_ENV}) does not exist in {top}; fetch it "
+            "(git fetch origin), or name another (a tag only in full: refs/tags/…)"
+        )
+    if len(found) > 1:
+        raise TrustError(
+            f"the protected branch {chosen!r} ({REF_ENV}) is ambiguous in {top} "
+            f"({', '.join(sorted(found))}); name it in full"
+        )
+    full, commit = next(iter(found.items()))
+    return chosen, full, commit
 
 
 def _versions(top: Path, ref: str, path: str) -> Iterator[tuple[str, bytes | None]]:

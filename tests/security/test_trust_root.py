@@ -387,6 +387,32 @@ def test_check_warns_where_it_can_see_the_set_up_is_missing(
     assert "no trust root" not in weak.stderr
 
 
+def test_a_branch_the_operator_names_is_never_a_pushed_tag_of_that_name(
+    world: World, keys: dict[str, Path]
+) -> None:
+    """``DP_TRUST_REF=origin/main`` as docs/security.md advises for CI: git alone would
+    read the editor's tag ``origin/main`` first. The name is looked up among branches;
+    a tag counts only when named in full, and a name two branches share is refused."""
+    editor = world.clone(LENA)
+    editor.git("checkout", "-q", "--orphan", "eigene-geschichte")
+    editor.write("trust.yml", trust_text(keys, approvers=(LENA,)))
+    editor.commit("My own trust root")
+    editor.git("tag", "origin/main")
+    editor.git("push", "-q", "origin", "refs/tags/origin/main")
+    fresh = world.clone(LEAD)
+    assert fresh.git("tag", "--list", "origin/main").strip() == "origin/main"
+    named = fresh.dp("trust", env={"DP_TRUST_REF": "origin/main"})
+    assert named.code == 0, named.output
+    assert f"approver {PETRA.name}" in named.out and f"approver {LENA.name}" not in named.out
+    in_full = fresh.dp("trust", env={"DP_TRUST_REF": "refs/tags/origin/main"})
+    tagged = fresh.git("rev-parse", "refs/tags/origin/main").strip()[:7]
+    assert tagged in in_full.output  # the operator asked for that tag: read (and judged)
+    fresh.git("branch", "origin/main", "refs/remotes/origin/main")  # a local one beside it
+    shared = fresh.dp("trust", env={"DP_TRUST_REF": "origin/main"})
+    assert shared.code != 0 and "ambiguous" in shared.output, shared.output
+    assert "Traceback" not in shared.output
+
+
 @pytest.mark.parametrize("tag", ["origin/HEAD", "main"])
 def test_a_pushed_tag_named_like_the_protected_branch_is_not_the_trust_root(
     world: World, keys: dict[str, Path], tag: str
