@@ -47,17 +47,19 @@ test: install lint
 # Benchmarks time things and so are no tests: scheduler ticks (bench/tick.py), builds,
 # stock Pelican against ours (bench/build.py), and the guideline check on 5,000 pieces
 # (bench/check.py: CPU seconds too, and how it grows with 10× longer posts), and years of
-# comments in the store, inbox and desk at 1,000,000 comments on SQLite and a throw-away
+# comments in the store, inbox and desk (on a generated site of SITE_POSTS posts) at
+# 1,000,000 comments on SQLite and a throw-away
 # PostgreSQL (bench/comments.py; COMMENTS=20000 for a quick look), and how many sites one
 # agency worker keeps ticking every 5 minutes, idle and with a change per site per tick
 # (bench/agency.py, on a throw-away PostgreSQL); figures in bench/results/.
 COMMENTS ?= 1000000
+SITE_POSTS ?= 5000
 bench: install
 	$(BIN)/python bench/tick.py
 	$(BIN)/python bench/agency.py
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/check.py --scaling 500
-	$(BIN)/python bench/comments.py --comments $(COMMENTS)
+	$(BIN)/python bench/comments.py --comments $(COMMENTS) --site-posts $(SITE_POSTS)
 	$(BIN)/python bench/summary.py
 
 # German and English: extract every marked string (babel.cfg) into the German catalog

@@ -180,11 +180,11 @@ def bench_cli(url: str, repeat: int) -> dict[str, Any]:
     return {"value": round(p95 / 1000, 2), "p50": round(p50 / 1000, 2), "p95": round(p95 / 1000, 2)}
 
 
-def _desk(store: Store) -> Any:
+def _desk(store: Store, settings: Path = SETTINGS) -> Any:
     from publish.web import create_app
 
     environ = {"DP_DESK_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnop"}
-    app = create_app(SETTINGS, environ=environ, clock=lambda: NOW, store=store)
+    app = create_app(settings, environ=environ, clock=lambda: NOW, store=store)
     app.config["TESTING"] = True
     client = app.test_client()
     import re
@@ -273,7 +273,22 @@ def bench_during_tick(store: Store, client: Any, seconds: float) -> dict[str, An
             "locked": any("locked" in f for f in failures + outcome["errors"])}  # fmt: skip
 
 
-def run(url: str, comments: int, posts: int, repeat: int, tick_seconds: float) -> dict[str, Any]:
+def desk_site(scratch: Path, site_posts: int) -> tuple[Path, int]:
+    """The settings the desk serves: the example site's, or a generated site's of
+    ``site_posts`` posts (bench/tick.py's generator), whose pages list and link them."""
+    if not site_posts:
+        return SETTINGS, len(list((REPO / "content" / "posts").glob("*.md")))
+    from tick import generate_site  # bench/ is on the path
+
+    folder = scratch / "desk-site"
+    folder.mkdir()
+    generate_site(folder, site_posts, 2026)
+    return folder / "pelicanconf.py", site_posts
+
+
+def run(
+    url: str, comments: int, posts: int, repeat: int, tick_seconds: float, site_posts: int = 0
+) -> dict[str, Any]:
     from publish import moderation
     from publish.moderation import response_times
 
@@ -294,7 +309,8 @@ def run(url: str, comments: int, posts: int, repeat: int, tick_seconds: float) -
         ms("inbox_channel", lambda: _inbox(store, channel="twitter"))
         ms("report", lambda: response_times.report(store, NOW - timedelta(days=28), NOW, NOW))
         results["inbox_json"] = bench_cli(store.url.render_as_string(False), max(3, repeat // 4))
-        client = _desk(store)
+        settings, results["desk_site_posts"] = desk_site(Path(scratch), site_posts)
+        client = _desk(store, settings)
         ms("desk_inbox", lambda: _get(client, "/inbox"))
         ms("desk_comment", lambda: _get(client, f"/inbox/{comment_id}"))
         ms("desk_dashboard", lambda: _get(client, "/dashboard"))
@@ -330,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tick-seconds", type=float, default=10.0)
     parser.add_argument("--dialect", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--site-posts", type=int, default=0,
+                        help="the desk serves a generated site of this many posts "
+                             "(default: the example site)")  # fmt: skip
     args = parser.parse_args(argv)
     args.results.mkdir(parents=True, exist_ok=True)
     meta = {"comments": args.comments, "posts": args.posts, "python": platform.python_version(),
@@ -341,11 +360,12 @@ def main(argv: list[str] | None = None) -> int:
         if dialect == "sqlite":
             with tempfile.TemporaryDirectory(prefix="dp-bench-") as folder:
                 results = run(f"sqlite:///{folder}/big.db", args.comments, args.posts,
-                              args.repeat, args.tick_seconds)  # fmt: skip
+                              args.repeat, args.tick_seconds, args.site_posts)  # fmt: skip
         else:
             with bigstore.ThrowAwayPostgres() as server:
                 url = server.create_database("bench")
-                results = run(url, args.comments, args.posts, args.repeat, args.tick_seconds)
+                results = run(url, args.comments, args.posts, args.repeat, args.tick_seconds,
+                              args.site_posts)
         goals = {key: {"today": today, "goal": goal, "limit": limit}
                  for key, _what, today, goal, limit in ROWS}  # fmt: skip
         out = args.results / f"comments-{dialect}.json"

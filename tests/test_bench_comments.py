@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_the_comment_bench_measures_every_row_on_both_databases(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "comments.py"), "--comments", "2000",
-         "--posts", "20", "--repeat", "2", "--tick-seconds", "2", "--results", str(tmp_path)],
+         "--posts", "20", "--repeat", "2", "--tick-seconds", "2", "--site-posts", "30",
+         "--results", str(tmp_path)],
         capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -37,3 +38,4 @@ def test_the_comment_bench_measures_every_row_on_both_databases(tmp_path: Path) 
     assert during["desk_during_tick"]["locked"] is False
     assert during["desk_during_tick"]["writer"]["errors"] == []
     assert None not in measured(tmp_path, "bench/comments.py")  # the table reads them
+    assert during["desk_site_posts"] == 30  # the desk served the generated site
