@@ -114,12 +114,17 @@ def _walk(digest: Any, folder: Path, *, whole: bool) -> None:
                 _update(digest, b"error", shown, _encoded(f"{type(exc).__name__} {exc}"))
 
 
-def site_key(settings: Settings, settings_files: Iterable[Path]) -> str:
-    """The digest of every input of ``load_site(settings)`` (see the module docstring)."""
+def site_key(settings: Settings, settings_files: Iterable[Path] = ()) -> str:
+    """The digest of every input of ``load_site(settings)`` (see the module docstring).
+
+    The settings files are the Python files at the site's root (pelicanconf.py,
+    publishconf.py and whatever they import from there) and ``settings_files``."""
     digest = hashlib.blake2b(digest_size=32)
     _update(digest, f"site-memo {VERSION}".encode(), _code_digest().encode())
     _update(digest, _encoded(sys.version), _encoded(_versions()))
-    for path in settings_files:
+    root = settings_root(settings)
+    files = {*(path.resolve() for path in settings_files), *root.glob("*.py")}
+    for path in sorted(files):
         _update(digest, _encoded(str(path)))
         try:
             _update(digest, path.read_bytes())
@@ -172,3 +177,23 @@ def save(path: Path, root: Path, key: str, site: Site) -> None:
             piece.memo = memo
     if not signed_file.write(path, payload, root):
         logger.info("no git folder at %s: the site memo is not kept", root)
+
+
+def read_site(settings: Settings, settings_files: Iterable[Path] = ()) -> Site:
+    """The site as :func:`~editorial.pieces.load_site` reads it, from the last run's memo
+    when not one of its inputs changed; otherwise read (with the per-file read memo) and
+    kept for the next run. Both memos live in the site's ``.dialogpress/cache``."""
+    from editorial.pieces import ReadMemo, load_site
+
+    root = settings_root(settings)
+    cache = root / ".dialogpress" / "cache"
+    key = site_key(settings, settings_files)
+    site = load(cache / "site-memo.pickle", root, key, settings)
+    if site is not None:
+        logger.debug("event=site.memo hit=true pieces=%s", len(site.pieces))
+        return site
+    memo = ReadMemo.load(cache / "read-memo.pickle", root)
+    site = load_site(settings, memo=memo)
+    memo.save(cache / "read-memo.pickle", root)
+    save(cache / "site-memo.pickle", root, key, site)
+    return site

@@ -88,27 +88,6 @@ def production_settings(settings_path: str | Path) -> Settings:
     return settings
 
 
-def _judged_site(settings: Settings, settings_path: str | Path) -> Site:
-    """The site as :func:`~editorial.pieces.load_site` reads it, from the last run's memo
-    when not one of its inputs changed (an idle tick on a large site: seconds saved)."""
-    from editorial import site_memo
-    from editorial.pieces import ReadMemo, load_site
-
-    root = settings_root(settings)
-    cache = root / ".dialogpress" / "cache"
-    files = [Path(settings_path).resolve(), production_settings_file(settings_path)]
-    key = site_memo.site_key(settings, files)
-    site = site_memo.load(cache / "site-memo.pickle", root, key, settings)
-    if site is not None:
-        logger.debug("event=site.memo hit=true pieces=%s", len(site.pieces))
-        return site
-    memo = ReadMemo.load(cache / "read-memo.pickle", root)
-    site = load_site(settings, memo=memo)
-    memo.save(cache / "read-memo.pickle", root)
-    site_memo.save(cache / "site-memo.pickle", root, key, site)
-    return site
-
-
 def open_context(
     settings_path: str | Path,
     environ: Mapping[str, str],
@@ -118,7 +97,9 @@ def open_context(
     """Site, store and the channels whose credentials are there; the others in problems."""
     settings = production_settings(settings_path)
     root = settings_root(settings)
-    site = _judged_site(settings, settings_path)
+    from editorial.site_memo import read_site
+
+    site = read_site(settings, [Path(settings_path), production_settings_file(settings_path)])
     from editorial.checks import check_site
 
     # Only snippets go out to the networks; the posts' guideline findings are the concern

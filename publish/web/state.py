@@ -28,8 +28,9 @@ from editorial.git import GitError
 from editorial.guideline import Guideline
 from editorial.i18n import site_language
 from editorial.links import post_url
-from editorial.pieces import Piece, Site, load_site
+from editorial.pieces import Piece, Site
 from editorial.settings import Settings, site_zone
+from editorial.site_memo import read_site
 from editorial.trust import REF_ENV as TRUST_REF_ENV
 from editorial.trust import ROOT_PIN_ENV
 from publish.ops.context import Context
@@ -199,7 +200,7 @@ class Desk(Gate):
         cached = self._site
         if cached is not None and cached[0] == key:
             return cached[1]
-        site = load_site(self.settings)
+        site = read_site(self.settings)  # the scheduler's memo when it read the same
         self._site = (key, site)
         self._post_urls = None
         return site

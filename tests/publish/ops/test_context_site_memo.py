@@ -20,7 +20,7 @@ from tests.publish.syndication_site import Site
 def findings(site: Site, caplog: pytest.LogCaptureFixture) -> tuple[list[str], bool]:
     """What the context's site says about every piece, and whether it came from the memo."""
     caplog.clear()
-    with caplog.at_level(logging.DEBUG, logger="publish.ops.context"):
+    with caplog.at_level(logging.DEBUG, logger="editorial.site_memo"):
         context = open_context(site.conf, site.env)
     context.store.dispose()
     said = [f"{p.id}: {f}" for p in context.site.pieces for f in p.findings]

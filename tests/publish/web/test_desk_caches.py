@@ -92,7 +92,8 @@ def test_a_change_they_depend_on_judges_them_again(
         _git(root, "-c", "user.name=T", "-c", "user.email=t@example.org",
              "commit", "--allow-empty", "-qm", "empty")  # fmt: skip
     elif change == "protected ref":
-        _git(root, "update-ref", "refs/remotes/origin/main", _git(root, "rev-parse", "HEAD~1"))
+        _git(root, "update-ref", "refs/remotes/origin/main",
+             _git(root, "rev-parse", "refs/remotes/origin/main~1"))  # fmt: skip
     elif change == "git user":
         _git(root, "config", "user.email", "someone-else@example.org")
     else:
