@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import difflib
 import fnmatch
+import gc
 import hashlib
 import logging
 import os
@@ -279,7 +280,13 @@ class ReadMemo:
         if payload is None:
             return cls()
         try:
-            version, known = pickle.loads(payload)  # noqa: S301 - tagged by this clone's key
+            paused = gc.isenabled()
+            gc.disable()  # thousands of parses: no collections that scan them as they come
+            try:
+                version, known = pickle.loads(payload)  # noqa: S301 - tagged by this clone's key
+            finally:
+                if paused:
+                    gc.enable()
         except Exception as exc:
             logger.warning("%s cannot be read (%s); reading every piece afresh", path, exc)
             return cls()

@@ -26,6 +26,7 @@ file someone committed at its place is no memo at all.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -138,13 +139,26 @@ def site_key(settings: Settings, settings_files: Iterable[Path] = ()) -> str:
     return digest.hexdigest()
 
 
+def _unpickled(payload: bytes) -> Any:
+    """``pickle.loads`` with the cycle collector paused: the hundreds of thousands of
+    objects a large site is made of would otherwise set off collections that scan them
+    all again and again (at 2,000 posts, 0.18 s instead of 0.05 s)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(payload)  # noqa: S301 - tagged by this clone's key (signed_file)
+    finally:
+        if paused:
+            gc.enable()
+
+
 def load(path: Path, root: Path, key: str, settings: Settings) -> Site | None:
     """The site kept under ``key``, with ``settings`` lent back to it; None on any miss."""
     payload = signed_file.read(path, root)
     if payload is None:
         return None
     try:
-        version, kept_key, site = pickle.loads(payload)  # noqa: S301 - tagged by this clone's key
+        version, kept_key, site = _unpickled(payload)
     except Exception as exc:
         logger.warning("%s cannot be read (%s); reading the site afresh", path, exc)
         return None
