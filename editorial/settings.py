@@ -8,6 +8,7 @@ a typo in a setting fails before any piece is looked at.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,9 +155,35 @@ def _default_content(file: Path) -> Path:
     return content
 
 
+def pelican_limits_its_own_logs() -> None:
+    """Keep Pelican's duplicate-message filter to Pelican's own log records.
+
+    Importing Pelican makes every logger created afterwards a ``LimitLogger``, whose
+    filter drops any INFO or WARNING record whose text was logged before in the process.
+    Our modules' loggers made after that import got it too: a scheduler or agency worker
+    that ran for days said "tick backing off" or "lease taken over" once and then never
+    again. Records of other loggers now pass the filter untouched.
+    """
+    from pelican import log
+
+    limit = log.LimitFilter.filter
+    if getattr(limit, "_dp_scoped", False):
+        return
+
+    def scoped(self: logging.Filter, record: logging.LogRecord) -> bool | logging.LogRecord:
+        if record.name != "pelican" and not record.name.startswith("pelican."):
+            return True
+        return limit(self, record)
+
+    scoped._dp_scoped = True  # type: ignore[attr-defined]
+    log.LimitFilter.filter = scoped
+
+
 def load_settings(path: str | os.PathLike[str], override: Settings | None = None) -> Settings:
     """Read ``pelicanconf.py`` (or another settings file) with Pelican, then ours on top."""
     from pelican.settings import read_settings
+
+    pelican_limits_its_own_logs()
 
     file = Path(path).resolve()
     if not file.is_file():

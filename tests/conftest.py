@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from editorial.settings import Settings, load_settings
+from editorial.settings import Settings, load_settings, pelican_limits_its_own_logs
 from publish.site.build import BuildResult, build_site
 
 BuildExample = Callable[..., BuildResult]
@@ -199,3 +199,9 @@ def postgresql_url(postgresql_server: PostgresServer) -> Iterator[str]:
         yield postgresql_server.url(name)
     finally:
         postgresql_server.drop_database(name)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests assert on our log lines, and a test that imports Pelican without reading
+    settings would otherwise have Pelican drop every line it saw in an earlier test."""
+    pelican_limits_its_own_logs()
