@@ -113,6 +113,9 @@ def initialized(pelican: Any) -> None:
     # written again when this build has finished; a crash leaves none, so the next is full
     records.discard(path)
     full = old is None or old.key != key or not os.path.isdir(pelican.output_path)
+    if full and old is not None:
+        # a full build needs of the last one only what it wrote (to remove what is stale)
+        old = records.Record(key=old.key, outputs=old.outputs)
     # a reader cache per output folder: two builds of one site into different folders
     # (preview and production, say) must not write one cache file at the same time
     settings["CACHE_PATH"] = str(path.with_suffix(".cache"))

@@ -74,46 +74,63 @@ class BuildState:
         self.kept = 0
         self.rendered = 0
         self.feeds_kept = 0
+        self._texts: dict[str, str] = {}
 
     def page_unchanged(self, entry: PageEntry, localcontext: dict[str, Any], siteurl: str) -> bool:
         if entry.siteurl != siteurl:
             return False
-        names = digest_names(entry.names, localcontext, self.digester, self.settings)
-        if names != entry.names:
+        recorded = entry.names
+        names = digest_names(recorded[::2], localcontext, self.digester, self.settings)
+        if names is None or tuple(part for item in names.items() for part in item) != recorded:
             return False
         # the table of this build's attribute digests, shared by all pages: most reads
         # are found there; the first read of an attribute computes it
         table = self.attributes.table
         value = self.attributes.value
-        for key, attr, digest in entry.reads:
+        reads = entry.reads
+        for i in range(0, len(reads), 3):
+            key, attr, digest = reads[i], reads[i + 1], reads[i + 2]
             now = table.get((key, attr, siteurl), "")
             if now == "":
                 now = value(key, attr, siteurl)
             if now != digest:
                 return False
         column = self.attributes.column
-        return all(column(attr, siteurl) == digest for attr, digest in entry.columns.items())
+        columns = entry.columns
+        return all(column(columns[i], siteurl) == columns[i + 1]
+                   for i in range(0, len(columns), 2))
 
     def entry(self, job: Job, dependencies: Dependencies) -> PageEntry | None:
-        """The record of a page just rendered; ``None`` when an input has no digest."""
+        """The record of a page just rendered; ``None`` when an input has no digest.
+
+        Its texts are this build's own (:meth:`text`): a worker hands over a fresh copy
+        of every content key and name for each batch of pages.
+        """
         names, reads, columns = dependencies
         siteurl = job.siteurl
+        text = self.text
         digests = digest_names(names, job.localcontext, self.digester, self.settings)
         if digests is None:
             return None
-        values = []
+        flat_names = tuple(text(part) for item in digests.items() for part in item)
+        values: list[str] = []
         for key, attr in reads:
             digest = self.attributes.value(key, attr, siteurl)
             if digest is None:
                 return None
-            values.append((key, attr, digest))
-        column_digests = {}
+            values += (text(key), text(attr), digest)
+        column_digests: list[str] = []
         for attr in columns:
             digest = self.attributes.column(attr, siteurl)
             if digest is None:
                 return None
-            column_digests[attr] = digest
-        return PageEntry(names=digests, reads=values, columns=column_digests, siteurl=siteurl)
+            column_digests += (text(attr), digest)
+        return PageEntry(names=flat_names, reads=tuple(values), columns=tuple(column_digests),
+                         siteurl=siteurl)
+
+    def text(self, value: str) -> str:
+        """One object for each text the record holds many times (keys, names, digests)."""
+        return self._texts.setdefault(value, value)
 
 
 _state: BuildState | None = None
@@ -336,10 +353,25 @@ def _may_fork(pages: int) -> bool:
 
 
 def render_queued(state: BuildState) -> None:
-    """Render every queued page, in worker processes when it pays."""
+    """Render every queued page, in worker processes when it pays.
+
+    What each page read becomes its record entry as soon as its worker hands it over,
+    so that the main process never holds every page's raw reads at once (on a large
+    site the biggest thing it held); the entries are then filed and the pages announced
+    (``content_written``) in the order they were queued, as before.
+    """
     global _jobs
     jobs = state.jobs
-    results: list[tuple[int, Dependencies | None, str | None]]
+    entries: dict[int, PageEntry | None] = {}
+    errors: dict[int, str] = {}
+
+    def take(done: list[tuple[int, Dependencies | None, str | None]]) -> None:
+        for index, dependencies, error in done:
+            if error is not None or dependencies is None:
+                errors[index] = f"{jobs[index].name}: {error}"
+            else:
+                entries[index] = state.entry(jobs[index], dependencies)
+
     if state.workers > 1 and len(jobs) >= PARALLEL_MIN and _may_fork(len(jobs)):
         _jobs = jobs
         # The first page of each template renders here, before the fork: plugins that
@@ -350,29 +382,34 @@ def render_queued(state: BuildState) -> None:
         for index, job in enumerate(jobs):
             first.setdefault(str(getattr(job.template, "name", "")), index)
         warm = set(first.values())
-        results = _render_chunk(sorted(warm))
+        warm_done = _render_chunk(sorted(warm))
         rest = [i for i in range(len(jobs)) if i not in warm]
         step = max(1, len(rest) // (state.workers * 8))
         chunks = [rest[i : i + step] for i in range(0, len(rest), step)]
         try:
             with multiprocessing.get_context("fork").Pool(state.workers) as pool:
-                results += [r for chunk in pool.imap_unordered(_render_chunk, chunks)
-                            for r in chunk]
+                # the warm pages' entries are made while the workers render
+                results = pool.imap_unordered(_render_chunk, chunks)
+                take(warm_done)
+                del warm_done
+                for done in results:
+                    take(done)
         finally:
             _jobs = []
     else:
-        results = [(i, _render(job), None) for i, job in enumerate(jobs)]
-    errors = []
-    for index, dependencies, error in sorted(results, key=lambda r: r[0]):
-        job = jobs[index]
-        if error is not None or dependencies is None:
-            errors.append(f"{job.name}: {error}")
+        for index, job in enumerate(jobs):
+            take([(index, _render(job), None)])
+    for index, job in enumerate(jobs):
+        if index in errors:
             continue
-        entry = state.entry(job, dependencies)
+        entry = entries.pop(index, None)
         if entry is not None:
             state.new.pages[job.name] = entry
         signals.content_written.send(job.path, context=job.localcontext)
     state.rendered = len(jobs) - len(errors)
     state.jobs = []
     if errors:
-        raise RuntimeError("dp_incremental: pages failed to render: " + "; ".join(errors[:5]))
+        raise RuntimeError(
+            "dp_incremental: pages failed to render: "
+            + "; ".join(errors[i] for i in sorted(errors)[:5])
+        )

@@ -88,3 +88,31 @@ def test_disabled_builds_every_page(repo_root: Path, tmp_path: Path) -> None:
     assert build_site(settings, output=output, override=override).ok
     assert all(stamp != written[name] for name, stamp in _stamps(output).items())
     assert not (tmp_path / "cache" / "dp_incremental").exists()
+
+
+def test_digesting_an_attribute_leaves_the_shared_context_as_it_was() -> None:
+    """The record's digests are made between renders (as each worker's pages come back,
+    or page by page in one process); the context they borrow is the one the pages still
+    to render read ``localsiteurl`` from, so it must be put back as it was."""
+    from pelican.contents import Article
+
+    from plugins.dp_incremental.dependencies import Attributes, Digester
+
+    settings = {**_pelican_defaults(), "SITEURL": "https://example.org"}
+    context: dict[str, object] = {"localsiteurl": "https://example.org"}
+    article = Article(
+        '<a href="{filename}/other.md">x</a>', metadata={"title": "T", "slug": "t"},
+        settings=settings, source_path="/site/content/posts/t.md", context=context,
+    )
+    attributes = Attributes(lambda: {"/site/content/posts/t.md": article}, Digester())
+    assert attributes.value("/site/content/posts/t.md", "title", "../..") is not None
+    assert context["localsiteurl"] == "https://example.org"
+    del context["localsiteurl"]
+    assert attributes.value("/site/content/posts/t.md", "url", "..") is not None
+    assert "localsiteurl" not in context
+
+
+def _pelican_defaults() -> dict[str, object]:
+    from pelican.settings import DEFAULT_CONFIG
+
+    return dict(DEFAULT_CONFIG)
