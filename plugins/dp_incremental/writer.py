@@ -46,15 +46,27 @@ FEED_FIELDS = ("title", "url", "summary", "category", "tags", "author", "date", 
 
 @dataclass
 class Job:
-    """One page to render: what Pelican's ``_write_file`` would have been given."""
+    """One page to render: what Pelican's ``_write_file`` would have been given.
+
+    Its local context is kept as the context it was copied from (``base``, one copy
+    shared by every page queued while the context stayed the same) and what this page
+    sets on top (``overlay``): a copy of the whole context per page, held until the
+    pages render at the end of the build, was tens of MiB on a large site.
+    """
 
     template: Any
-    localcontext: dict[str, Any]
+    base: dict[str, Any]
+    overlay: dict[str, Any]
     context: dict[str, Any]
     path: str
     name: str
     override: bool
     siteurl: str = ""
+
+    @property
+    def localcontext(self) -> dict[str, Any]:
+        """The page's context as Pelican's writer makes it (made anew on each use)."""
+        return {**self.base, **self.overlay}
 
 
 class BuildState:
@@ -165,16 +177,18 @@ class IncrementalWriter(Writer):
         if not name:
             return
 
-        def localcontext_for(name: str, extra: dict[str, Any]) -> dict[str, Any]:
-            localcontext = context.copy()
-            localcontext["localsiteurl"] = localcontext.get("localsiteurl", None)
+        def localcontext_for(
+            name: str, extra: dict[str, Any]
+        ) -> tuple[dict[str, Any], dict[str, Any]]:
+            # Pelican's writer copies the context and sets these on the copy
+            overlay: dict[str, Any] = {"localsiteurl": context.get("localsiteurl")}
             if relative_urls:
                 relative_url = path_to_url(get_relative_path(name))
-                localcontext["SITEURL"] = relative_url
-                localcontext["localsiteurl"] = relative_url
-            localcontext["output_file"] = name
-            localcontext.update(extra)
-            return localcontext
+                overlay["SITEURL"] = relative_url
+                overlay["localsiteurl"] = relative_url
+            overlay["output_file"] = name
+            overlay.update(extra)
+            return self._context_copy(context), overlay
 
         if paginated is None:
             paginated = {key: val for key, val in kwargs.items() if key in {"articles", "dates"}}
@@ -212,6 +226,19 @@ class IncrementalWriter(Writer):
         else:
             self._page(template, localcontext_for(name, kwargs), context, name, override_output)
 
+    def _context_copy(self, context: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``context`` as it is now, the same one while it does not change.
+
+        "Does not change" is exact: the same names in the same order bound to the same
+        objects (the copy holds them, so no id is reused while it lives).
+        """
+        names, ids = tuple(context), tuple(map(id, context.values()))
+        known = getattr(self, "_dp_context_copy", None)
+        if known is None or known[0] != names or known[1] != ids:
+            known = (names, ids, context.copy())
+            self._dp_context_copy = known
+        return known[2]
+
     def _claim(self, path: str, override: bool) -> bool:
         """Pelican's rules for writing one file twice; False means skip this write."""
         if path in self._overridden_files:
@@ -232,14 +259,15 @@ class IncrementalWriter(Writer):
         return True
 
     def _page(
-        self, template: Any, localcontext: dict[str, Any], context: dict[str, Any], name: str,
-        override: bool,
+        self, template: Any, local: tuple[dict[str, Any], dict[str, Any]],
+        context: dict[str, Any], name: str, override: bool,
     ) -> None:
         path = sanitised_join(self.output_path, name)
         if not self._claim(path, override):
             return
         state = current()
-        job = Job(template, localcontext, context, path, name, override)
+        job = Job(template, *local, context, path, name, override)
+        localcontext = job.localcontext
         if state is None:
             _render(job)
             signals.content_written.send(path, context=localcontext)
@@ -312,10 +340,11 @@ class IncrementalWriter(Writer):
 
 def _render(job: Job) -> Dependencies:
     """Render one page and write it, noting what it read (Pelican's ``_write_file``)."""
-    if job.localcontext["localsiteurl"]:
-        job.context["localsiteurl"] = job.localcontext["localsiteurl"]
+    localcontext = job.localcontext
+    if localcontext["localsiteurl"]:
+        job.context["localsiteurl"] = localcontext["localsiteurl"]
     with Recording() as recorder:
-        output = job.template.render(job.localcontext)
+        output = job.template.render(localcontext)
     os.makedirs(os.path.dirname(job.path), exist_ok=True)
     with open(job.path, "w", encoding="utf-8") as file:
         file.write(output)

@@ -116,3 +116,23 @@ def _pelican_defaults() -> dict[str, object]:
     from pelican.settings import DEFAULT_CONFIG
 
     return dict(DEFAULT_CONFIG)
+
+
+def test_queued_pages_share_the_context_copy_only_while_the_context_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    """Pages queued while the context stays the same share one copy of it; a name bound
+    anew (even to an equal value) gives the pages after it a copy of their own, and a
+    page queued before keeps what it would have been given then."""
+    from plugins.dp_incremental.writer import IncrementalWriter
+
+    writer = IncrementalWriter(str(tmp_path), settings=_pelican_defaults())
+    context: dict[str, object] = {"SITENAME": "Stadtwerke", "articles": [1, 2]}
+    first = writer._context_copy(context)
+    assert writer._context_copy(context) is first
+    context["articles"] = [1, 2]  # equal, but another object: a template could tell
+    second = writer._context_copy(context)
+    assert second is not first and second["articles"] is context["articles"]
+    assert first["articles"] is not context["articles"]
+    context["new"] = None
+    assert "new" in writer._context_copy(context) and "new" not in second
