@@ -145,6 +145,26 @@ def generator_init(generator: Any) -> None:
     track(generator.env)
     # templates do not change during a build; Jinja would stat them on every import
     generator.env.auto_reload = False
+    readers = getattr(generator, "readers", None)
+    if readers is not None and hasattr(readers, "save_cache"):
+        readers.save_cache = _forget_after_saving(readers)
+
+
+def _forget_after_saving(readers: Any) -> Any:
+    """The reader cache's ``save_cache``, which then lets go of the cache.
+
+    Pelican saves its reader cache once the generator has read every file, and keeps
+    it to the end of the build: a second dict of every file's metadata beside the
+    contents made from it. What reads a file after that (nothing in Pelican) reads it
+    again, as on a cache miss, and is saved with the next build.
+    """
+    save = readers.save_cache
+
+    def save_and_forget() -> None:
+        save()
+        readers._cache = {}
+
+    return save_and_forget
 
 
 def taxonomies(generator: Any) -> None:

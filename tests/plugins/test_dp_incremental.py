@@ -136,3 +136,31 @@ def test_queued_pages_share_the_context_copy_only_while_the_context_is_unchanged
     assert first["articles"] is not context["articles"]
     context["new"] = None
     assert "new" in writer._context_copy(context) and "new" not in second
+
+
+def test_the_reader_cache_is_saved_then_let_go_and_a_later_read_reads_the_file(
+    tmp_path: Path,
+) -> None:
+    """Pelican's reader cache is written as before, then dropped from memory; a file read
+    after that is read from disk (a cache miss), and the saved cache serves the next
+    build."""
+    import pickle
+
+    from pelican.readers import Readers
+
+    from plugins.dp_incremental.incremental import _forget_after_saving
+
+    post = tmp_path / "post.md"
+    post.write_text("Title: Störung\nDate: 2026-11-20 10:00\n\nBehoben.\n", encoding="utf-8")
+    settings = {**_pelican_defaults(), "CACHE_PATH": str(tmp_path / "cache"),
+                "CACHE_CONTENT": True, "CONTENT_CACHING_LAYER": "reader",
+                "GZIP_CACHE": False, "LOAD_CONTENT_CACHE": False}
+    readers = Readers(settings, cache_name="test-Readers")
+    readers.save_cache = _forget_after_saving(readers)
+    first = readers.read_file(str(tmp_path), "post.md")
+    readers.save_cache()
+    assert readers._cache == {}
+    with (tmp_path / "cache" / "test-Readers").open("rb") as file:
+        assert str(post) in pickle.load(file)  # noqa: S301 - the test's own file
+    again = readers.read_file(str(tmp_path), "post.md")
+    assert again.content == first.content and again.title == "Störung"
