@@ -18,12 +18,14 @@ engines differ.
 from __future__ import annotations
 
 import copy
+import ctypes
 import html
+import logging
 import re
 from typing import Any
 from urllib.parse import unquote
 
-from cmarkgfm import cmark
+from cmarkgfm import _cmark, cmark
 from markdown import Markdown
 from markdown.extensions.codehilite import CodeHilite
 
@@ -44,6 +46,92 @@ _VOID = re.compile(r"<(hr|br|img|input)((?: [^<>]*?)?) />")
 # cmark percent-encodes a link's {filename}/{static} prefix and its non-ASCII letters;
 # Pelican finds the linked file only by the path as the editor wrote it
 _INTRASITE = re.compile(r'(href|src)="(%7B|%7C)(\w+)(%7D|%7C)([^"]*)"')
+
+
+logger = logging.getLogger(__name__)
+
+
+class _CmarkMem(ctypes.Structure):
+    """cmark's ``cmark_mem``: the allocator a parser, its tree and its output share."""
+
+    _fields_ = [
+        ("calloc", ctypes.c_void_p),
+        ("realloc", ctypes.c_void_p),
+        ("free", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
+    ]
+
+
+class _Freeing:
+    """cmark-gfm's own calls, with the frees its Python binding leaves out.
+
+    ``cmarkgfm.markdown_to_html_with_extensions`` frees the parser but neither the
+    document tree ``cmark_parser_finish`` hands over nor the HTML ``cmark_render_html``
+    returns (its cffi declarations have no ``cmark_node_free``): some 17 KiB a post, for
+    ever, which on a site of 5,000 posts rendered twice (reader and approvals) was the
+    biggest part of a build's memory. The library does export both functions, so they
+    are called here through ctypes, on the same loaded library; the rendering calls are
+    the binding's own, so the HTML is the same.
+    """
+
+    def __init__(self) -> None:
+        library = ctypes.CDLL(_cmark.__file__)
+        self.node_free = library.cmark_node_free
+        self.node_free.argtypes = [ctypes.c_void_p]
+        self.node_free.restype = None
+        default_mem = library.cmark_get_default_mem_allocator
+        default_mem.argtypes = []
+        default_mem.restype = ctypes.POINTER(_CmarkMem)
+        self.mem = default_mem().contents
+        cmark.core_extensions_ensure_registered()
+        self.extensions = [cmark.find_syntax_extension(name) for name in EXTENSIONS]
+
+    def convert(self, text: str, options: int) -> str:
+        ffi, lib = _cmark.ffi, _cmark.lib
+        encoded = text.encode("utf-8")
+        parser = lib.cmark_parser_new(options)
+        root = ffi.NULL
+        try:
+            for extension in self.extensions:
+                lib.cmark_parser_attach_syntax_extension(parser, extension)
+            lib.cmark_parser_feed(parser, encoded, len(encoded))
+            root = lib.cmark_parser_finish(parser)
+            if lib.cmark_node_get_type(root) == lib.CMARK_NODE_NONE:
+                raise ValueError("Error parsing markdown!")
+            raw = lib.cmark_render_html(
+                root, options, lib.cmark_parser_get_syntax_extensions(parser)
+            )
+            try:
+                return str(ffi.string(raw).decode("utf-8"))
+            finally:
+                # the parser's allocator made it (cmark_parser_new: the default one)
+                self.mem.free(int(ffi.cast("uintptr_t", raw)))
+        finally:
+            if root != ffi.NULL:
+                self.node_free(int(ffi.cast("uintptr_t", root)))
+            lib.cmark_parser_free(parser)
+
+
+_freeing: _Freeing | None = None
+_freeing_failed = False
+
+
+def cmark_html(text: str) -> str:
+    """cmark-gfm's HTML of ``text`` with our options and extensions, freeing what it made.
+
+    Falls back to the binding's own (leaking) call when this build of cmarkgfm does not
+    export what :class:`_Freeing` needs.
+    """
+    global _freeing, _freeing_failed
+    if _freeing is None and not _freeing_failed:
+        try:
+            _freeing = _Freeing()
+        except (OSError, AttributeError) as exc:
+            _freeing_failed = True
+            logger.warning("cmark-gfm's memory cannot be freed (%s): a build leaks it", exc)
+    if _freeing is not None:
+        return _freeing.convert(text, OPTIONS)
+    return str(cmark.markdown_to_html_with_extensions(text, options=OPTIONS,
+                                                      extensions=EXTENSIONS))
 
 
 def codehilite_options(markdown_settings: dict[str, Any]) -> dict[str, Any] | None:
@@ -68,9 +156,7 @@ class CmarkRenderer:
         self._codehilite = codehilite_options(markdown_settings)
 
     def convert(self, text: str) -> str:
-        rendered = cmark.markdown_to_html_with_extensions(
-            text, options=OPTIONS, extensions=EXTENSIONS
-        )
+        rendered = cmark_html(text)
         rendered = _VOID.sub(r"<\1\2>", rendered)
         if "%7" in rendered:
             rendered = _INTRASITE.sub(_intrasite, rendered)

@@ -190,6 +190,8 @@ class _Judged:
             self.site = load_site(judged, memo=memo)
             save_read_memo(memo_path, memo, settings_root(judged))
         self.states = approval_states(self.site, [*self.site.posts, *self.site.pages])
+        if lent is None:
+            _release_texts(self.site)
         #: piece ids a production build publishes (filled as articles and pages are gated)
         self.published: set[str] = set()
         #: what a production build left out that was meant to go public: (path, why)
@@ -204,6 +206,26 @@ class _Judged:
             judged = cls(generator.settings)
             context[cls.KEY] = judged
         return judged
+
+
+def _release_texts(site: Site) -> None:
+    """Let go of what judging the posts and pages needed and the rest of the build does not.
+
+    Once the approval states are made, the build asks the site only which files an
+    approved, published post or page references (:func:`allowed_static`), and that is
+    the piece's media and its public HTML's references, kept here (computed now if they
+    were not yet, from the text as it was judged). The file's bytes, its body, Pelican's
+    HTML of it and the read memo (which holds every parsed file) are dropped: on a site
+    of thousands of posts they were tens of MiB held to the end of the build. Only for a
+    site the gate read itself; a lent site is its lender's.
+    """
+    for piece in site.pieces:
+        source = piece.source
+        if source is None or not piece.on_site:
+            continue
+        _ = piece.public_html  # a cached property: kept with the piece
+        source.raw, source.body, source.html = b"", "", None
+        piece.memo = None
 
 
 def allowed_static(site: Site, published: Iterable[Piece]) -> set[str]:

@@ -196,6 +196,9 @@ class Digester:
         return "[" + ",".join(self._parts(v) for v in value) + "]"
 
 
+_ABSENT = object()
+
+
 class Attributes:
     """Digests of contents' attributes as they are now, each computed once per build."""
 
@@ -218,12 +221,20 @@ class Attributes:
         item = self._contents().get(key)
         result: str | None = None
         if item is not None:
-            # a content's links are made relative to the page it is shown on
-            item._context["localsiteurl"] = siteurl
+            # a content's links are made relative to the page it is shown on; the
+            # context is shared with the pages still to render, so it is put back
+            context = item._context
+            before = context.get("localsiteurl", _ABSENT)
+            context["localsiteurl"] = siteurl
             try:
                 result = self._digester.digest(_read(item, attr))
             except Unstable:
                 result = None
+            finally:
+                if before is _ABSENT:
+                    del context["localsiteurl"]
+                else:
+                    context["localsiteurl"] = before
         self._values[(key, attr, siteurl)] = result
         return result
 

@@ -113,6 +113,9 @@ def initialized(pelican: Any) -> None:
     # written again when this build has finished; a crash leaves none, so the next is full
     records.discard(path)
     full = old is None or old.key != key or not os.path.isdir(pelican.output_path)
+    if full and old is not None:
+        # a full build needs of the last one only what it wrote (to remove what is stale)
+        old = records.Record(key=old.key, outputs=old.outputs)
     # a reader cache per output folder: two builds of one site into different folders
     # (preview and production, say) must not write one cache file at the same time
     settings["CACHE_PATH"] = str(path.with_suffix(".cache"))
@@ -142,6 +145,26 @@ def generator_init(generator: Any) -> None:
     track(generator.env)
     # templates do not change during a build; Jinja would stat them on every import
     generator.env.auto_reload = False
+    readers = getattr(generator, "readers", None)
+    if readers is not None and hasattr(readers, "save_cache"):
+        readers.save_cache = _forget_after_saving(readers)
+
+
+def _forget_after_saving(readers: Any) -> Any:
+    """The reader cache's ``save_cache``, which then lets go of the cache.
+
+    Pelican saves its reader cache once the generator has read every file, and keeps
+    it to the end of the build: a second dict of every file's metadata beside the
+    contents made from it. What reads a file after that (nothing in Pelican) reads it
+    again, as on a cache miss, and is saved with the next build.
+    """
+    save = readers.save_cache
+
+    def save_and_forget() -> None:
+        save()
+        readers._cache = {}
+
+    return save_and_forget
 
 
 def taxonomies(generator: Any) -> None:

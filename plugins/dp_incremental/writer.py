@@ -46,15 +46,27 @@ FEED_FIELDS = ("title", "url", "summary", "category", "tags", "author", "date", 
 
 @dataclass
 class Job:
-    """One page to render: what Pelican's ``_write_file`` would have been given."""
+    """One page to render: what Pelican's ``_write_file`` would have been given.
+
+    Its local context is kept as the context it was copied from (``base``, one copy
+    shared by every page queued while the context stayed the same) and what this page
+    sets on top (``overlay``): a copy of the whole context per page, held until the
+    pages render at the end of the build, was tens of MiB on a large site.
+    """
 
     template: Any
-    localcontext: dict[str, Any]
+    base: dict[str, Any]
+    overlay: dict[str, Any]
     context: dict[str, Any]
     path: str
     name: str
     override: bool
     siteurl: str = ""
+
+    @property
+    def localcontext(self) -> dict[str, Any]:
+        """The page's context as Pelican's writer makes it (made anew on each use)."""
+        return {**self.base, **self.overlay}
 
 
 class BuildState:
@@ -74,46 +86,63 @@ class BuildState:
         self.kept = 0
         self.rendered = 0
         self.feeds_kept = 0
+        self._texts: dict[str, str] = {}
 
     def page_unchanged(self, entry: PageEntry, localcontext: dict[str, Any], siteurl: str) -> bool:
         if entry.siteurl != siteurl:
             return False
-        names = digest_names(entry.names, localcontext, self.digester, self.settings)
-        if names != entry.names:
+        recorded = entry.names
+        names = digest_names(recorded[::2], localcontext, self.digester, self.settings)
+        if names is None or tuple(part for item in names.items() for part in item) != recorded:
             return False
         # the table of this build's attribute digests, shared by all pages: most reads
         # are found there; the first read of an attribute computes it
         table = self.attributes.table
         value = self.attributes.value
-        for key, attr, digest in entry.reads:
+        reads = entry.reads
+        for i in range(0, len(reads), 3):
+            key, attr, digest = reads[i], reads[i + 1], reads[i + 2]
             now = table.get((key, attr, siteurl), "")
             if now == "":
                 now = value(key, attr, siteurl)
             if now != digest:
                 return False
         column = self.attributes.column
-        return all(column(attr, siteurl) == digest for attr, digest in entry.columns.items())
+        columns = entry.columns
+        return all(column(columns[i], siteurl) == columns[i + 1]
+                   for i in range(0, len(columns), 2))
 
     def entry(self, job: Job, dependencies: Dependencies) -> PageEntry | None:
-        """The record of a page just rendered; ``None`` when an input has no digest."""
+        """The record of a page just rendered; ``None`` when an input has no digest.
+
+        Its texts are this build's own (:meth:`text`): a worker hands over a fresh copy
+        of every content key and name for each batch of pages.
+        """
         names, reads, columns = dependencies
         siteurl = job.siteurl
+        text = self.text
         digests = digest_names(names, job.localcontext, self.digester, self.settings)
         if digests is None:
             return None
-        values = []
+        flat_names = tuple(text(part) for item in digests.items() for part in item)
+        values: list[str] = []
         for key, attr in reads:
             digest = self.attributes.value(key, attr, siteurl)
             if digest is None:
                 return None
-            values.append((key, attr, digest))
-        column_digests = {}
+            values += (text(key), text(attr), digest)
+        column_digests: list[str] = []
         for attr in columns:
             digest = self.attributes.column(attr, siteurl)
             if digest is None:
                 return None
-            column_digests[attr] = digest
-        return PageEntry(names=digests, reads=values, columns=column_digests, siteurl=siteurl)
+            column_digests += (text(attr), digest)
+        return PageEntry(names=flat_names, reads=tuple(values), columns=tuple(column_digests),
+                         siteurl=siteurl)
+
+    def text(self, value: str) -> str:
+        """One object for each text the record holds many times (keys, names, digests)."""
+        return self._texts.setdefault(value, value)
 
 
 _state: BuildState | None = None
@@ -148,16 +177,18 @@ class IncrementalWriter(Writer):
         if not name:
             return
 
-        def localcontext_for(name: str, extra: dict[str, Any]) -> dict[str, Any]:
-            localcontext = context.copy()
-            localcontext["localsiteurl"] = localcontext.get("localsiteurl", None)
+        def localcontext_for(
+            name: str, extra: dict[str, Any]
+        ) -> tuple[dict[str, Any], dict[str, Any]]:
+            # Pelican's writer copies the context and sets these on the copy
+            overlay: dict[str, Any] = {"localsiteurl": context.get("localsiteurl")}
             if relative_urls:
                 relative_url = path_to_url(get_relative_path(name))
-                localcontext["SITEURL"] = relative_url
-                localcontext["localsiteurl"] = relative_url
-            localcontext["output_file"] = name
-            localcontext.update(extra)
-            return localcontext
+                overlay["SITEURL"] = relative_url
+                overlay["localsiteurl"] = relative_url
+            overlay["output_file"] = name
+            overlay.update(extra)
+            return self._context_copy(context), overlay
 
         if paginated is None:
             paginated = {key: val for key, val in kwargs.items() if key in {"articles", "dates"}}
@@ -195,6 +226,19 @@ class IncrementalWriter(Writer):
         else:
             self._page(template, localcontext_for(name, kwargs), context, name, override_output)
 
+    def _context_copy(self, context: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``context`` as it is now, the same one while it does not change.
+
+        "Does not change" is exact: the same names in the same order bound to the same
+        objects (the copy holds them, so no id is reused while it lives).
+        """
+        names, ids = tuple(context), tuple(map(id, context.values()))
+        known = getattr(self, "_dp_context_copy", None)
+        if known is None or known[0] != names or known[1] != ids:
+            known = (names, ids, context.copy())
+            self._dp_context_copy = known
+        return known[2]
+
     def _claim(self, path: str, override: bool) -> bool:
         """Pelican's rules for writing one file twice; False means skip this write."""
         if path in self._overridden_files:
@@ -215,14 +259,15 @@ class IncrementalWriter(Writer):
         return True
 
     def _page(
-        self, template: Any, localcontext: dict[str, Any], context: dict[str, Any], name: str,
-        override: bool,
+        self, template: Any, local: tuple[dict[str, Any], dict[str, Any]],
+        context: dict[str, Any], name: str, override: bool,
     ) -> None:
         path = sanitised_join(self.output_path, name)
         if not self._claim(path, override):
             return
         state = current()
-        job = Job(template, localcontext, context, path, name, override)
+        job = Job(template, *local, context, path, name, override)
+        localcontext = job.localcontext
         if state is None:
             _render(job)
             signals.content_written.send(path, context=localcontext)
@@ -295,10 +340,11 @@ class IncrementalWriter(Writer):
 
 def _render(job: Job) -> Dependencies:
     """Render one page and write it, noting what it read (Pelican's ``_write_file``)."""
-    if job.localcontext["localsiteurl"]:
-        job.context["localsiteurl"] = job.localcontext["localsiteurl"]
+    localcontext = job.localcontext
+    if localcontext["localsiteurl"]:
+        job.context["localsiteurl"] = localcontext["localsiteurl"]
     with Recording() as recorder:
-        output = job.template.render(job.localcontext)
+        output = job.template.render(localcontext)
     os.makedirs(os.path.dirname(job.path), exist_ok=True)
     with open(job.path, "w", encoding="utf-8") as file:
         file.write(output)
@@ -336,10 +382,25 @@ def _may_fork(pages: int) -> bool:
 
 
 def render_queued(state: BuildState) -> None:
-    """Render every queued page, in worker processes when it pays."""
+    """Render every queued page, in worker processes when it pays.
+
+    What each page read becomes its record entry as soon as its worker hands it over,
+    so that the main process never holds every page's raw reads at once (on a large
+    site the biggest thing it held); the entries are then filed and the pages announced
+    (``content_written``) in the order they were queued, as before.
+    """
     global _jobs
     jobs = state.jobs
-    results: list[tuple[int, Dependencies | None, str | None]]
+    entries: dict[int, PageEntry | None] = {}
+    errors: dict[int, str] = {}
+
+    def take(done: list[tuple[int, Dependencies | None, str | None]]) -> None:
+        for index, dependencies, error in done:
+            if error is not None or dependencies is None:
+                errors[index] = f"{jobs[index].name}: {error}"
+            else:
+                entries[index] = state.entry(jobs[index], dependencies)
+
     if state.workers > 1 and len(jobs) >= PARALLEL_MIN and _may_fork(len(jobs)):
         _jobs = jobs
         # The first page of each template renders here, before the fork: plugins that
@@ -350,29 +411,34 @@ def render_queued(state: BuildState) -> None:
         for index, job in enumerate(jobs):
             first.setdefault(str(getattr(job.template, "name", "")), index)
         warm = set(first.values())
-        results = _render_chunk(sorted(warm))
+        warm_done = _render_chunk(sorted(warm))
         rest = [i for i in range(len(jobs)) if i not in warm]
         step = max(1, len(rest) // (state.workers * 8))
         chunks = [rest[i : i + step] for i in range(0, len(rest), step)]
         try:
             with multiprocessing.get_context("fork").Pool(state.workers) as pool:
-                results += [r for chunk in pool.imap_unordered(_render_chunk, chunks)
-                            for r in chunk]
+                # the warm pages' entries are made while the workers render
+                results = pool.imap_unordered(_render_chunk, chunks)
+                take(warm_done)
+                del warm_done
+                for done in results:
+                    take(done)
         finally:
             _jobs = []
     else:
-        results = [(i, _render(job), None) for i, job in enumerate(jobs)]
-    errors = []
-    for index, dependencies, error in sorted(results, key=lambda r: r[0]):
-        job = jobs[index]
-        if error is not None or dependencies is None:
-            errors.append(f"{job.name}: {error}")
+        for index, job in enumerate(jobs):
+            take([(index, _render(job), None)])
+    for index, job in enumerate(jobs):
+        if index in errors:
             continue
-        entry = state.entry(job, dependencies)
+        entry = entries.pop(index, None)
         if entry is not None:
             state.new.pages[job.name] = entry
         signals.content_written.send(job.path, context=job.localcontext)
     state.rendered = len(jobs) - len(errors)
     state.jobs = []
     if errors:
-        raise RuntimeError("dp_incremental: pages failed to render: " + "; ".join(errors[:5]))
+        raise RuntimeError(
+            "dp_incremental: pages failed to render: "
+            + "; ".join(errors[i] for i in sorted(errors)[:5])
+        )

@@ -186,3 +186,50 @@ def test_a_wrong_setting_stops_the_build(tmp_path: Path, keys: dict[str, Path]) 
     result = build_site(site.root / "pelicanconf.py", output=site.root / "out")
     assert not result.ok
     assert "DP_APPROVAL_GATE['mode'] must be one of auto, enforce, preview" in result.errors[-1]
+
+
+def test_what_the_gate_lets_go_of_after_judging_does_not_change_what_is_published(
+    tmp_path: Path, keys: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate drops each post's text once it is judged, keeping the references its
+    public HTML makes: an image only the body of an approved post shows is still
+    published, a loose one is not, build after build in one process; and a site lent
+    to the build (the scheduler's) keeps its texts."""
+    from editorial.pieces import lend, load_site
+
+    site = GitSite(tmp_path / "site", keys, [PETRA], extra=NOW)
+    site.write("images/team.jpg", jpeg(b"team"))
+    site.write("images/inline.jpg", jpeg(b"inline"))
+    site.write("images/loose.jpg", jpeg(b"loose"))
+    body_image = "\n![Das Team]({static}/images/inline.jpg)\n"
+    site.write("posts/bild.md", post("bild", "Bild") + body_image)
+    site.commit(LENA, "A post with an image in its body")
+    site.approve("posts/bild.md", PETRA)
+    site.commit(PETRA, "Approval")
+    for round_ in (1, 2):
+        result = build_site(site.root / "pelicanconf.py", production=True,
+                            output=tmp_path / f"out-{round_}")
+        assert result.ok, result.errors
+        assert (result.output / "bild.html").is_file()
+        assert (result.output / "images" / "inline.jpg").is_file()
+        assert (result.output / "images" / "team.jpg").is_file()
+        assert not (result.output / "images" / "loose.jpg").exists()
+    from editorial.settings import load_settings
+
+    lent = load_site(load_settings(site.root / "publishconf.py"))
+    gate_modules = [m for name, m in sys.modules.items() if name.endswith("dp_approval_gate.gate")]
+    assert gate_modules
+    for module in gate_modules:  # the gate must judge the lent site, not read its own
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the gate read the site although one was lent")
+
+        monkeypatch.setattr(module, "load_site", refuse)
+    with lend(lent):
+        result = build_site(site.root / "pelicanconf.py", production=True,
+                            output=tmp_path / "out-lent")
+    assert result.ok, result.errors
+    assert (result.output / "images" / "inline.jpg").is_file()
+    piece = lent.get("posts/bild.md")
+    assert piece is not None and piece.source is not None
+    assert "inline.jpg" in piece.body and piece.source.raw

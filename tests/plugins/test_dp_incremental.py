@@ -88,3 +88,79 @@ def test_disabled_builds_every_page(repo_root: Path, tmp_path: Path) -> None:
     assert build_site(settings, output=output, override=override).ok
     assert all(stamp != written[name] for name, stamp in _stamps(output).items())
     assert not (tmp_path / "cache" / "dp_incremental").exists()
+
+
+def test_digesting_an_attribute_leaves_the_shared_context_as_it_was() -> None:
+    """The record's digests are made between renders (as each worker's pages come back,
+    or page by page in one process); the context they borrow is the one the pages still
+    to render read ``localsiteurl`` from, so it must be put back as it was."""
+    from pelican.contents import Article
+
+    from plugins.dp_incremental.dependencies import Attributes, Digester
+
+    settings = {**_pelican_defaults(), "SITEURL": "https://example.org"}
+    context: dict[str, object] = {"localsiteurl": "https://example.org"}
+    article = Article(
+        '<a href="{filename}/other.md">x</a>', metadata={"title": "T", "slug": "t"},
+        settings=settings, source_path="/site/content/posts/t.md", context=context,
+    )
+    attributes = Attributes(lambda: {"/site/content/posts/t.md": article}, Digester())
+    assert attributes.value("/site/content/posts/t.md", "title", "../..") is not None
+    assert context["localsiteurl"] == "https://example.org"
+    del context["localsiteurl"]
+    assert attributes.value("/site/content/posts/t.md", "url", "..") is not None
+    assert "localsiteurl" not in context
+
+
+def _pelican_defaults() -> dict[str, object]:
+    from pelican.settings import DEFAULT_CONFIG
+
+    return dict(DEFAULT_CONFIG)
+
+
+def test_queued_pages_share_the_context_copy_only_while_the_context_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    """Pages queued while the context stays the same share one copy of it; a name bound
+    anew (even to an equal value) gives the pages after it a copy of their own, and a
+    page queued before keeps what it would have been given then."""
+    from plugins.dp_incremental.writer import IncrementalWriter
+
+    writer = IncrementalWriter(str(tmp_path), settings=_pelican_defaults())
+    context: dict[str, object] = {"SITENAME": "Stadtwerke", "articles": [1, 2]}
+    first = writer._context_copy(context)
+    assert writer._context_copy(context) is first
+    context["articles"] = [1, 2]  # equal, but another object: a template could tell
+    second = writer._context_copy(context)
+    assert second is not first and second["articles"] is context["articles"]
+    assert first["articles"] is not context["articles"]
+    context["new"] = None
+    assert "new" in writer._context_copy(context) and "new" not in second
+
+
+def test_the_reader_cache_is_saved_then_let_go_and_a_later_read_reads_the_file(
+    tmp_path: Path,
+) -> None:
+    """Pelican's reader cache is written as before, then dropped from memory; a file read
+    after that is read from disk (a cache miss), and the saved cache serves the next
+    build."""
+    import pickle
+
+    from pelican.readers import Readers
+
+    from plugins.dp_incremental.incremental import _forget_after_saving
+
+    post = tmp_path / "post.md"
+    post.write_text("Title: Störung\nDate: 2026-11-20 10:00\n\nBehoben.\n", encoding="utf-8")
+    settings = {**_pelican_defaults(), "CACHE_PATH": str(tmp_path / "cache"),
+                "CACHE_CONTENT": True, "CONTENT_CACHING_LAYER": "reader",
+                "GZIP_CACHE": False, "LOAD_CONTENT_CACHE": False}
+    readers = Readers(settings, cache_name="test-Readers")
+    readers.save_cache = _forget_after_saving(readers)
+    first = readers.read_file(str(tmp_path), "post.md")
+    readers.save_cache()
+    assert readers._cache == {}
+    with (tmp_path / "cache" / "test-Readers").open("rb") as file:
+        assert str(post) in pickle.load(file)  # noqa: S301 - the test's own file
+    again = readers.read_file(str(tmp_path), "post.md")
+    assert again.content == first.content and again.title == "Störung"
