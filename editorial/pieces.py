@@ -515,6 +515,9 @@ class Site:
 
     #: findings about the site rather than one piece (a symlink in content/ or the theme)
     problems: list[Finding] = field(default_factory=list)
+    #: the digest of everything the site was read from, when it was read through
+    #: :func:`editorial.site_memo.read_site` (every byte of content/ among it)
+    inputs: str | None = field(default=None, compare=False)
 
     @property
     def posts(self) -> list[Post]:

@@ -205,9 +205,10 @@ def read_site(settings: Settings, settings_files: Iterable[Path] = ()) -> Site:
     site = load(cache / "site-memo.pickle", root, key, settings)
     if site is not None:
         logger.debug("event=site.memo hit=true pieces=%s", len(site.pieces))
-        return site
-    memo = ReadMemo.load(cache / "read-memo.pickle", root)
-    site = load_site(settings, memo=memo)
-    memo.save(cache / "read-memo.pickle", root)
-    save(cache / "site-memo.pickle", root, key, site)
+    else:
+        memo = ReadMemo.load(cache / "read-memo.pickle", root)
+        site = load_site(settings, memo=memo)
+        memo.save(cache / "read-memo.pickle", root)
+        save(cache / "site-memo.pickle", root, key, site)
+    site.inputs = key
     return site

@@ -150,18 +150,32 @@ def _files(folder: Path) -> list[str]:
 
 
 def fingerprint(context: Context, settings_path: str | Path, now: datetime) -> str:
-    """sha256 over every input of a production build at ``now`` (see the module docstring)."""
+    """sha256 over every input of a production build at ``now`` (see the module docstring).
+
+    content/ enters as the site memo's key when the site was read through it
+    (:func:`editorial.site_memo.read_site`: every entry's bytes and date, the settings and
+    the code), so a tick reads the content folder once. That key also changes with a
+    file's date or a new dialogpress, which costs one rebuild, never a missed one."""
     settings = context.settings
     root = settings_root(settings)
     sources: list[str] = [
         str(Path(settings_path).resolve()), str(production_settings_file(settings_path))
     ]
-    folders = [root / settings["PATH"], Path(settings["THEME"])]
+    content = root / settings["PATH"]
+    data_file = data_path(settings)
+    # the site memo's key already holds every byte of content/ (read once a tick, not
+    # twice), unless the data file, written after it was made, lies inside content/
+    inside = data_file.resolve().is_relative_to(content.resolve())
+    inputs = None if inside else context.site.inputs
+    folders = [] if inputs else [content]
+    folders += [Path(settings["THEME"])]
     folders += [root / p for p in settings.get("PLUGIN_PATHS", [])]
     for folder in folders:
         sources += _files(folder if folder.is_absolute() else root / folder)
-    sources.append(str(data_path(settings)))
+    sources.append(str(data_file))
     digest = hashlib.sha256()
+    if inputs:
+        digest.update(f"content inputs {inputs}\n".encode())
     prefix = str(root).rstrip("/") + "/"
     for path in sources:
         name = (path[len(prefix) :] if path.startswith(prefix) else path).encode()
