@@ -12,15 +12,25 @@ import dataclasses
 import functools
 import hashlib
 from pathlib import Path
+from typing import Any
 
 
 @functools.cache
 def code_digest() -> str:
-    """This package's source: a new dialogpress judges again rather than trust old verdicts."""
+    """This package's source, its subpackages' too (the approvals judge as well): a new
+    dialogpress judges again rather than trust old verdicts."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        update_framed(digest, path.relative_to(package).as_posix().encode(), path.read_bytes())
     return digest.hexdigest()
+
+
+def update_framed(digest: Any, *chunks: bytes) -> None:
+    """Feed ``chunks`` to ``digest`` each behind its length, so that no two different
+    sequences of inputs run together into the same bytes."""
+    for chunk in chunks:
+        digest.update(len(chunk).to_bytes(8, "big") + chunk)
 
 
 def stable_text(value: object) -> str:

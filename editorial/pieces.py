@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import difflib
 import fnmatch
-import gc
 import hashlib
 import logging
 import os
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from editorial import signed_file
-from editorial.digests import code_digest
+from editorial.digests import code_digest, update_framed
 from editorial.findings import Finding, has_errors
 from editorial.foreign import format_for_extension, read_foreign, reader_extensions
 from editorial.markdown_html import DEFAULTS as MARKDOWN_DEFAULTS
@@ -280,13 +279,7 @@ class ReadMemo:
         if payload is None:
             return cls()
         try:
-            paused = gc.isenabled()
-            gc.disable()  # thousands of parses: no collections that scan them as they come
-            try:
-                version, known = pickle.loads(payload)  # noqa: S301 - tagged by this clone's key
-            finally:
-                if paused:
-                    gc.enable()
+            version, known = signed_file.unpickled(payload)
         except Exception as exc:
             logger.warning("%s cannot be read (%s); reading every piece afresh", path, exc)
             return cls()
@@ -340,13 +333,11 @@ def html_key(piece: Piece) -> str | None:
     if shown is None or not _plain(metadata):
         return None
     digest = hashlib.blake2b(digest_size=20)
-    # each input length-prefixed, so that no two different inputs run together alike
-    for text in (
+    texts = (
         HTML_KEY_VERSION, code_digest(), str(piece.on_site), shown, repr(metadata),
         source.body, repr(source.html),
-    ):  # fmt: skip
-        data = text.encode("utf-8", "surrogateescape")
-        digest.update(len(data).to_bytes(8, "big") + data)
+    )  # fmt: skip
+    update_framed(digest, *(text.encode("utf-8", "surrogateescape") for text in texts))
     return "html:" + digest.hexdigest()
 
 

@@ -11,12 +11,15 @@ out; a file without a valid tag is no cache at all. Without a git folder nothing
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import logging
 import os
+import pickle
 import secrets
 from pathlib import Path
+from typing import Any
 
 from editorial import git
 
@@ -79,3 +82,17 @@ def write(path: Path, payload: bytes, root: Path) -> bool:
     scratch.write_bytes(hmac.digest(key, payload, "sha256") + payload)
     scratch.replace(path)
     return True
+
+
+def unpickled(payload: bytes) -> Any:
+    """``pickle.loads`` of a payload :func:`read` vouched for, with the cycle collector
+    paused: the hundreds of thousands of objects a large site's memo is made of would
+    otherwise set off collections that scan them all again and again (at 2,000 posts,
+    0.18 s instead of 0.05 s)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(payload)  # noqa: S301 - only what read() returned: this clone's
+    finally:
+        if paused:
+            gc.enable()

@@ -26,7 +26,6 @@ file someone committed at its place is no memo at all.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import os
@@ -40,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from editorial import signed_file
-from editorial.digests import stable_text
-from editorial.pieces import Site, site_folders
+from editorial.digests import code_digest, stable_text, update_framed
+from editorial.pieces import ReadMemo, Site, load_site, site_folders
 from editorial.settings import Settings, settings_root
 
 logger = logging.getLogger(__name__)
@@ -52,22 +51,8 @@ READERS = ("dialogpress", "pelican", "Markdown", "cmarkgfm", "nh3", "PyYAML", "d
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
-def _update(digest: Any, *chunks: bytes) -> None:
-    for chunk in chunks:
-        digest.update(len(chunk).to_bytes(8, "big") + chunk)
-
-
 def _encoded(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
-
-
-def _code_digest() -> str:
-    """The whole editorial package's source (the read memo's digest covers its top level)."""
-    digest = hashlib.sha256()
-    package = Path(__file__).parent
-    for path in sorted(package.rglob("*.py")):
-        _update(digest, _encoded(path.relative_to(package).as_posix()), path.read_bytes())
-    return digest.hexdigest()
 
 
 def _versions() -> str:
@@ -85,12 +70,12 @@ def _walk(digest: Any, folder: Path, *, whole: bool) -> None:
     every entry (content/: its files are read, listed and dated), otherwise only the links
     (all :func:`~editorial.pieces.load_site` looks for in the theme and the plugins, so
     that Python's bytecode files appearing there are no change)."""
-    _update(digest, b"folder", _encoded(str(folder)))
+    update_framed(digest, b"folder", _encoded(str(folder)))
     if folder.is_symlink():
-        _update(digest, b"link", _encoded(os.readlink(folder)))
+        update_framed(digest, b"link", _encoded(os.readlink(folder)))
         return
     if not folder.is_dir():
-        _update(digest, b"absent")
+        update_framed(digest, b"absent")
         return
     top = str(folder)
     for parent, dirs, names in os.walk(top, followlinks=False):
@@ -102,17 +87,17 @@ def _walk(digest: Any, folder: Path, *, whole: bool) -> None:
             try:
                 status = os.lstat(path)
                 if stat.S_ISLNK(status.st_mode):
-                    _update(digest, b"link", shown, _encoded(os.readlink(path)))
+                    update_framed(digest, b"link", shown, _encoded(os.readlink(path)))
                 elif not whole:
                     continue
                 elif stat.S_ISDIR(status.st_mode):
-                    _update(digest, b"dir", shown)
+                    update_framed(digest, b"dir", shown)
                 else:
                     with open(path, "rb") as file:
                         data = file.read()
-                    _update(digest, b"file", shown, str(status.st_mtime_ns).encode(), data)
+                    update_framed(digest, b"file", shown, str(status.st_mtime_ns).encode(), data)
             except OSError as exc:  # gone meanwhile, unreadable: never the same as before
-                _update(digest, b"error", shown, _encoded(f"{type(exc).__name__} {exc}"))
+                update_framed(digest, b"error", shown, _encoded(f"{type(exc).__name__} {exc}"))
 
 
 def site_key(settings: Settings, settings_files: Iterable[Path] = ()) -> str:
@@ -121,35 +106,22 @@ def site_key(settings: Settings, settings_files: Iterable[Path] = ()) -> str:
     The settings files are the Python files at the site's root (pelicanconf.py,
     publishconf.py and whatever they import from there) and ``settings_files``."""
     digest = hashlib.blake2b(digest_size=32)
-    _update(digest, f"site-memo {VERSION}".encode(), _code_digest().encode())
-    _update(digest, _encoded(sys.version), _encoded(_versions()))
+    update_framed(digest, f"site-memo {VERSION}".encode(), code_digest().encode())
+    update_framed(digest, _encoded(sys.version), _encoded(_versions()))
     root = settings_root(settings)
     files = {*(path.resolve() for path in settings_files), *root.glob("*.py")}
     for path in sorted(files):
-        _update(digest, _encoded(str(path)))
+        update_framed(digest, _encoded(str(path)))
         try:
-            _update(digest, path.read_bytes())
+            update_framed(digest, path.read_bytes())
         except OSError:
-            _update(digest, b"\0missing")
-    _update(digest, _encoded(_ADDRESS.sub("", stable_text(dict(settings)))))
-    _update(digest, _encoded(str(settings_root(settings))))
+            update_framed(digest, b"\0missing")
+    update_framed(digest, _encoded(_ADDRESS.sub("", stable_text(dict(settings)))))
+    update_framed(digest, _encoded(str(root)))
     content = Path(settings["PATH"])
     for folder in site_folders(settings):
         _walk(digest, folder, whole=folder == content)
     return digest.hexdigest()
-
-
-def _unpickled(payload: bytes) -> Any:
-    """``pickle.loads`` with the cycle collector paused: the hundreds of thousands of
-    objects a large site is made of would otherwise set off collections that scan them
-    all again and again (at 2,000 posts, 0.18 s instead of 0.05 s)."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return pickle.loads(payload)  # noqa: S301 - tagged by this clone's key (signed_file)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def load(path: Path, root: Path, key: str, settings: Settings) -> Site | None:
@@ -158,7 +130,7 @@ def load(path: Path, root: Path, key: str, settings: Settings) -> Site | None:
     if payload is None:
         return None
     try:
-        version, kept_key, site = _unpickled(payload)
+        version, kept_key, site = signed_file.unpickled(payload)
     except Exception as exc:
         logger.warning("%s cannot be read (%s); reading the site afresh", path, exc)
         return None
@@ -197,8 +169,6 @@ def read_site(settings: Settings, settings_files: Iterable[Path] = ()) -> Site:
     """The site as :func:`~editorial.pieces.load_site` reads it, from the last run's memo
     when not one of its inputs changed; otherwise read (with the per-file read memo) and
     kept for the next run. Both memos live in the site's ``.dialogpress/cache``."""
-    from editorial.pieces import ReadMemo, load_site
-
     root = settings_root(settings)
     cache = root / ".dialogpress" / "cache"
     key = site_key(settings, settings_files)

@@ -35,6 +35,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 
 from editorial import git
+from editorial.digests import update_framed
 from editorial.git import GitError, GitResult
 from editorial.guideline import GuidelineError, guideline_for
 from editorial.links import post_save_as
@@ -184,8 +185,7 @@ def fingerprint(context: Context, settings_path: str | Path, now: datetime) -> s
                 data = file.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             data = b"\0missing"
-        for chunk in (name, data):
-            digest.update(len(chunk).to_bytes(8, "big") + chunk)
+        update_framed(digest, name, data)
     come = sorted(p.id for p in context.site.posts if p.publish_at and p.publish_at <= now)
     digest.update("\n".join(come).encode())
     digest.update(_git_state(root).encode())

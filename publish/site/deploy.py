@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from editorial import git
+from editorial.digests import update_framed
 from editorial.git import GitError
 from editorial.settings import Settings, settings_root
 
@@ -49,10 +50,7 @@ def build_version(build_dir: Path) -> str:
     """The sha256 of the build's relative paths and bytes, so equal builds compare equal."""
     digest = hashlib.sha256()
     for relative, path in _files(build_dir):
-        name = relative.encode("utf-8", "surrogateescape")
-        digest.update(len(name).to_bytes(8, "big") + name)
-        data = path.read_bytes()
-        digest.update(len(data).to_bytes(8, "big") + data)
+        update_framed(digest, relative.encode("utf-8", "surrogateescape"), path.read_bytes())
     return digest.hexdigest()
 
 
